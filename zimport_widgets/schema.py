@@ -1,0 +1,409 @@
+"""A small collection-schema model, built from the REST describe JSON, pymilvus dicts or sample rows."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import SchemaError
+
+__all__ = ["CollectionSchema", "DataType", "FieldSchema", "load_schema"]
+
+
+class DataType(enum.Enum):
+    """Milvus data types; the value is the REST v2 spelling, ``code`` the pymilvus enum number."""
+
+    BOOL = "Bool"
+    INT8 = "Int8"
+    INT16 = "Int16"
+    INT32 = "Int32"
+    INT64 = "Int64"
+    FLOAT = "Float"
+    DOUBLE = "Double"
+    VARCHAR = "VarChar"
+    JSON = "JSON"
+    ARRAY = "Array"
+    FLOAT_VECTOR = "FloatVector"
+    BINARY_VECTOR = "BinaryVector"
+    FLOAT16_VECTOR = "Float16Vector"
+    BFLOAT16_VECTOR = "BFloat16Vector"
+    SPARSE_FLOAT_VECTOR = "SparseFloatVector"
+    INT8_VECTOR = "Int8Vector"
+
+    @property
+    def code(self) -> int:
+        return _CODES[self]
+
+    @property
+    def is_vector(self) -> bool:
+        return self.name.endswith("_VECTOR")
+
+    @property
+    def is_int(self) -> bool:
+        return self in (DataType.INT8, DataType.INT16, DataType.INT32, DataType.INT64)
+
+    @classmethod
+    def parse(cls, value: Any) -> DataType:
+        """Accept a REST name (``"FloatVector"``), a pymilvus enum/name (``FLOAT_VECTOR``) or its number."""
+        if isinstance(value, DataType):
+            return value
+        if isinstance(value, bool):
+            raise SchemaError(f"unknown data type {value!r}")
+        if isinstance(value, int):
+            for dt, code in _CODES.items():
+                if code == value:
+                    return dt
+            if value == 20:  # pymilvus STRING
+                return DataType.VARCHAR
+            raise SchemaError(f"unknown data type number {value}")
+        name = getattr(value, "name", value)
+        if not isinstance(name, str):
+            raise SchemaError(f"unknown data type {value!r}")
+        key = name.replace("DataType.", "").replace("_", "").lower()
+        for dt in cls:
+            if key in (dt.value.lower(), dt.name.replace("_", "").lower()):
+                return dt
+        if key == "string":
+            return DataType.VARCHAR
+        raise SchemaError(
+            f"unknown data type {name!r}", hint=f"use one of: {', '.join(dt.value for dt in DataType)}"
+        )
+
+
+_CODES = {
+    DataType.BOOL: 1, DataType.INT8: 2, DataType.INT16: 3, DataType.INT32: 4, DataType.INT64: 5,
+    DataType.FLOAT: 10, DataType.DOUBLE: 11, DataType.VARCHAR: 21, DataType.ARRAY: 22, DataType.JSON: 23,
+    DataType.BINARY_VECTOR: 100, DataType.FLOAT_VECTOR: 101, DataType.FLOAT16_VECTOR: 102,
+    DataType.BFLOAT16_VECTOR: 103, DataType.SPARSE_FLOAT_VECTOR: 104, DataType.INT8_VECTOR: 105,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    """One collection field."""
+
+    name: str
+    dtype: DataType
+    is_primary: bool = False
+    auto_id: bool = False
+    dim: int | None = None
+    max_length: int | None = None
+    element_type: DataType | None = None
+    max_capacity: int | None = None
+    nullable: bool = False
+    default_value: Any = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise SchemaError("a field has no name")
+        if self.dtype.is_vector and self.dtype is not DataType.SPARSE_FLOAT_VECTOR and not self.dim:
+            raise SchemaError(f"field {self.name!r}: a {self.dtype.value} field needs a positive dim")
+        if self.dtype is DataType.BINARY_VECTOR and self.dim and self.dim % 8:
+            raise SchemaError(f"field {self.name!r}: a BinaryVector dim must be a multiple of 8, got {self.dim}")
+        if self.dtype is DataType.ARRAY and self.element_type is None:
+            raise SchemaError(f"field {self.name!r}: an Array field needs an element type")
+
+    def describe(self) -> str:
+        """Short human text like ``FloatVector(dim=768)``."""
+        extra = []
+        if self.dim:
+            extra.append(f"dim={self.dim}")
+        if self.max_length:
+            extra.append(f"max_length={self.max_length}")
+        if self.element_type:
+            extra.append(f"element_type={self.element_type.value}")
+        return f"{self.dtype.value}({', '.join(extra)})" if extra else self.dtype.value
+
+    def to_rest(self) -> dict[str, Any]:
+        """The field as the REST v2 ``collections/create`` / ``describe`` JSON shows it."""
+        out: dict[str, Any] = {
+            "name": self.name, "type": self.dtype.value, "primaryKey": self.is_primary,
+            "autoId": self.auto_id, "partitionKey": False, "description": self.description,
+        }  # fmt: skip
+        params = []
+        if self.dim:
+            params.append({"key": "dim", "value": str(self.dim)})
+        if self.max_length:
+            params.append({"key": "max_length", "value": str(self.max_length)})
+        if self.max_capacity:
+            params.append({"key": "max_capacity", "value": str(self.max_capacity)})
+        if params:
+            out["params"] = params
+        if self.element_type:
+            out["elementType"] = self.element_type.value
+        if self.nullable:
+            out["nullable"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class CollectionSchema:
+    """A collection's fields (in order) and whether its dynamic field is on."""
+
+    fields: tuple[FieldSchema, ...]
+    enable_dynamic_field: bool = False
+    collection_name: str | None = None
+    description: str = ""
+    _by_name: dict[str, FieldSchema] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", tuple(self.fields))
+        seen: dict[str, FieldSchema] = {}
+        for f in self.fields:
+            if f.name in seen:
+                raise SchemaError(f"field {f.name!r} appears twice in the schema")
+            seen[f.name] = f
+        primaries = [f for f in self.fields if f.is_primary]
+        if len(primaries) != 1:
+            raise SchemaError(
+                f"a collection needs exactly one primary key field, found {len(primaries)}"
+                + (f" ({', '.join(f.name for f in primaries)})" if primaries else "")
+            )
+        if primaries[0].dtype not in (DataType.INT64, DataType.VARCHAR):
+            raise SchemaError(f"primary key {primaries[0].name!r} must be Int64 or VarChar")
+        object.__setattr__(self, "_by_name", seen)
+
+    # -- lookups -------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> FieldSchema:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def primary(self) -> FieldSchema:
+        return next(f for f in self.fields if f.is_primary)
+
+    @property
+    def input_fields(self) -> list[FieldSchema]:
+        """Fields a data file must carry: every field but an auto-id primary key."""
+        return [f for f in self.fields if not (f.is_primary and f.auto_id)]
+
+    @property
+    def vector_fields(self) -> list[FieldSchema]:
+        return [f for f in self.fields if f.dtype.is_vector]
+
+    def with_name(self, name: str) -> CollectionSchema:
+        return replace(self, collection_name=name)
+
+    # -- constructors ----------------------------------------------------------------------
+    @classmethod
+    def from_rest(cls, doc: Mapping[str, Any]) -> CollectionSchema:
+        """From the REST v2 ``collections/describe`` JSON (the whole answer or its ``data``)."""
+        if "data" in doc and isinstance(doc["data"], Mapping) and "fields" in doc["data"]:
+            doc = doc["data"]
+        if "schema" in doc and isinstance(doc["schema"], Mapping) and "fields" in doc["schema"]:
+            outer = doc
+            doc = {**doc["schema"], **{k: v for k, v in outer.items() if k != "schema"}}
+        fields_doc = doc.get("fields")
+        if not isinstance(fields_doc, list) or not fields_doc:
+            raise SchemaError("a REST describe-collection document needs a non-empty 'fields' list")
+        fields = []
+        for i, fd in enumerate(fields_doc):
+            if not isinstance(fd, Mapping):
+                raise SchemaError(f"fields[{i}] is not an object")
+            name = fd.get("name") or fd.get("fieldName")
+            type_name = fd.get("type") or fd.get("dataType")
+            if not name or not type_name:
+                raise SchemaError(f"fields[{i}] needs 'name' and 'type'")
+            params = _params(fd.get("params") or fd.get("elementTypeParams") or {})
+            elem = fd.get("elementType") or fd.get("elementDataType")
+            fields.append(
+                FieldSchema(
+                    name=name,
+                    dtype=DataType.parse(type_name),
+                    is_primary=bool(fd.get("primaryKey") or fd.get("isPrimary")),
+                    auto_id=bool(fd.get("autoId", fd.get("autoID", False))),
+                    dim=_int(params.get("dim")),
+                    max_length=_int(params.get("max_length")),
+                    element_type=DataType.parse(elem) if elem else None,
+                    max_capacity=_int(params.get("max_capacity")),
+                    nullable=bool(fd.get("nullable", False)),
+                    default_value=fd.get("defaultValue"),
+                    description=fd.get("description") or "",
+                )
+            )
+        auto = doc.get("autoId", doc.get("autoID"))
+        if auto:
+            fields = [replace(f, auto_id=True) if f.is_primary else f for f in fields]
+        return cls(
+            fields=tuple(fields),
+            enable_dynamic_field=bool(doc.get("enableDynamicField", False)),
+            collection_name=doc.get("collectionName"),
+            description=doc.get("description") or "",
+        )
+
+    @classmethod
+    def from_pymilvus(cls, doc: Mapping[str, Any]) -> CollectionSchema:
+        """From ``MilvusClient.describe_collection()`` or ``CollectionSchema.to_dict()``."""
+        fields = []
+        for fd in doc.get("fields", []):
+            params = dict(fd.get("params") or {})
+            elem = fd.get("element_type")
+            fields.append(
+                FieldSchema(
+                    name=fd["name"],
+                    dtype=DataType.parse(fd["type"]),
+                    is_primary=bool(fd.get("is_primary", False)),
+                    auto_id=bool(fd.get("auto_id", False)),
+                    dim=_int(params.get("dim")),
+                    max_length=_int(params.get("max_length")),
+                    element_type=DataType.parse(elem) if elem else None,
+                    max_capacity=_int(params.get("max_capacity")),
+                    nullable=bool(fd.get("nullable", False)),
+                    default_value=fd.get("default_value"),
+                    description=fd.get("description") or "",
+                )
+            )
+        if not fields:
+            raise SchemaError("a pymilvus schema dict needs a non-empty 'fields' list")
+        if doc.get("auto_id"):
+            fields = [replace(f, auto_id=True) if f.is_primary else f for f in fields]
+        return cls(
+            fields=tuple(fields),
+            enable_dynamic_field=bool(doc.get("enable_dynamic_field", False)),
+            collection_name=doc.get("collection_name"),
+            description=doc.get("description") or "",
+        )
+
+    @classmethod
+    def infer(
+        cls,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        primary_key: str | None = None,
+        enable_dynamic_field: bool = False,
+        max_length: int | None = None,
+    ) -> CollectionSchema:
+        """Guess a schema from sample rows (keys of the first row, in order).
+
+        Ints → Int64, floats → Double, bools → Bool, strings → VarChar (max_length: the longest seen,
+        rounded up to a power of two, at least 64; or ``max_length``), lists of numbers → FloatVector
+        (dim = length), objects → JSON. The primary key is ``primary_key``, else ``id``/``pk`` if present,
+        else the first Int64/VarChar field.
+        """
+        rows = list(rows)
+        if not rows:
+            raise SchemaError("cannot infer a schema from zero rows")
+        if not isinstance(rows[0], Mapping):
+            raise SchemaError("cannot infer a schema: rows must be JSON objects")
+        names = list(rows[0].keys())
+        fields: list[FieldSchema] = []
+        for name in names:
+            values = [r.get(name) for r in rows if isinstance(r, Mapping) and r.get(name) is not None]
+            if not values:
+                raise SchemaError(f"cannot infer the type of field {name!r}: every sample value is null")
+            fields.append(_infer_field(name, values, max_length))
+        pk = primary_key
+        if pk is None:
+            pk = next((n for n in ("id", "pk") if n in names), None)
+        if pk is None:
+            pk = next((f.name for f in fields if f.dtype in (DataType.INT64, DataType.VARCHAR)), None)
+        if pk is None or pk not in names:
+            raise SchemaError(
+                "cannot infer the primary key", hint="pass primary_key= naming an Int64 or VarChar field"
+            )
+        fields = [replace(f, is_primary=True) if f.name == pk else f for f in fields]
+        return cls(fields=tuple(fields), enable_dynamic_field=enable_dynamic_field)
+
+    # -- serialisation -----------------------------------------------------------------------
+    def to_rest(self) -> dict[str, Any]:
+        """The REST v2 describe-collection shape (also a valid ``collections/create`` schema)."""
+        out: dict[str, Any] = {
+            "autoId": self.primary.auto_id,
+            "enableDynamicField": self.enable_dynamic_field,
+            "fields": [f.to_rest() for f in self.fields],
+            "description": self.description,
+        }
+        if self.collection_name:
+            out["collectionName"] = self.collection_name
+        return out
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{f.name}</code></td><td>{f.describe()}</td>"
+            f"<td>{'PK' + (' auto-id' if f.auto_id else '') if f.is_primary else ''}</td></tr>"
+            for f in self.fields
+        )
+        title = f"Schema of <b>{self.collection_name}</b>" if self.collection_name else "Collection schema"
+        dyn = "on" if self.enable_dynamic_field else "off"
+        return (
+            f"<div><p>{title} (dynamic field {dyn})</p><table><thead><tr><th>field</th><th>type</th>"
+            f"<th></th></tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+
+
+def load_schema(source: str | os.PathLike[str] | Mapping[str, Any]) -> CollectionSchema:
+    """A schema from a REST describe JSON file or dict, or a pymilvus dict."""
+    if isinstance(source, Mapping):
+        doc = source
+    else:
+        try:
+            with open(source, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except FileNotFoundError:
+            raise SchemaError(f"schema file {os.fspath(source)} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"schema file {os.fspath(source)} is not valid JSON: {exc}") from None
+    if not isinstance(doc, Mapping):
+        raise SchemaError("a schema must be a JSON object")
+    body = doc.get("data", doc) if isinstance(doc.get("data"), Mapping) else doc
+    flds = body.get("fields") or (body.get("schema") or {}).get("fields") or []
+    if flds and isinstance(flds[0], Mapping) and "is_primary" in flds[0] or "enable_dynamic_field" in body:
+        return CollectionSchema.from_pymilvus(body)
+    return CollectionSchema.from_rest(doc)
+
+
+def _params(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    out: dict[str, Any] = {}
+    for p in raw or []:
+        if isinstance(p, Mapping) and "key" in p:
+            out[p["key"]] = p.get("value")
+    return out
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise SchemaError(f"expected an integer parameter, got {value!r}") from None
+
+
+def _infer_field(name: str, values: list[Any], max_length: int | None) -> FieldSchema:
+    first = values[0]
+    if isinstance(first, bool):
+        return FieldSchema(name, DataType.BOOL)
+    if isinstance(first, int):
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return FieldSchema(name, DataType.INT64)
+        return FieldSchema(name, DataType.DOUBLE)
+    if isinstance(first, float):
+        return FieldSchema(name, DataType.DOUBLE)
+    if isinstance(first, str):
+        longest = max(len(v) for v in values if isinstance(v, str))
+        ml = max_length or max(64, 1 << max(0, math.ceil(math.log2(max(longest, 1)))))
+        return FieldSchema(name, DataType.VARCHAR, max_length=min(ml, 65535))
+    if isinstance(first, list):
+        if first and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in first):
+            return FieldSchema(name, DataType.FLOAT_VECTOR, dim=len(first))
+        raise SchemaError(
+            f"cannot infer the type of field {name!r} from a list of non-numbers",
+            hint="pass a schema (e.g. from describe_collection) that says how to store it",
+        )
+    if isinstance(first, dict):
+        return FieldSchema(name, DataType.JSON)
+    raise SchemaError(f"cannot infer the type of field {name!r} from {type(first).__name__}")
