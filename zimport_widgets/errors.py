@@ -24,7 +24,7 @@ actionable message (what went wrong, where, what to do) and never contains a key
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "BucketNotFoundError",
@@ -186,7 +186,7 @@ class IntegrityError(StorageError):
 class ZillizAPIError(ZImportError):
     """The REST API answered an error. ``code`` is the API's code, ``status`` the HTTP status."""
 
-    HINTS: dict[int, str] = {
+    HINTS: ClassVar[dict[int, str]] = {
         80002: "the API key is wrong or lacks permission: check ZILLIZ_API_KEY",
         80020: "the cluster id is wrong or the key may not access it: check ZILLIZ_CLUSTER_ID",
         40021: "the cluster id does not exist: check ZILLIZ_CLUSTER_ID / the cluster endpoint",

@@ -16,13 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import ProgressCallbackError
 
 __all__ = ["ConvertProgress", "ProgressArg", "Reporter", "UploadProgress"]
 
-ProgressArg = Union[bool, None, dict, Callable[[Any], Any]]
+ProgressArg = bool | None | dict | Callable[[Any], Any]
 
 
 @dataclass(frozen=True)

@@ -359,7 +359,7 @@ def load_schema(source: str | os.PathLike[str] | Mapping[str, Any]) -> Collectio
         raise SchemaError("a schema must be a JSON object")
     body = doc.get("data", doc) if isinstance(doc.get("data"), Mapping) else doc
     flds = body.get("fields") or (body.get("schema") or {}).get("fields") or []
-    if flds and isinstance(flds[0], Mapping) and "is_primary" in flds[0] or "enable_dynamic_field" in body:
+    if (flds and isinstance(flds[0], Mapping) and "is_primary" in flds[0]) or "enable_dynamic_field" in body:
         return CollectionSchema.from_pymilvus(body)
     return CollectionSchema.from_rest(doc)
 
