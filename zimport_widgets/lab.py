@@ -1,0 +1,81 @@
+"""``make lab``: JupyterLab on ``notebooks/`` with a sandbox running beside it.
+
+The sandbox runs as ``zimport sandbox --env-file …`` in a child process; its variables are handed to
+JupyterLab's kernels through the environment, so the notebooks find endpoints configured. Variables that
+are already set (a real cluster and bucket) win: then no sandbox is started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .config import ENV_NAMES
+from .errors import ConfigError
+
+__all__ = ["main", "read_env_file", "start_sandbox_process"]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse ``export NAME=value`` lines (as ``zimport sandbox`` writes them)."""
+    env: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        name, sep, value = line.partition("=")
+        if sep and name:
+            env[name] = value.strip().strip("'\"")
+    return env
+
+
+def start_sandbox_process(data_dir: Path, *, timeout: float = 60.0) -> tuple[subprocess.Popen, dict[str, str]]:
+    """Start ``zimport sandbox`` in a child process; return it and its variables once it answers."""
+    env_file = data_dir / "sandbox.env"
+    env_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zimport_widgets", "sandbox", "--data-dir", str(data_dir), "--env-file", str(env_file)],
+        stdout=subprocess.DEVNULL,  # it prints the credentials: keep them off the terminal log
+    )
+    deadline = time.monotonic() + timeout
+    while not env_file.exists():
+        if proc.poll() is not None:
+            raise ConfigError(f"the sandbox exited with code {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise ConfigError(f"the sandbox did not answer within {timeout:g} s")
+        time.sleep(0.1)
+    return proc, read_env_file(env_file)
+
+
+def main() -> int:
+    root = Path(__file__).resolve().parent.parent
+    notebooks = root / "notebooks"
+    env = dict(os.environ)
+    proc = None
+    if not any(os.environ.get(name) for name in ENV_NAMES):
+        data_dir = Path(tempfile.mkdtemp(prefix="zimport-lab-"))
+        proc, sandbox_env = start_sandbox_process(data_dir)
+        env.update(sandbox_env)
+        print(f"Sandbox running (data in {data_dir}); the notebooks will use it.")
+    else:
+        print("Using the ZILLIZ_* / OSS_* variables already set; no sandbox started.")
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebooks}", "--ip=127.0.0.1"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
