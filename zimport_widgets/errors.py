@@ -16,6 +16,7 @@ actionable message (what went wrong, where, what to do) and never contains a key
     - StorageNetworkError       - the store could not be reached after bounded retries
     - IntegrityError            - a CRC64 check failed: the stored object differs from the local file
   x ZillizAPIError              - the import/cluster REST API answered an error code; carries code, hint
+    - ZillizNetworkError        - the REST API could not be reached (or did not answer) after bounded retries
   x ImportJobFailed             - an import job ended in state Failed; carries reason and per-file details
   x ImportTimeout               - waiting for an import job exceeded its timeout
   x ProgressCallbackError       - a user's progress callback raised
@@ -43,6 +44,7 @@ __all__ = [
     "UnsupportedFieldError",
     "ZImportError",
     "ZillizAPIError",
+    "ZillizNetworkError",
     "redact",
 ]
 
@@ -202,6 +204,11 @@ class ZillizAPIError(ZImportError):
         90144: "no such job on this cluster: check the job id and cluster id",
         21119: "the API key is wrong: check ZILLIZ_API_KEY",
         1800: "not authenticated: check the API key (user:password for self-hosted Milvus)",
+        47035: "an object is larger than the import limit: split the data into several files",
+        47039: "this cluster runs one import at a time: wait for the running job (zimport jobs), then retry",
+        47055: "the cluster is busy importing: wait for the running job (zimport jobs), then retry",
+        90142: "nothing to import was given: pass the object URL that upload_to_oss returned",
+        90145: "no object URL was sent: pass the object URL that upload_to_oss returned",
     }
 
     def __init__(
@@ -222,6 +229,18 @@ class ZillizAPIError(ZImportError):
         if hint is None and code is not None:
             hint = self.HINTS.get(code)
         super().__init__(text, hint=hint)
+
+
+class ZillizNetworkError(ZillizAPIError):
+    """The REST API could not be reached, or did not answer, after bounded retries."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None, hint: str | None = None) -> None:
+        super().__init__(
+            None,
+            message,
+            endpoint=endpoint,
+            hint=hint or "check the endpoint URL, the network or a proxy, then try again",
+        )
 
 
 class ImportJobFailed(ZImportError):
