@@ -1,0 +1,97 @@
+"""Object keys and object URLs for OSS: prefix normalisation and the URL forms the import API takes.
+
+* ``*.aliyuncs.com`` (and any other host name): virtual-host style, ``https://{bucket}.{host}/{key}``;
+* an IP address or ``localhost``: path style, ``http://127.0.0.1:9000/{bucket}/{key}`` (the endpoint's scheme);
+* ``form="oss"``: ``oss://{bucket}/{key}``.
+
+A folder URL ends with ``/``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from .errors import ConfigError
+
+__all__ = ["UrlForm", "is_ip_or_localhost", "join_key", "normalize_endpoint", "normalize_prefix", "object_url"]
+
+UrlForm = Literal["https", "oss"]
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """``scheme://host[:port]`` for an endpoint given with or without a scheme (no path, no credentials)."""
+    text = (endpoint or "").strip()
+    if not text:
+        raise ConfigError("the OSS endpoint is empty", hint="e.g. https://oss-cn-hangzhou.aliyuncs.com")
+    if "://" not in text:
+        host = text.split("/", 1)[0]
+        # Aliyun endpoints are served over TLS; a bare IP/localhost is a local stand-in (plain HTTP).
+        text = ("http://" if is_ip_or_localhost(host) else "https://") + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"the OSS endpoint {endpoint!r} is not an http(s) URL or host name",
+            hint="e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000",
+        )
+    if parts.username or parts.password:
+        raise ConfigError("the OSS endpoint must not contain credentials", hint="pass the keys separately")
+    host = parts.hostname
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def is_ip_or_localhost(host: str) -> bool:
+    """True for ``localhost``, an IPv4/IPv6 literal (with or without a port or brackets)."""
+    host = host.strip()
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_prefix(prefix: str) -> str:
+    """The prefix without leading/trailing ``/`` and without empty segments; refuses ``.``/``..``."""
+    if prefix is None:
+        raise ConfigError("no prefix given", hint="pass prefix='my-dataset/v1' (the folder in the bucket)")
+    segments = [s for s in str(prefix).replace("\\", "/").split("/") if s]
+    if not segments:
+        raise ConfigError("the prefix is empty", hint="pass prefix='my-dataset/v1' (the folder in the bucket)")
+    bad = [s for s in segments if s in (".", "..")]
+    if bad:
+        raise ConfigError(f"the prefix {prefix!r} contains {bad[0]!r}", hint="use a plain folder path")
+    return "/".join(segments)
+
+
+def join_key(prefix: str, relative: str) -> str:
+    """``prefix/relative`` with ``/`` separators."""
+    rel = "/".join(s for s in relative.replace("\\", "/").split("/") if s)
+    return f"{prefix}/{rel}" if rel else prefix
+
+
+def object_url(endpoint: str, bucket: str, key: str, *, folder: bool = False, form: UrlForm = "https") -> str:
+    """The URL of ``key`` (a folder when ``folder``: trailing ``/``) in ``bucket`` at ``endpoint``."""
+    key = key.strip("/")
+    if folder and key:
+        key += "/"
+    if form == "oss":
+        return f"oss://{bucket}/{key}"
+    if form != "https":
+        raise ConfigError(f"unknown URL form {form!r}", hint="use 'https' or 'oss'")
+    base = normalize_endpoint(endpoint)
+    scheme, netloc = base.split("://", 1)
+    quoted = quote(key, safe="/~")
+    if is_ip_or_localhost(netloc):
+        return f"{scheme}://{netloc}/{bucket}/{quoted}"
+    if netloc.split(":", 1)[0].lower().endswith(".aliyuncs.com"):
+        scheme = "https"  # the import API reads Aliyun objects over TLS whatever the upload used
+    return f"{scheme}://{bucket}.{netloc}/{quoted}"
