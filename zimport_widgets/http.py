@@ -1,0 +1,320 @@
+"""The HTTP layer of the REST clients: one ``requests`` session, envelope checks, bounded retries for reads.
+
+* Every answer is the REST envelope ``{"code": …, "data": …, "message": …}``; success is code ``0`` (v2,
+  Milvus) or ``200`` (v1). Anything else raises :class:`~zimport_widgets.errors.ZillizAPIError`.
+* Reads (``idempotent=True``) are retried on 429, 5xx, connection errors and timeouts with exponential
+  backoff and jitter, a bounded number of times; ``Retry-After`` is honoured (capped).
+* Writes are sent once. :meth:`ApiSession.send` tells the caller whether a failed write may have reached
+  the server (:class:`AmbiguousRequestError`) or certainly did not (:class:`RequestNotSent`), so the caller
+  can look before it retries.
+* Logs name the method, path, status and time only: never bodies, headers or keys. Error messages are
+  passed through :func:`~zimport_widgets.errors.redact` with every secret the session knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import __version__
+from .errors import ZillizAPIError, ZillizNetworkError, redact
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SUCCESS_CODES",
+    "AmbiguousRequestError",
+    "ApiSession",
+    "DeadlineExceeded",
+    "RequestNotSent",
+    "RetryPolicy",
+    "RetryableStatus",
+]
+
+log = logging.getLogger("zimport_widgets.http")
+
+#: (connect, read) seconds.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+#: Envelope codes meaning success: 0 (v2, Milvus) and 200 (v1).
+SUCCESS_CODES = frozenset({0, 200})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter.
+
+    Try ``attempts`` times in all; before retry *n* (1-based) sleep
+    ``min(max_backoff, backoff * 2**(n-1))`` scaled by a random factor in ``[1 - jitter, 1]``.
+    """
+
+    attempts: int = 4
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    jitter: float = 0.5
+    max_retry_after: float = 30.0
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        base = min(self.max_backoff, self.backoff * (2 ** max(0, retry - 1)))
+        wait = base * (1.0 - self.jitter * random.random())
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+class RequestNotSent(ZillizNetworkError):
+    """The request certainly did not reach the server (connection refused, connect timeout)."""
+
+
+class AmbiguousRequestError(ZillizNetworkError):
+    """The request was sent but no answer came back: the server may or may not have acted on it."""
+
+
+class DeadlineExceeded(ZillizNetworkError):
+    """A call ran out of the time its caller allowed (see ``deadline=``)."""
+
+
+class RetryableStatus(ZillizAPIError):
+    """An HTTP 429 or 5xx answer (``retry_after`` from the header, if any)."""
+
+    def __init__(self, code: int | None, message: str, *, status: int, endpoint: str | None,
+                 retry_after: float | None) -> None:  # fmt: skip
+        super().__init__(code, message, status=status, endpoint=endpoint)
+        self.retry_after = retry_after
+
+
+class ApiSession:
+    """A ``requests`` session bound to one API key, with envelope checks and bounded read retries.
+
+    ``secrets`` are extra strings (e.g. storage keys) that must never show up in an error message.
+    ``sleep`` is injectable for tests of the backoff schedule.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        secrets: Iterable[str | None] = (),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._api_key = api_key
+        self._secrets = [s for s in (api_key, *secrets) if s]
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+
+    def __repr__(self) -> str:
+        return f"ApiSession(api_key={'***' if self._api_key else None}, timeout={self.timeout!r})"
+
+    def add_secret(self, secret: str | None) -> None:
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"zimport_widgets/{__version__}",
+        }
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    # -- one request -----------------------------------------------------------------------------
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> Any:
+        """Send one request and return the envelope's ``data``.
+
+        Raises :class:`ZillizAPIError` (an error answer; :class:`RetryableStatus` for 429/5xx),
+        :class:`RequestNotSent` or :class:`AmbiguousRequestError`.
+        """
+        path = urlsplit(url).path or "/"
+        endpoint = f"{method} {path}"
+        start = time.monotonic()
+        try:
+            resp = self.session.request(
+                method, url, json=json, params=params, headers=self._headers(headers),
+                timeout=timeout if timeout is not None else self.timeout,
+            )  # fmt: skip
+        except requests.exceptions.RequestException as exc:
+            elapsed = (time.monotonic() - start) * 1000
+            kind = type(exc).__name__
+            log.debug("%s failed after %.0f ms: %s", endpoint, elapsed, kind)
+            if _not_sent(exc):
+                raise RequestNotSent(f"could not connect to {_origin(url)} ({kind})", endpoint=endpoint) from None
+            raise AmbiguousRequestError(
+                f"no answer from {_origin(url)} ({kind}: {self.redact(_short(exc))})", endpoint=endpoint
+            ) from None
+        elapsed = (time.monotonic() - start) * 1000
+        status = resp.status_code
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        finally:
+            resp.close()
+        code = body.get("code") if isinstance(body, dict) else None
+        log.debug("%s -> HTTP %s code %s (%.0f ms)", endpoint, status, code, elapsed)
+        if status in self.retry.statuses or status in (429, 500, 502, 503, 504):
+            message = self._message(body) or f"HTTP {status} {resp.reason or ''}".strip()
+            raise RetryableStatus(
+                _int(code), message, status=status, endpoint=endpoint,
+                retry_after=_retry_after(resp.headers.get("Retry-After")),
+            )  # fmt: skip
+        if not isinstance(body, dict):
+            raise ZillizAPIError(
+                None,
+                f"the server answered HTTP {status} without a JSON envelope",
+                status=status,
+                endpoint=endpoint,
+                hint="check that the URL is the cluster endpoint / import controller, not a web page",
+            )
+        icode = _int(code)
+        if icode in SUCCESS_CODES and 200 <= status < 300:
+            return body.get("data")
+        raise ZillizAPIError(
+            icode,
+            self._message(body) or f"the server answered HTTP {status} with code {code}",
+            status=status,
+            endpoint=endpoint,
+        )
+
+    def _message(self, body: Any) -> str:
+        if not isinstance(body, dict):
+            return ""
+        msg = body.get("message") or body.get("msg") or body.get("reason") or ""
+        return self.redact(str(msg))
+
+    # -- with retries ----------------------------------------------------------------------------
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """:meth:`send` a read, retrying 429/5xx/network failures per the retry policy (bounded).
+
+        ``deadline`` (a :func:`time.monotonic` value) bounds the whole call, retries and waits included;
+        past it :class:`DeadlineExceeded` is raised.
+        """
+        policy = retry or self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            this_timeout = timeout if timeout is not None else self.timeout
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DeadlineExceeded(f"{method} {urlsplit(url).path}: out of time", endpoint=method)
+                this_timeout = _cap_timeout(this_timeout, remaining)
+            try:
+                return self.send(method, url, json=json, params=params, headers=headers, timeout=this_timeout)
+            except (RetryableStatus, ZillizNetworkError) as exc:
+                if attempt >= policy.attempts:
+                    if isinstance(exc, ZillizNetworkError):
+                        raise type(exc)(
+                            f"{exc.server_message} (gave up after {attempt} attempts)",
+                            endpoint=exc.endpoint,
+                        ) from None
+                    raise
+                wait = policy.delay(attempt, getattr(exc, "retry_after", None))
+                if deadline is not None and time.monotonic() + wait >= deadline:
+                    raise DeadlineExceeded(
+                        f"{exc.server_message} (no time left to retry)", endpoint=exc.endpoint
+                    ) from None
+                reason = f"HTTP {exc.status}" if isinstance(exc, RetryableStatus) else type(exc).__name__
+                log.warning(
+                    "%s failed (%s); retry %d/%d in %.2f s", exc.endpoint, reason, attempt, policy.attempts - 1, wait
+                )
+                self._sleep(wait)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _not_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request certainly never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):  # fmt: skip
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout):
+        import urllib3.exceptions as ue
+
+        reason = exc.args[0] if exc.args else None
+        inner = getattr(reason, "reason", reason)
+        return isinstance(inner, (ue.NewConnectionError, ue.ConnectTimeoutError, ue.NameResolutionError))
+    return False
+
+
+def _cap_timeout(timeout: float | tuple[float, float], remaining: float) -> tuple[float, float]:
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    remaining = max(0.05, remaining)
+    return (min(connect, remaining), min(read, remaining))
+
+
+def _origin(url: str) -> str:
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
