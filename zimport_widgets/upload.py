@@ -391,7 +391,7 @@ class _Uploader:
         def run() -> dict[str, int]:
             return {o.key: o.size for o in oss2.ObjectIterator(self.bucket, prefix=prefix + "/")}
 
-        return self.call(run, action="list", key=prefix + "/")
+        return self.call(run, action="listing", key=prefix + "/")
 
     def _delete_quietly(self, key: str) -> None:
         with contextlib.suppress(Exception):
@@ -405,7 +405,7 @@ class _Uploader:
             raise _Cancelled()
         local_crc: int | None = None
         if self.remote.get(pf.key) == pf.size:
-            head = self.call(lambda: self.bucket.head_object(pf.key), action="check", key=pf.key)
+            head = self.call(lambda: self.bucket.head_object(pf.key), action="checking", key=pf.key)
             if head.server_crc is not None:
                 local_crc = file_crc64(pf.path)
                 if head.server_crc == local_crc:
@@ -431,7 +431,7 @@ class _Uploader:
                 return self.bucket.put_object(pf.key, f, progress_callback=on_progress)
 
         try:
-            result = self.call(send, action="upload", key=pf.key)
+            result = self.call(send, action="uploading", key=pf.key)
         except IntegrityError:
             self._delete_quietly(pf.key)
             raise
@@ -443,7 +443,7 @@ class _Uploader:
             local_crc = file_crc64(pf.path)
         server_crc = getattr(result, "crc", None)
         if server_crc is None:
-            head = self.call(lambda: self.bucket.head_object(pf.key), action="verify", key=pf.key)
+            head = self.call(lambda: self.bucket.head_object(pf.key), action="verifying", key=pf.key)
             server_crc = head.server_crc
             if head.content_length != pf.size:
                 self._delete_quietly(pf.key)
@@ -668,7 +668,7 @@ def verify_upload(
             bad.append(f"{o.key} (missing)")
             continue
         except oe.OssError as exc:
-            raise storage_error(exc, action="verify", bucket=result.bucket, key=o.key,
+            raise storage_error(exc, action="verifying", bucket=result.bucket, key=o.key,
                                 secrets=[key_id, key_secret, security_token]) from None
         if head.content_length != o.size:
             bad.append(f"{o.key} (size {head.content_length}, expected {o.size})")

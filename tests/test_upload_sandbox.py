@@ -1,0 +1,337 @@
+"""upload_to_oss against the sandbox OSS store over real HTTP on 127.0.0.1 (signatures, CRC64, faults)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+import oss2
+import pytest
+from werkzeug.serving import make_server
+
+from zimport_widgets.cli import main as cli_main
+from zimport_widgets.errors import (
+    BucketNotFoundError,
+    IntegrityError,
+    ProgressCallbackError,
+    SourceInvalidError,
+    StorageAuthError,
+    StorageError,
+    StorageNetworkError,
+)
+from zimport_widgets.progress import UploadProgress
+from zimport_widgets.sandbox.oss_store import OssStore
+from zimport_widgets.upload import file_crc64, upload_to_oss, verify_upload
+
+KiB = 1024
+SMALL_MULTIPART = dict(multipart_threshold=600 * KiB, part_size=100 * KiB, num_threads=3)
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[OssStore]:
+    with OssStore() as st:
+        yield st
+
+
+@pytest.fixture()
+def up(store: OssStore, tmp_path: Path) -> Any:
+    """upload_to_oss bound to the store, a per-test checkpoint folder, no check, fast retries."""
+    store.faults.clear()
+
+    def run(source: Any, prefix: str, **kw: Any) -> Any:
+        args: dict[str, Any] = dict(
+            prefix=prefix, endpoint=store.endpoint, bucket=store.bucket, access_key_id=store.access_key_id,
+            access_key_secret=store.access_key_secret, progress=False, check=False,
+            checkpoint_dir=tmp_path / "checkpoints", retry_backoff=0.01,
+        )
+        args.update(kw)
+        return upload_to_oss(source, **args)
+
+    return run
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _listing(store: OssStore, prefix: str) -> dict[str, int]:
+    return {o.key: o.size for o in oss2.ObjectIterator(store.oss2_bucket(), prefix=prefix)}
+
+
+def _folder(root: Path, big: int = 1_500_000) -> Path:
+    rng = np.random.default_rng(0)
+    _write(root / "1" / "id.npy", rng.bytes(40_000))
+    _write(root / "1" / "title_vector.npy", rng.bytes(big))  # multipart with SMALL_MULTIPART
+    _write(root / "2" / "id.npy", rng.bytes(333))
+    _write(root / "readme.txt", b"hello")
+    return root
+
+
+# ------------------------------------------------------------------------------------ layout and URLs
+
+
+def test_folder_layout_preserved(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    _write(src / ".ipynb_checkpoints" / "x.npy", b"hidden")
+    res = up(src, "layout/v1", **SMALL_MULTIPART)
+    expected = {
+        "layout/v1/1/id.npy": 40_000,
+        "layout/v1/1/title_vector.npy": 1_500_000,
+        "layout/v1/2/id.npy": 333,
+        "layout/v1/readme.txt": 5,
+    }
+    assert _listing(store, "layout/v1/") == expected
+    assert {o.key: o.size for o in res.objects} == expected
+    assert res.total_bytes == sum(expected.values()) == res.bytes_uploaded
+    bucket = store.oss2_bucket()
+    for o in res.objects:  # the stored bytes are the local bytes
+        local = src / o.key.removeprefix("layout/v1/")
+        assert bucket.get_object(o.key).read() == local.read_bytes()
+        assert o.crc64 == file_crc64(local) and o.verified and not o.skipped
+
+
+def test_object_url_forms(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    res = up(src, "/urls/v1/")
+    assert res.object_url == f"{store.endpoint}/{store.bucket}/urls/v1/"  # path style for 127.0.0.1
+    assert res.oss_url == f"oss://{store.bucket}/urls/v1/"
+    assert res.url_for("urls/v1/1/id.npy") == store.object_url("urls/v1/1/id.npy")
+    assert up(src, "urls/v1", url_form="oss").object_url == f"oss://{store.bucket}/urls/v1/"
+    one = up(src / "readme.txt", "urls/single")
+    assert one.object_url == store.object_url("urls/single/readme.txt") and not one.is_folder
+    # the path-style URL really addresses the object: a signed GET of it returns the file
+    signed = store.oss2_bucket().sign_url("GET", "urls/single/readme.txt", 60)
+    assert unquote(signed.split("?")[0]) == one.object_url
+    conn = http.client.HTTPConnection("127.0.0.1", store.port, timeout=10)
+    conn.request("GET", signed.split(str(store.port), 1)[1])
+    assert conn.getresponse().read() == b"hello"
+
+
+def test_cli_prints_object_url_last(store: OssStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", store.access_key_id)
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", store.access_key_secret)
+    monkeypatch.setenv("ZIMPORT_CHECKPOINT_DIR", str(tmp_path / "ck"))
+    rc = cli_main(["upload", str(src), "--prefix", "cli/v1", "--bucket", store.bucket, "--endpoint", store.endpoint,
+                   "--no-check", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert rc == 0
+    assert out.strip().splitlines()[-1] == f"{store.endpoint}/{store.bucket}/cli/v1/"
+    assert store.access_key_secret not in out + err and store.access_key_id not in out + err
+    rc = cli_main(["upload", str(src), "--prefix", "cli/v1", "--bucket", "no-such-bucket-x", "--endpoint",
+                   store.endpoint, "--no-check", "--no-progress"])
+    assert rc == 1 and "NoSuchBucket" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------- rerun and resume
+
+
+def test_skip_on_rerun(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    first = up(src, "rerun/v1", **SMALL_MULTIPART)
+    assert not first.skipped
+    before = store.request_count
+    again = up(src, "rerun/v1", **SMALL_MULTIPART)
+    assert len(again.skipped) == 4 and again.bytes_uploaded == 0 and again.object_url == first.object_url
+    # two listings + one HEAD per object, no PUT
+    assert store.request_count - before == 2 + 4
+    # change one file (same size, other bytes): only that one is sent again
+    _write(src / "2" / "id.npy", os.urandom(333))
+    third = up(src, "rerun/v1", **SMALL_MULTIPART)
+    assert [o.key for o in third.uploaded] == ["rerun/v1/2/id.npy"] and third.bytes_uploaded == 333
+    assert store.oss2_bucket().get_object("rerun/v1/2/id.npy").read() == (src / "2" / "id.npy").read_bytes()
+
+
+def test_resume_after_interruption(store: OssStore, up: Any, tmp_path: Path) -> None:
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(3_000_000))
+    ckpt = tmp_path / "checkpoints"
+
+    def interrupt(event: UploadProgress) -> None:
+        if event.bytes_done >= event.bytes_total // 2:
+            raise RuntimeError("simulated interruption at 50 %")
+
+    with pytest.raises(ProgressCallbackError):
+        up(big, "resume/v1", progress=interrupt, multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+    # nothing looks complete: the multipart upload is invisible, a checkpoint record waits in the user cache
+    assert _listing(store, "resume/v1/") == {}
+    records = list(ckpt.rglob("*"))
+    assert any(r.is_file() for r in records) and not list(Path.cwd().glob(".py-oss-upload"))
+
+    events: list[UploadProgress] = []
+    res = up(big, "resume/v1", progress=events.append, multipart_threshold=1_000_000, part_size=100 * KiB,
+             num_threads=2)
+    assert 0 < res.bytes_uploaded <= 0.6 * res.total_bytes
+    assert events[-1].bytes_done == res.total_bytes
+    assert store.oss2_bucket().get_object("resume/v1/vectors.npy").read() == big.read_bytes()
+    assert verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 1
+    assert not [r for r in ckpt.rglob("*") if r.is_file()]  # the record is dropped once complete
+
+
+# ------------------------------------------------------------------------------------------- CRC64
+
+
+def test_crc_mismatch_detected_on_a_corrupted_object(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=50_000)
+    res = up(src, "crc/v1")
+    key = "crc/v1/1/id.npy"
+    # corrupt the stored object on the server side (same size, one byte flipped)
+    data = bytearray(store.oss2_bucket().get_object(key).read())
+    data[100] ^= 0xFF
+    store._backend().put_object(store.bucket, key, bytes(data))
+    with pytest.raises(IntegrityError, match=r"1/id\.npy"):
+        verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
+    again = up(src, "crc/v1")  # same size but another CRC64: sent again, not skipped
+    assert [o.key for o in again.uploaded] == [key]
+    assert verify_upload(again, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 4
+
+
+class _CorruptingProxy:
+    """A loopback HTTP proxy in front of the store that flips one byte of every PUT body in transit."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.corrupted = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if environ["REQUEST_METHOD"] == "PUT" and len(body) > 10:
+            body = body[:10] + bytes([body[10] ^ 0x01]) + body[11:]
+            self.corrupted += 1
+        headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+        for k in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(k):
+                headers[k.replace("_", "-")] = environ[k]
+        path = environ.get("RAW_URI") or environ["PATH_INFO"]
+        if environ.get("QUERY_STRING") and "?" not in path:
+            path += "?" + environ["QUERY_STRING"]
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        start_response(f"{resp.status} {resp.reason}", [(k, v) for k, v in resp.getheaders()
+                                                         if k.lower() not in ("transfer-encoding", "connection")])
+        return [data]
+
+
+def test_crc_mismatch_detected_in_transit(store: OssStore, up: Any, tmp_path: Path) -> None:
+    proxy = _CorruptingProxy(store.port)
+    server = make_server("127.0.0.1", 0, proxy, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        src = _write(tmp_path / "src" / "rows.json", b'{"rows": [' + b'{"id": 1},' * 500 + b'{"id": 2}]}')
+        with pytest.raises(IntegrityError) as info:
+            up(src, "transit/v1", endpoint=f"http://127.0.0.1:{server.server_port}", retries=0)
+        assert info.value.code == "InconsistentError" and "transit/v1/rows.json" in str(info.value)
+        assert proxy.corrupted >= 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _listing(store, "transit/v1/") == {}  # the corrupted object was removed: nothing looks complete
+
+
+# ------------------------------------------------------------------------------------------- errors
+
+
+def _no_secret(exc: BaseException, *secrets: str) -> None:
+    # the message, repr, args, hint and any chained exception (oss2's carries the raw response body)
+    text = str(exc) + repr(exc) + repr(exc.args) + repr(vars(exc)) + repr(exc.__cause__) + repr(exc.__context__)
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    for s in secrets:
+        assert s not in text
+
+
+def test_wrong_keys_raise_auth_error_without_secrets(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    bad_secret = "wrong-secret-" + "x" * 20
+    with pytest.raises(StorageAuthError) as info:
+        up(src, "auth/v1", access_key_secret=bad_secret)
+    err = info.value
+    assert err.code == "SignatureDoesNotMatch" and err.status == 403 and err.request_id
+    assert "OSS_ACCESS_KEY_SECRET" in str(err)
+    _no_secret(err, bad_secret, store.access_key_secret, store.access_key_id)
+    with pytest.raises(StorageAuthError) as info:
+        up(src, "auth/v1", access_key_id="LTAIunknownkeyid0000")
+    assert info.value.code == "InvalidAccessKeyId"
+    _no_secret(info.value, "LTAIunknownkeyid0000", store.access_key_secret)
+    assert _listing(store, "auth/v1/") == {}
+
+
+def test_missing_bucket(up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    with pytest.raises(BucketNotFoundError) as info:
+        up(src, "p", bucket="zimport-no-such-bucket")
+    assert info.value.code == "NoSuchBucket" and info.value.status == 404 and info.value.request_id
+    assert "zimport-no-such-bucket" in str(info.value) and "OSS_BUCKET" in str(info.value)
+
+
+def test_injected_500s_are_retried(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    fault = store.faults.error("*", status=500, times=3, service="oss", method="PUT")
+    res = up(src, "retry/v1", **SMALL_MULTIPART)
+    assert fault.hits == 3 and len(res.uploaded) == 4
+    assert verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 4
+    # bounded: a store that keeps failing gives up after `retries` retries with the OSS code and request id
+    store.faults.error("/*/retry/v2/*", status=503, times=None, service="oss", method="PUT")
+    with pytest.raises(StorageError) as info:
+        up(src / "readme.txt", "retry/v2", retries=2)
+    store.faults.clear()
+    assert info.value.status == 503 and info.value.code == "ServiceUnavailable" and info.value.request_id
+    assert "after 3 attempts" in str(info.value)
+    assert _listing(store, "retry/v2/") == {}
+
+
+def test_network_failure_after_bounded_retries(up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    with pytest.raises(StorageNetworkError, match="after 3 attempts"):
+        up(src, "p", endpoint="http://127.0.0.1:9", retries=2)  # nothing listens on port 9
+
+
+def test_invalid_source_refused_before_any_byte(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = tmp_path / "bad"
+    src.mkdir()
+    np.save(src / "id.npy", np.arange(10, dtype=np.int64))
+    np.save(src / "vector.npy", np.zeros((9, 4), dtype=np.float32))  # 9 rows, not 10
+    before = store.request_count
+    with pytest.raises(SourceInvalidError):
+        up(src, "invalid/v1", check=True)
+    assert store.request_count == before
+
+
+# ------------------------------------------------------------------------------------------ progress
+
+
+def test_progress_callback_monotonic_and_ends_at_total(up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=2_000_000)
+    for i in range(12):
+        _write(src / "many" / f"f{i}.npy", os.urandom(150_000 + i))
+    events: list[UploadProgress] = []
+    lock = threading.Lock()
+
+    def cb(e: UploadProgress) -> None:
+        with lock:
+            events.append(e)
+
+    res = up(src, "progress/v1", progress=cb, workers=4, **SMALL_MULTIPART)
+    done = [e.bytes_done for e in events]
+    assert len(events) > 10 and done == sorted(done)
+    assert [e.files_done for e in events] == sorted(e.files_done for e in events)
+    last = events[-1]
+    assert (last.bytes_done, last.bytes_total, last.files_done, last.files_total) == (
+        res.total_bytes, res.total_bytes, 16, 16)
+    assert all(e.bytes_total == res.total_bytes for e in events)
+    # a re-run (everything skipped) also reaches the total
+    events.clear()
+    up(src, "progress/v1", progress=cb, **SMALL_MULTIPART)
+    assert events[-1].bytes_done == res.total_bytes and events[-1].files_done == 16
