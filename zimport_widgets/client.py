@@ -337,6 +337,8 @@ class ImportClient:
             else:
                 method, path = _V1["create"]
             shown_url = object_url or (object_urls[0][0] if object_urls else None)
+            if shown_url:  # a presigned URL may carry the key id in its query: never keep it
+                shown_url = self._http.redact(shown_url)
 
         def job(jid: str, recovered: bool = False) -> ImportJob:
             return ImportJob(
