@@ -1,0 +1,81 @@
+"""JobsTable: the cluster's import jobs, refreshable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import config
+from .base import BaseForm, env_expr, esc, py_str
+
+__all__ = ["JobsTable"]
+
+
+class JobsTable(BaseForm):
+    """A table of import jobs (id, collection, state, progress, reason); Refresh re-reads the list."""
+
+    title = "Import jobs"
+    run_label = "Refresh"
+    run_icon = "refresh"
+    css = "zimport-jobs"
+    has_progress = False
+
+    def __init__(self, connection: Any = None, *, collection: str | None = None, refresh: bool = False) -> None:
+        self.connection = connection
+        self.collection_filter = collection
+        super().__init__([])
+        if refresh:
+            self.run()
+
+    def secrets(self) -> list[str | None]:
+        return self.connection.secrets() if self.connection is not None else []
+
+    def prepare(self) -> Callable[[BaseForm], Any]:
+        if self.connection is not None:
+            client = self.connection.make_client()
+        else:
+            from ..client import ImportClient
+
+            client = ImportClient()
+        collection = self.collection_filter
+
+        def work(form: BaseForm) -> list[Any]:
+            jobs = list(client.list_import_jobs())
+            if collection:
+                jobs = [j for j in jobs if getattr(j, "collection", None) in (collection, None)]
+            return jobs
+
+        return work
+
+    def show_result(self, jobs: list[Any]) -> None:
+        if not jobs:
+            self.output.value = "<div class='zimport-jobs-empty'>No import jobs yet.</div>"
+            return
+        rows = []
+        for job in jobs:
+            percent = getattr(job, "percent", None)
+            state = getattr(job, "state", "")
+            color = {"Completed": "#1b7f3b", "Failed": "#b3261e"}.get(str(state), "#333")
+            rows.append(
+                f"<tr><td><code>{esc(job.job_id)}</code></td><td>{esc(getattr(job, 'collection', '') or '')}</td>"
+                f"<td style='color:{color}'>{esc(state)}</td>"
+                f"<td>{'' if percent is None else f'{percent:.0f} %'}</td>"
+                f"<td>{esc(getattr(job, 'reason', '') or '')}</td></tr>"
+            )
+        self.output.value = (
+            "<table class='zimport-jobs-table'><thead><tr><th>job id</th><th>collection</th><th>state</th>"
+            f"<th>progress</th><th>reason</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+
+    def code(self) -> str:
+        conn = self.connection
+        endpoint = conn.cluster_endpoint.value.strip() if conn is not None else ""
+        return "\n".join(
+            [
+                "import os",
+                "from zimport_widgets.client import ImportClient",
+                "",
+                f"client = ImportClient({py_str(endpoint)}, {env_expr(config.ZILLIZ_API_KEY)})",
+                "client.list_import_jobs()",
+            ]
+        )

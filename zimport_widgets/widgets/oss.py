@@ -1,0 +1,104 @@
+"""OSSForm: the object store the data goes to, and the keys (which the import job also needs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .. import config
+from .base import BaseForm, SecretInput, env_expr, esc, note_html, py_str, text
+
+__all__ = ["OSSForm"]
+
+
+class OSSForm(BaseForm):
+    """OSS endpoint, bucket, access key id and secret, prefilled from ``OSS_*``.
+
+    "Check bucket" lists at most one object, which proves endpoint, bucket and keys. Other forms call
+    :meth:`settings` (main thread); the keys never stay in the widgets.
+    """
+
+    title = "Object storage (OSS)"
+    run_label = "Check bucket"
+    run_icon = "check"
+    css = "zimport-oss"
+    has_progress = False
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+    ) -> None:
+        env = os.environ.get
+        self.endpoint = text(
+            "OSS endpoint", endpoint or env(config.OSS_ENDPOINT, ""), "https://oss-cn-hangzhou.aliyuncs.com"
+        )
+        self.bucket = text("Bucket", bucket or env(config.OSS_BUCKET, ""), "my-bucket")
+        self.access_key_id = SecretInput("Access key id", config.OSS_ACCESS_KEY_ID, value=access_key_id)
+        self.access_key_secret = SecretInput(
+            "Access key secret", config.OSS_ACCESS_KEY_SECRET, value=access_key_secret
+        )
+        super().__init__(
+            [self.endpoint, self.bucket, self.access_key_id.widget, self.access_key_secret.widget],
+            description="Values come from the OSS_* environment variables when set. "
+            "The bucket must be in the cluster's cloud region.",
+        )
+        self.watch_code(self.endpoint, self.bucket)
+
+    def settings(self) -> dict[str, Any]:
+        """``endpoint``, ``bucket``, ``access_key_id``, ``access_key_secret`` (reads and clears the keys)."""
+        return {
+            "endpoint": self.endpoint.value.strip() or None,
+            "bucket": self.bucket.value.strip() or None,
+            "access_key_id": self.access_key_id.take(),
+            "access_key_secret": self.access_key_secret.take(),
+        }
+
+    def secrets(self) -> list[str | None]:
+        return [self.access_key_id.peek(), self.access_key_secret.peek()]
+
+    def prepare(self) -> Callable[[BaseForm], Any]:
+        s = self.settings()
+        endpoint = config.require(s["endpoint"], config.OSS_ENDPOINT, "OSS endpoint")
+        bucket_name = config.require(s["bucket"], config.OSS_BUCKET, "OSS bucket")
+        key_id = config.require(s["access_key_id"], config.OSS_ACCESS_KEY_ID, "OSS access key id")
+        secret = config.require(s["access_key_secret"], config.OSS_ACCESS_KEY_SECRET, "OSS access key secret")
+
+        def work(form: BaseForm) -> Any:
+            import oss2
+
+            from ..oss_errors import storage_error
+
+            bucket = oss2.Bucket(oss2.Auth(key_id, secret), endpoint, bucket_name, connect_timeout=10)
+            try:
+                listing = bucket.list_objects(max_keys=1)
+            except Exception as exc:
+                raise storage_error(exc, action="list", bucket=bucket_name, secrets=[key_id, secret]) from None
+            return {"bucket": bucket_name, "endpoint": endpoint, "empty": not listing.object_list}
+
+        return work
+
+    def show_result(self, result: Any) -> None:
+        self.output.value = note_html(
+            f"Bucket <code>{esc(result['bucket'])}</code> at {esc(result['endpoint'])} is reachable with these keys"
+            + (" (empty)." if result["empty"] else ".")
+        )
+
+    def code(self) -> str:
+        return "\n".join(
+            [
+                "import os",
+                "import oss2",
+                "",
+                "bucket = oss2.Bucket(",
+                f"    oss2.Auth({env_expr(config.OSS_ACCESS_KEY_ID)}, {env_expr(config.OSS_ACCESS_KEY_SECRET)}),",
+                f"    {py_str(self.endpoint.value.strip())},",
+                f"    {py_str(self.bucket.value.strip())},",
+                ")",
+                "print([o.key for o in bucket.list_objects(max_keys=10).object_list])",
+            ]
+        )

@@ -1,0 +1,124 @@
+"""UploadForm: the converted files (a folder or files on the server) -> OSS, giving the object URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import config
+from .base import BaseForm, env_expr, esc, note_html, py_str, text
+
+__all__ = ["UploadForm"]
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} TB"  # pragma: no cover
+
+
+class UploadForm(BaseForm):
+    """Source folder/files (defaults to the last conversion) and bucket prefix; bar in bytes with the file.
+
+    The bucket and keys come from ``oss`` (an :class:`OSSForm`); without one, from the ``OSS_*`` variables.
+    """
+
+    title = "2 · Upload to OSS"
+    run_label = "Upload"
+    run_icon = "upload"
+    css = "zimport-upload"
+
+    def __init__(self, oss: Any = None, *, source: str | None = None, prefix: str | None = None, schema: Any = None):
+        self.oss = oss
+        self.schema = schema
+        self.source = text("Source", str(source or ""), "folder of .npy files (or one file) on the server")
+        self.prefix = text("Bucket prefix", prefix or "", "e.g. medium_articles/v1")
+        super().__init__(
+            [self.source, self.prefix],
+            description="Files are read on the server; the object URL is what the import job needs.",
+        )
+        self.watch_code(self.source, self.prefix)
+
+    def _settings(self) -> dict[str, Any]:
+        if self.oss is not None:
+            return self.oss.settings()
+        return {"endpoint": None, "bucket": None, "access_key_id": None, "access_key_secret": None}
+
+    def secrets(self) -> list[str | None]:
+        return self.oss.secrets() if self.oss is not None else []
+
+    def prepare(self) -> Callable[[BaseForm], Any]:
+        from ..errors import ConfigError
+
+        src = self.source.value.strip()
+        if not src:
+            raise ConfigError("no source folder or file given", hint="convert first, or type a path on the server")
+        source = Path(src).expanduser()
+        if not source.exists():
+            raise ConfigError(f"{source}: no such file or folder on the server", hint="check the path")
+        prefix = self.prefix.value.strip().strip("/")
+        if not prefix:
+            raise ConfigError("no bucket prefix given", hint="type a folder name for the bucket, e.g. articles/v1")
+        settings = self._settings()
+        schema = self.schema
+
+        def work(form: BaseForm) -> Any:
+            from ..upload import upload_to_oss
+
+            form.set_progress(0.0, "checking the files…", force=True)
+            return upload_to_oss(
+                source,
+                prefix=prefix,
+                progress=form.progress_callback(_render_upload),
+                schema=schema,
+                **settings,
+            )
+
+        return work
+
+    def show_result(self, result: Any) -> None:
+        total = getattr(result, "total_bytes", 0)
+        self.set_progress(1.0, f"{human_bytes(total)} of {human_bytes(total)} · done", force=True)
+        self.status.value = note_html(
+            f"Uploaded {len(getattr(result, 'objects', ()))} object(s), {human_bytes(total)}. Object URL: "
+            f"<code class='zimport-object-url'>{esc(result.object_url)}</code>"
+        )
+        render = getattr(result, "_repr_html_", None)
+        self.output.value = render() if render else ""
+
+    def code(self) -> str:
+        oss = self.oss
+        endpoint = oss.endpoint.value.strip() if oss is not None else ""
+        bucket = oss.bucket.value.strip() if oss is not None else ""
+        return "\n".join(
+            [
+                "import os",
+                "from zimport_widgets import upload_to_oss",
+                "",
+                "result = upload_to_oss(",
+                f"    {py_str(self.source.value.strip())},",
+                f"    prefix={py_str(self.prefix.value.strip())},",
+                f"    endpoint={py_str(endpoint)},",
+                f"    bucket={py_str(bucket)},",
+                f"    access_key_id={env_expr(config.OSS_ACCESS_KEY_ID)},",
+                f"    access_key_secret={env_expr(config.OSS_ACCESS_KEY_SECRET)},",
+                ")",
+                "result.object_url",
+            ]
+        )
+
+
+def _render_upload(event: Any) -> tuple[float | None, str]:
+    fraction = getattr(event, "fraction", None)
+    done, total = getattr(event, "bytes_done", 0), getattr(event, "bytes_total", 0)
+    label = f"{human_bytes(done)} of {human_bytes(total)}"
+    files_total = getattr(event, "files_total", 0)
+    if files_total:
+        label += f" · {getattr(event, 'files_done', 0)}/{files_total} files"
+    current = getattr(event, "current_file", "")
+    if current:
+        label += f" · <code>{esc(current)}</code>"
+    return fraction, label
