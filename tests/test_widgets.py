@@ -1,0 +1,293 @@
+"""Widget logic in plain pytest (ipywidgets 8 needs no kernel): set values, click, read widget state.
+
+The forms call the real core functions against the sandbox (OSS store, import controller, cluster).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import ipywidgets as w
+import numpy as np
+import pytest
+
+import zimport_widgets.widgets as zw
+from zimport_widgets import config
+from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
+from zimport_widgets.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+DIM = 16
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in config.ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def sample_json(tmp_path):
+    return write_sample_json(tmp_path / "articles.json", n=300, dim=DIM)
+
+
+def all_state(widget: w.Widget) -> str:
+    """Every synced state of ``widget`` and its descendants, as one JSON text."""
+    seen, out, todo = set(), [], [widget]
+    while todo:
+        wd = todo.pop()
+        if id(wd) in seen:
+            continue
+        seen.add(id(wd))
+        state = wd.get_state()
+        out.append(json.dumps(state, default=str))
+        for value in state.values():
+            items = value if isinstance(value, list | tuple) else [value]
+            todo += [v for v in items if isinstance(v, w.Widget)]
+        todo += [v for v in getattr(wd, "children", ()) if isinstance(v, w.Widget)]
+        todo += [v for v in vars(wd).values() if isinstance(v, w.Widget)]
+    return "\n".join(out)
+
+
+def oss_form(sb, *, typed: bool = True) -> zw.OSSForm:
+    form = zw.OSSForm(endpoint=sb.oss_endpoint, bucket=sb.oss_bucket)
+    if typed:
+        form.access_key_id.widget.value = sb.access_key_id
+        form.access_key_secret.widget.value = sb.access_key_secret
+    return form
+
+
+# ------------------------------------------------------------------------------------ import guard
+
+
+def test_package_imports_without_ipywidgets_and_widgets_says_what_to_install():
+    code = r"""
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "ipywidgets" or name.startswith("ipywidgets."):
+            raise ImportError("No module named 'ipywidgets' (blocked)")
+sys.meta_path.insert(0, Block())
+import zimport_widgets
+from zimport_widgets import convert_json_to_numpy, upload_to_oss, ImportClient, check_import_source
+assert "ipywidgets" not in sys.modules
+try:
+    import zimport_widgets.widgets
+except ImportError as exc:
+    print("MESSAGE:", exc)
+else:
+    raise SystemExit("zimport_widgets.widgets imported without ipywidgets")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'ipywidgets>=8.1'" in proc.stdout
+    assert "restart the kernel" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------ secrets
+
+
+def test_secret_input_reads_once_clears_the_widget_and_keeps_value_in_memory(clean_env):
+    secret = zw.SecretInput("Key", config.OSS_ACCESS_KEY_SECRET)
+    secret.widget.value = "typed-secret-123"
+    assert secret.source == "typed"
+    assert secret.take() == "typed-secret-123"
+    assert secret.widget.value == ""
+    assert "typed-secret-123" not in json.dumps(secret.widget.get_state())
+    assert "kernel memory" in secret.widget.placeholder
+    assert secret.take() == "typed-secret-123"  # still usable for the next run
+    secret.forget()
+    assert secret.take() is None
+
+
+def test_secret_input_uses_environment_without_putting_it_in_the_widget(monkeypatch):
+    monkeypatch.setenv(config.ZILLIZ_API_KEY, "env-key-456")
+    form = zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1")
+    assert form.api_key.widget.value == ""
+    assert form.api_key.widget.placeholder == "using $ZILLIZ_API_KEY"
+    assert form.client_kwargs()["api_key"] == "env-key-456"
+    assert "env-key-456" not in all_state(form)
+
+
+# ------------------------------------------------------------------------------------ convert
+
+
+def test_convert_form_runs_off_thread_disables_button_and_shows_result(sample_json, tmp_path):
+    form = zw.ConvertForm(source=str(sample_json))
+    assert form.out_dir.value == str(tmp_path / "articles_npy")  # default next to the source
+    seen = []
+    form.progress_label.observe(
+        lambda c: seen.append((form.running, form.run_button.disabled, form.cancel_button.disabled)), "value"
+    )
+    form.run_button.click()
+    outcome = form.wait(60)
+    assert form.error is None, form.status.value
+    assert outcome.result.rows == 300 and outcome.ok
+    assert sorted(p.name for p in (tmp_path / "articles_npy").iterdir()) == sorted(
+        f"{n}.npy" for n in outcome.result.schema.names
+    )
+    assert np.load(tmp_path / "articles_npy" / "title_vector.npy").shape == (300, DIM)
+    # while running: button disabled, Cancel enabled; afterwards the reverse
+    assert seen and all(s == (True, True, False) for s in seen[:-1])
+    assert form.run_button.disabled is False and form.cancel_button.disabled is True
+    assert form.progress.value == 100.0 and form.progress.bar_style == "success"
+    assert "300 rows" in form.progress_label.value
+    assert "the check passed" in form.status.value
+    assert "300" in form.output.value  # the ConvertResult / CheckReport tables
+
+
+def test_convert_form_missing_file_shows_inline_error_not_traceback(tmp_path):
+    form = zw.ConvertForm(source=str(tmp_path / "nope.json"))
+    form.run_button.click()
+    assert not form.running  # refused before any thread started
+    assert "zimport-error" in form.status.value
+    assert "nope.json" in form.status.value and "Hint:" in form.status.value
+    assert "Traceback" not in form.status.value
+    assert form.run_button.disabled is False
+
+
+def test_convert_form_bad_value_names_file_row_and_field(tmp_path):
+    rows = list(iter_sample_rows(50, dim=DIM))
+    rows[37]["claps"] = "many"
+    src = tmp_path / "bad.json"
+    src.write_text(json.dumps({"rows": rows}))
+    form = zw.ConvertForm(source=str(src), schema=sample_schema(dim=DIM))
+    form.run()
+    form.wait(30)
+    assert form.error is not None and form.result is None
+    status = form.status.value
+    assert "color:#b3261e" in status and "DataFileError" in status
+    assert "bad.json" in status and "row 37" in status and "claps" in status
+    assert form.progress.bar_style == "danger"
+    assert "Traceback" not in status
+    assert not any((tmp_path / "bad_npy").glob("*.npy"))
+
+
+def test_convert_form_cancel_stops_the_work(tmp_path):
+    src = write_sample_json(tmp_path / "big.json", n=6000, dim=64)
+    form = zw.ConvertForm(source=str(src))
+    # press Cancel as soon as the run started (the first label update happens on the click)
+    form.progress_label.observe(lambda c: form.running and form.cancel(), "value")
+    form.run()
+    form.wait(60)
+    assert isinstance(form.error, zw.Cancelled)
+    assert "Cancelled" in form.status.value
+    assert form.progress.bar_style == "warning"
+    assert form.result is None
+    assert form.run_button.disabled is False
+    assert not any((tmp_path / "big_npy").glob("*.npy"))  # nothing half-written
+
+
+def test_file_picker_navigates_and_picks_server_side_files(sample_json, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    form = zw.ConvertForm()
+    form.source.value = ""
+    form.browse.value = True
+    picker = form.picker
+    picker.show_folder(tmp_path)
+    options = list(picker.listing.options)
+    assert "📁 sub" in options and "📄 articles.json" in options
+    assert "📄 notes.txt" not in options  # only .json files
+    picker.listing.value = "📁 sub"
+    assert picker.folder == tmp_path / "sub"
+    picker.listing.value = "📁 .."
+    picker.listing.value = "📄 articles.json"
+    assert form.source.value == str(sample_json)
+    assert form.browse.value is False and form.picker_box.children == ()
+    assert form.out_dir.value == str(tmp_path / "articles_npy")
+
+
+# ------------------------------------------------------------------------------------ OSS / upload
+
+
+def test_oss_form_check_and_upload_against_sandbox(sandbox, sample_json, clean_env):
+    oss = oss_form(sandbox)
+    oss.run()
+    oss.wait(30)
+    assert oss.error is None, oss.status.value
+    assert "reachable" in oss.output.value
+    # the keys were read once and are gone from the widgets
+    assert oss.access_key_id.widget.value == "" and oss.access_key_secret.widget.value == ""
+
+    convert = zw.ConvertForm(source=str(sample_json))
+    convert.run()
+    outcome = convert.wait(60)
+    upload = zw.UploadForm(oss, source=str(outcome.out_dir), prefix="widgets/test1")
+    labels = []
+    upload.progress_label.observe(lambda c: labels.append(c["new"]), "value")
+    upload.run()
+    result = upload.wait(60)
+    assert upload.error is None, upload.status.value
+    assert result.object_url.endswith("/widgets/test1/")
+    assert result.object_url in upload.status.value
+    assert upload.progress.value == 100.0
+    assert any(" of " in label and "files" in label for label in labels)
+    import oss2
+
+    bucket = oss2.Bucket(oss2.Auth(sandbox.access_key_id, sandbox.access_key_secret), sandbox.oss_endpoint,
+                         sandbox.oss_bucket)  # fmt: skip
+    stored = sorted(o.key for o in bucket.list_objects(prefix="widgets/test1/").object_list)
+    assert stored == sorted(f"widgets/test1/{f.name}" for f in outcome.result.files)
+    text = all_state(oss) + all_state(upload)
+    for secret in (sandbox.access_key_id, sandbox.access_key_secret):
+        assert secret not in text
+
+
+def test_oss_form_wrong_secret_shows_auth_error_with_hint_and_no_secret(sandbox, clean_env):
+    oss = zw.OSSForm(endpoint=sandbox.oss_endpoint, bucket=sandbox.oss_bucket)
+    oss.access_key_id.widget.value = sandbox.access_key_id
+    oss.access_key_secret.widget.value = "wrong-secret-value-789"
+    oss.run()
+    oss.wait(30)
+    assert oss.error is not None
+    status = oss.status.value
+    assert "zimport-error" in status and "Hint:" in status
+    assert "wrong-secret-value-789" not in status and sandbox.access_key_id not in status
+
+
+def test_show_code_masks_secrets_and_compiles(sandbox, sample_json, clean_env):
+    oss = oss_form(sandbox)
+    upload = zw.UploadForm(oss, source=str(sample_json.parent), prefix="p/q")
+    upload.code_button.value = True
+    assert upload.code_view.layout.display == ""
+    code_html = upload.code_view.value
+    assert "os.environ[&#x27;OSS_ACCESS_KEY_SECRET&#x27;]" in code_html
+    assert sandbox.access_key_secret not in code_html and sandbox.access_key_id not in code_html
+    upload.prefix.value = "p/changed"
+    assert "p/changed" in upload.code_view.value  # re-rendered on change
+    forms = [upload, oss, zw.ConvertForm(source=str(sample_json)), zw.ImportForm(collection="c", object_url="u"),
+             zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1"), zw.JobsTable()]  # fmt: skip
+    for form in forms:
+        compile(form.code(), f"<{type(form).__name__}>", "exec")
+    upload.code_button.value = False
+    assert upload.code_view.layout.display == "none"
+
+
+# ------------------------------------------------------------------------------------ wizard
+
+
+def test_wizard_carries_results_between_steps(sandbox, sample_json, monkeypatch):
+    for k, v in sandbox.env().items():
+        monkeypatch.setenv(k, v)
+    wizard = zw.ImportWizard(source=str(sample_json), collection="medium_articles", infer_schema=True)
+    assert wizard.importer.collection.value == "medium_articles"
+    wizard.convert.run()
+    outcome = wizard.convert.wait(60)
+    assert wizard.upload.source.value == str(outcome.out_dir)
+    assert wizard.upload.prefix.value == "medium_articles/import"
+    wizard.upload.run()
+    result = wizard.upload.wait(60)
+    assert wizard.upload.error is None, wizard.upload.status.value
+    assert wizard.importer.object_url.value == result.object_url
+    wizard.convert.collection.value = "other"
+    assert wizard.importer.collection.value == "other"
