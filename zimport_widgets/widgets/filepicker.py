@@ -75,7 +75,7 @@ class FilePicker(w.VBox):
         self.listing.value = None
         self.listing.observe(self._on_select, "value")
 
-    def open(self, folder: str | os.PathLike[str]) -> None:
+    def show_folder(self, folder: str | os.PathLike[str]) -> None:
         """Show ``folder``."""
         self.folder = Path(folder).expanduser().resolve()
         self.refresh()
@@ -85,7 +85,7 @@ class FilePicker(w.VBox):
         if path is None:
             return
         if path.is_dir():
-            self.open(path)
+            self.show_folder(path)
         else:
             self._pick(path)
 
