@@ -217,7 +217,7 @@ def open_browser(user_data_dir: Path) -> Iterator[Browser]:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1800},
+            viewport={"width": 1400, "height": 2400},
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()

@@ -291,3 +291,103 @@ def test_wizard_carries_results_between_steps(sandbox, sample_json, monkeypatch)
     assert wizard.importer.object_url.value == result.object_url
     wizard.convert.collection.value = "other"
     assert wizard.importer.collection.value == "other"
+
+
+# ------------------------------------------------------------------------------------ import / jobs
+
+
+@pytest.fixture
+def cluster(sandbox, monkeypatch, tmp_path):
+    """The sandbox's variables in the environment, a fresh collection and its converted + uploaded data."""
+    from zimport_widgets import convert_json_to_numpy, upload_to_oss
+    from zimport_widgets.client import ImportClient
+
+    for name in config.ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    name = f"w_{tmp_path.name[-12:].replace('-', '_')}"
+    client = ImportClient.from_env(sandbox.env())
+    client.create_collection(name, sample_schema(dim=DIM))
+    src = write_sample_json(tmp_path / "rows.json", n=120, dim=DIM)
+    conv = convert_json_to_numpy(src, tmp_path / "rows_npy", sample_schema(dim=DIM), progress=False)
+    up = upload_to_oss(conv.out_dir, prefix=f"{name}/data", progress=False)
+    return {"client": client, "name": name, "url": up.object_url, "rows": 120}
+
+
+def test_import_form_follows_the_job_and_verifies_the_row_count(cluster):
+    conn = zw.ConnectionForm()
+    form = zw.ImportForm(conn, zw.OSSForm(), collection=cluster["name"], object_url=cluster["url"],
+                         poll_interval=0.2)  # fmt: skip
+    states = []
+    form.progress_label.observe(lambda c: states.append(c["new"]), "value")
+    form.run_button.click()
+    outcome = form.wait(120)
+    assert form.error is None, form.status.value
+    assert outcome.job.collection == cluster["name"]
+    assert outcome.imported_rows == cluster["rows"] and outcome.row_count == cluster["rows"]
+    assert form.job_id == outcome.job_id
+    assert "Completed" in form.status.value and "verified" in form.status.value
+    assert form.progress.value == 100.0 and form.progress.bar_style == "success"
+    assert any(outcome.job_id in s for s in states)
+    jobs = zw.JobsTable(conn)
+    jobs.run()
+    jobs.wait(30)
+    assert outcome.job_id in jobs.output.value and "Completed" in jobs.output.value
+
+
+def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox):
+    sandbox.faults.fail_jobs("disk full on data node")
+    form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"],
+                         object_url=cluster["url"], poll_interval=0.2)  # fmt: skip
+    form.run()
+    form.wait(120)
+    status = form.status.value
+    assert type(form.error).__name__ == "ImportJobFailed"
+    assert "disk full on data node" in status and "color:#b3261e" in status and "Hint:" in status
+    assert form.progress.bar_style == "danger"
+    assert form.run_button.disabled is False
+    assert sandbox.api_key not in status and sandbox.access_key_secret not in status
+
+
+def test_import_form_cancel_stops_following_the_job(cluster):
+    form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"],
+                         object_url=cluster["url"], poll_interval=0.2)  # fmt: skip
+    form.progress_label.observe(lambda c: "job <code>" in c["new"] and form.cancel(), "value")
+    form.run()
+    form.wait(60)
+    assert isinstance(form.error, zw.Cancelled)
+    assert "Cancelled" in form.status.value
+    assert form.job_id  # the job was started; only the following stopped
+    assert form.run_button.disabled is False
+
+
+def test_convert_form_reads_schema_from_the_collection(cluster, tmp_path):
+    # the collection expects dim 16; data with dim 8 must be refused against the collection's schema
+    src = write_sample_json(tmp_path / "dim8.json", n=20, dim=8)
+    form = zw.ConvertForm(zw.ConnectionForm(), source=str(src), collection=cluster["name"])
+    assert form.schema_mode.value == "From the collection"
+    form.run()
+    form.wait(60)
+    assert form.error is not None
+    assert "title_vector" in form.status.value and "zimport-error" in form.status.value
+    ok = zw.ConvertForm(zw.ConnectionForm(), source=str(write_sample_json(tmp_path / "d16.json", n=20, dim=DIM)),
+                        collection=cluster["name"])  # fmt: skip
+    ok.run()
+    outcome = ok.wait(60)
+    assert ok.error is None, ok.status.value
+    assert outcome.schema.name == cluster["name"]
+
+
+def test_connection_form_test_button_and_bad_key(cluster, sandbox):
+    form = zw.ConnectionForm()
+    form.run()
+    form.wait(30)
+    assert form.error is None, form.status.value
+    assert "Connected" in form.output.value
+    bad = zw.ConnectionForm()
+    bad.api_key.widget.value = "not-the-key-000"
+    bad.run()
+    bad.wait(30)
+    assert bad.error is not None and "Hint:" in bad.status.value
+    assert "not-the-key-000" not in bad.status.value and bad.api_key.widget.value == ""

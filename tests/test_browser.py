@@ -1,0 +1,115 @@
+"""The wizard in a real browser: JupyterLab (started here, on 127.0.0.1) + Debian chromium via Playwright.
+
+The sandbox runs in this process; the kernel gets its ``ZILLIZ_*``/``OSS_*`` variables. The test clicks
+Convert → Upload → Import and reads what the browser rendered: every bar at 100 %, the job Completed
+with the right row count, no "Loading widget", "IProgress not found" or console errors. Screenshot:
+``build/browser-wizard.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from _jupyterlab import JupyterLab, chromium_missing_reason, open_browser, write_notebook
+
+from zimport_widgets.client import ImportClient
+from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.sandbox import Sandbox
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = 400
+DIM = 32
+COLLECTION = "medium_articles"
+BAD_TEXT = ("Loading widget", "IProgress not found", "Error displaying widget", "Traceback", "model not found")
+
+
+@pytest.fixture(scope="module")
+def missing():
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.fail(reason + " (the browser test is part of `make test`; `make browser-deps` installs it)")
+
+
+def _status(page, form: str) -> str:
+    return page.inner_text(f".{form} .zimport-status")
+
+
+def _wait_status(page, form: str, needle: str, timeout: float = 120.0) -> str:
+    """Wait until the form's status area says ``needle``; fail early on an inline error."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = _status(page, form)
+        if needle in text:
+            return text
+        if "Hint:" in text or "Cancelled" in text:
+            raise AssertionError(f"{form} failed in the browser: {text}")
+        time.sleep(0.25)
+    raise AssertionError(f"{form}: {needle!r} not shown within {timeout} s (status: {text!r})")
+
+
+def _bar_width(page, form: str) -> str:
+    return page.eval_on_selector(f".{form} .zimport-progress .progress-bar", "e => e.style.width")
+
+
+def test_wizard_convert_upload_import_in_jupyterlab(missing, tmp_path):
+    started = time.perf_counter()
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    source = write_sample_json(tmp_path / "articles.json", n=ROWS, dim=DIM)
+    with Sandbox() as sb:
+        client = ImportClient.from_env(sb.env())
+        client.create_collection(COLLECTION, sample_schema(dim=DIM))
+        write_notebook(
+            nb_dir / "wizard.ipynb",
+            [
+                "from zimport_widgets.widgets import ImportWizard\n"
+                f"wizard = ImportWizard(source={str(source)!r}, collection={COLLECTION!r}, poll_interval=0.5)\n"
+                "wizard"
+            ],
+        )
+        with JupyterLab(nb_dir, tmp_path / "jhome", env=sb.env()) as lab, open_browser(tmp_path / "udd") as browser:
+            page = browser.page
+            browser.open_notebook(lab, "wizard.ipynb")
+            browser.run_cell(0)
+            page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
+
+            page.click(".zimport-convert .zimport-run")
+            text = _wait_status(page, "zimport-convert", "the check passed")
+            assert f"Converted {ROWS:,} rows" in text
+            assert _bar_width(page, "zimport-convert") == "100%"
+            assert f"{ROWS:,} rows" in page.inner_text(".zimport-convert .zimport-progress-label")
+
+            # the converted folder was carried into the upload form
+            upload_source = page.input_value(".zimport-upload input[type=text] >> nth=0")
+            assert upload_source.endswith("articles_npy")
+            page.click(".zimport-upload .zimport-run")
+            text = _wait_status(page, "zimport-upload", "Object URL")
+            assert _bar_width(page, "zimport-upload") == "100%"
+            url = page.inner_text(".zimport-upload .zimport-object-url")
+            assert url.startswith(sb.oss_endpoint) and url.endswith(f"{COLLECTION}/import/")
+            assert page.input_value(".zimport-import input[type=text] >> nth=1") == url
+
+            page.click(".zimport-import .zimport-run")
+            text = _wait_status(page, "zimport-import", "Completed", timeout=180)
+            assert _bar_width(page, "zimport-import") == "100%"
+            assert page.inner_text(".zimport-import .zimport-imported-rows") == f"{ROWS:,}"
+            assert page.inner_text(".zimport-import .zimport-row-count") == f"{ROWS:,}"
+            assert "Completed" in page.inner_text(".zimport-import .zimport-progress-label")
+            # the jobs table refreshed after the import
+            page.wait_for_selector(".zimport-jobs .zimport-jobs-table", timeout=30_000)
+            assert "Completed" in page.inner_text(".zimport-jobs .zimport-jobs-table")
+
+            out = ROOT / "build"
+            out.mkdir(exist_ok=True)
+            page.screenshot(path=str(out / "browser-wizard.png"), full_page=True)
+            body = page.inner_text("body")
+            for bad in BAD_TEXT:
+                assert bad not in body, bad
+            assert browser.console_errors == []
+        assert client.count_rows(COLLECTION) == ROWS
+    print(f"browser test: {time.perf_counter() - started:.1f} s (JupyterLab up in {lab.startup_seconds:.1f} s)")

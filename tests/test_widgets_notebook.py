@@ -1,0 +1,104 @@
+"""A full wizard run in a real kernel (nbclient, ipykernel), saved WITH widget state: no secret in the file.
+
+The secrets reach the kernel only through the environment, which the first cell moves into the Password
+widgets (as a user typing them would) and then deletes, so the run can only succeed through the widgets.
+The forms run their work in threads under ipykernel (≥ 7), the notebook waits for each, and the saved
+``.ipynb`` (outputs + ``metadata.widgets``) is searched for every secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from zimport_widgets import config
+from zimport_widgets.client import ImportClient
+from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.sandbox import Sandbox
+
+ROWS = 250
+DIM = 16
+COLLECTION = "nb_articles"
+
+SETUP = """\
+import os
+from zimport_widgets.widgets import ImportWizard
+typed = {n: os.environ.pop(n) for n in ("ZILLIZ_API_KEY", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")}
+wizard = ImportWizard(source={source!r}, collection={collection!r}, poll_interval=0.3, timeout=120)
+wizard.connection.api_key.widget.value = typed["ZILLIZ_API_KEY"]
+wizard.oss.access_key_id.widget.value = typed["OSS_ACCESS_KEY_ID"]
+wizard.oss.access_key_secret.widget.value = typed["OSS_ACCESS_KEY_SECRET"]
+del typed
+wizard
+"""
+
+RUN = """\
+for step in wizard.steps:
+    step.run()
+    step.wait(180)
+    assert step.error is None, (type(step).__name__, step.status.value)
+    step.code_button.value = True
+wizard.jobs.wait(60)
+print("imported", wizard.importer.result.imported_rows, "counted", wizard.importer.result.row_count)
+"""
+
+CHECK = """\
+import json
+state = [wizard.connection.api_key.widget.value, wizard.oss.access_key_id.widget.value,
+         wizard.oss.access_key_secret.widget.value]
+print("password widgets after the run:", json.dumps(state))
+print("sources:", wizard.connection.api_key.source, wizard.oss.access_key_secret.source)
+"""
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch):
+    with Sandbox() as sb:
+        for name in config.ENV_NAMES:
+            monkeypatch.delenv(name, raising=False)
+        for key, value in sb.env().items():
+            monkeypatch.setenv(key, value)
+        yield sb
+
+
+def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path):
+    sb = sandbox_env
+    ImportClient.from_env(sb.env()).create_collection(COLLECTION, sample_schema(dim=DIM))
+    source = write_sample_json(tmp_path / "articles.json", n=ROWS, dim=DIM)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(SETUP.format(source=str(source), collection=COLLECTION)),
+        nbformat.v4.new_code_cell(RUN),
+        nbformat.v4.new_code_cell(CHECK),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, path)
+    text = path.read_text()
+
+    # the run really happened through the widgets
+    run_out = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert f"imported {ROWS} counted {ROWS}" in run_out
+    check_out = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    assert 'password widgets after the run: ["", "", ""]' in check_out
+    assert "sources: memory memory" in check_out
+
+    # the widget state was saved (so the search below is meaningful) ...
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    models = [m["model_name"] for m in state.values()]
+    assert models.count("PasswordModel") == 3
+    assert "FloatProgressModel" in models
+    assert any("Completed" in json.dumps(m["state"]) for m in state.values())
+    assert any("os.environ" in json.dumps(m["state"]) for m in state.values())  # the shown code
+    # ... and holds no secret, nor does any output
+    for name, secret in [("ZILLIZ_API_KEY", sb.api_key), ("OSS_ACCESS_KEY_ID", sb.access_key_id),
+                         ("OSS_ACCESS_KEY_SECRET", sb.access_key_secret)]:  # fmt: skip
+        assert secret and len(secret) >= 8
+        assert secret not in text, f"{name} found in the saved notebook"
+    assert os.environ[config.OSS_ACCESS_KEY_SECRET] == sb.access_key_secret  # the test process kept its env
