@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from .. import config
+from .cluster import ClusterApp
+from .controller import ImportController
 from .faults import Faults
+from .httpserver import ServerThread
+from .importer import JobRunner
+from .milvus import MilvusEngine
 from .oss_store import OssStore
 
 __all__ = ["Sandbox", "start_if_unconfigured"]
 
 
 class Sandbox:
-    """All sandbox servers on ``host`` (127.0.0.1), free ports; use as a context manager.
+    """All sandbox servers on ``host`` (127.0.0.1) and free ports; use it as a context manager.
 
-    Credentials are random unless given. Attributes: ``cluster_endpoint``, ``controller_url``,
-    ``cluster_id``, ``api_key``, ``oss_endpoint``, ``oss_bucket``, ``access_key_id``,
-    ``access_key_secret``; ``faults`` arms injected faults on every server.
+    * object store (Aliyun OSS dialect) with the bucket ``oss_bucket`` created;
+    * import controller (REST v1 + v2 import routes) on ``controller_url``;
+    * cluster data plane (REST v2 subset, Milvus Lite in ``data_dir``) on ``cluster_endpoint``.
+
+    Credentials are random unless given. ``faults`` arms injected faults on every server;
+    ``batch_rows``/``batch_delay`` set how import jobs insert (a delay makes progress observable).
+    ``start(wait=False)`` returns as soon as the HTTP servers listen; :meth:`wait_ready` waits for Milvus Lite.
     """
 
     def __init__(
@@ -32,9 +47,12 @@ class Sandbox:
         access_key_id: str | None = None,
         access_key_secret: str | None = None,
         region: str = "cn-hangzhou",
+        batch_rows: int = 1000,
+        batch_delay: float = 0.0,
     ) -> None:
         self.host = host
-        self.data_dir = os.fspath(data_dir) if data_dir is not None else None
+        self._own_dir = data_dir is None
+        self.data_dir = os.fspath(data_dir) if data_dir is not None else tempfile.mkdtemp(prefix="zimport-sandbox-")
         self.faults = Faults()
         self.api_key = api_key or "sbx-" + secrets.token_hex(16)
         self.cluster_id = cluster_id or "in01-" + secrets.token_hex(8)
@@ -43,17 +61,95 @@ class Sandbox:
             host=host, bucket=bucket, access_key_id=access_key_id, access_key_secret=access_key_secret,
             region=region, faults=self.faults,
         )  # fmt: skip
+        self.engine = MilvusEngine(os.path.join(self.data_dir, "milvus"))
+        jobs_dir = os.path.join(self.data_dir, "jobs")
+        self.runner = JobRunner(self.engine, self.faults, work_dir=jobs_dir, batch_rows=batch_rows,
+                                batch_delay=batch_delay)  # fmt: skip
+        self.controller = ImportController(
+            store=self.store, engine=self.engine, runner=self.runner, faults=self.faults,
+            api_key=lambda: self.api_key, cluster_id=lambda: self.cluster_id,
+        )  # fmt: skip
+        self.cluster = ClusterApp(engine=self.engine, faults=self.faults, api_key=lambda: self.api_key)
+        self.controller.mount_milvus_routes(self.cluster.app)
+        self._controller_server = ServerThread(self.controller.app, host=host, name="controller")
+        self._cluster_server = ServerThread(self.cluster.app, host=host, name="cluster")
         self._started = False
+        self.startup_seconds: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> Sandbox:
-        if not self._started:
+    def start(self, *, wait: bool = True, timeout: float = 120.0) -> Sandbox:
+        """Start every server; with ``wait`` (default) return only once all of them answer."""
+        if self._started:
+            return self
+        t0 = time.perf_counter()
+        os.makedirs(os.path.join(self.data_dir, "jobs"), exist_ok=True)
+        self.engine.start()  # Milvus Lite opens in the background meanwhile
+        try:
             self.store.start()
+            self._controller_server.start()
+            self._cluster_server.start()
+            self.runner.start()
             self._started = True
+            if wait:
+                self.wait_ready(timeout)
+                self.startup_seconds = time.perf_counter() - t0
+        except BaseException:
+            self.stop()
+            raise
         return self
 
+    def wait_ready(self, timeout: float = 120.0) -> Sandbox:
+        """Block until the store, the controller and the cluster (Milvus Lite) all answer over HTTP."""
+        deadline = time.monotonic() + timeout
+        if not self.engine.wait_ready(timeout):
+            raise RuntimeError(f"Milvus Lite did not start: {self.engine._error or 'timeout'}")
+        while True:
+            problems = self.probe()
+            if not problems:
+                return self
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox did not come up: " + "; ".join(problems))
+            time.sleep(0.05)
+
+    def probe(self) -> list[str]:
+        """What does not answer yet (empty when everything does), checked with real HTTP requests."""
+        problems = []
+        checks = [
+            ("object store", self.oss_endpoint + "/", None, lambda status, body: b"<Error>" in body),
+            ("controller", self.controller_url + "/v2/vectordb/jobs/import/list", {"clusterId": self.cluster_id},
+             lambda status, body: json.loads(body).get("code") == 0),
+            ("cluster", self.cluster_endpoint + "/v2/vectordb/collections/list", {},
+             lambda status, body: json.loads(body).get("code") == 0),
+        ]  # fmt: skip
+        for name, url, body, good in checks:
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+            req.add_header("Authorization", f"Bearer {self.api_key}")
+            req.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    status, payload = resp.status, resp.read()
+            except urllib.error.HTTPError as exc:
+                status, payload = exc.code, exc.read()
+            except OSError as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+            try:
+                fine = good(status, payload)
+            except ValueError:
+                fine = False
+            if not fine:
+                problems.append(f"{name}: unexpected answer (HTTP {status})")
+        return problems
+
     def stop(self) -> None:
+        self.runner.stop()
+        self._controller_server.stop()
+        self._cluster_server.stop()
         self.store.stop()
+        self.engine.stop()
+        if self._started and self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         self._started = False
 
     def __enter__(self) -> Sandbox:
@@ -65,9 +161,20 @@ class Sandbox:
     def __repr__(self) -> str:
         if not self._started:
             return "Sandbox(stopped)"
-        return f"Sandbox(oss_endpoint={self.oss_endpoint!r}, oss_bucket={self.oss_bucket!r})"
+        return (
+            f"Sandbox(cluster_endpoint={self.cluster_endpoint!r}, controller_url={self.controller_url!r}, "
+            f"cluster_id={self.cluster_id!r}, oss_endpoint={self.oss_endpoint!r}, oss_bucket={self.oss_bucket!r})"
+        )
 
     # -- values --------------------------------------------------------------------------------------
+    @property
+    def cluster_endpoint(self) -> str:
+        return self._cluster_server.url
+
+    @property
+    def controller_url(self) -> str:
+        return self._controller_server.url
+
     @property
     def oss_endpoint(self) -> str:
         return self.store.endpoint
@@ -85,8 +192,10 @@ class Sandbox:
         return self.store.access_key_secret
 
     def env(self) -> dict[str, str]:
-        """The ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox."""
-        out = {
+        """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox."""
+        return {
+            config.ZILLIZ_CLUSTER_ENDPOINT: self.cluster_endpoint,
+            config.ZILLIZ_CONTROLLER_URL: self.controller_url,
             config.ZILLIZ_CLUSTER_ID: self.cluster_id,
             config.ZILLIZ_API_KEY: self.api_key,
             config.OSS_ENDPOINT: self.oss_endpoint,
@@ -94,13 +203,27 @@ class Sandbox:
             config.OSS_ACCESS_KEY_ID: self.access_key_id,
             config.OSS_ACCESS_KEY_SECRET: self.access_key_secret,
         }
-        return out
+
+    def export_lines(self) -> list[str]:
+        """``export NAME=value`` lines (shell-quoted) for :meth:`env`."""
+        import shlex
+
+        return [f"export {k}={shlex.quote(v)}" for k, v in self.env().items()]
+
+    def object_url(self, key: str) -> str:
+        """The path-style URL of ``key`` in the sandbox bucket (what an import request may name)."""
+        return self.store.object_url(key)
+
+    def wait_for_jobs(self, timeout: float = 60.0) -> bool:
+        """Wait until no import job is pending or running."""
+        return self.runner.wait_idle(timeout)
 
 
 def start_if_unconfigured() -> Sandbox | None:
     """Start an in-process sandbox when no ``ZILLIZ_*``/``OSS_*`` variable is set; export its values.
 
-    Returns the running sandbox (stop it with ``.stop()``), or None when the environment is configured.
+    Sets ``os.environ`` for this process and returns the running sandbox (stop it with ``.stop()``);
+    returns None, starting nothing, when any of the variables is set.
     """
     if any(os.environ.get(name) for name in config.ENV_NAMES):
         return None

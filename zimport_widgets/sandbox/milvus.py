@@ -1,0 +1,312 @@
+"""The sandbox's cluster engine: Milvus Lite (in-process) behind ``pymilvus.MilvusClient``, started lazily.
+
+:class:`MilvusEngine` starts Milvus Lite in a background thread (it takes ~1-2 s to import and open),
+so the HTTP servers can answer at once; calls that need it wait until it is ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import threading
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..schema import CollectionSchema, DataType, FieldSchema
+
+__all__ = ["CollectionNotFound", "EngineError", "MilvusEngine"]
+
+#: Index types Milvus Lite builds; anything else is served by AUTOINDEX (as on Zilliz Cloud).
+LITE_INDEX_TYPES = {"AUTOINDEX", "FLAT", "IVF_FLAT", "HNSW", "BIN_FLAT", "BIN_IVF_FLAT", "SPARSE_INVERTED_INDEX"}
+
+
+class EngineError(Exception):
+    """A Milvus Lite call failed; ``str()`` is the engine's message."""
+
+
+class CollectionNotFound(EngineError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"collection not found[database=default][collection={name}]")
+
+
+class MilvusEngine:
+    """One Milvus Lite database in ``data_dir`` (``milvus.db`` inside it)."""
+
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.db_path = os.path.join(data_dir, "milvus.db")
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+        self._ids: dict[str, int] = {}
+        self._created: dict[str, float] = {}
+        self.started_in: float | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> MilvusEngine:
+        """Start opening Milvus Lite in the background (returns at once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._open, name="zimport-milvus-lite", daemon=True)
+            self._thread.start()
+        return self
+
+    def _open(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            os.makedirs(self.data_dir, exist_ok=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from pymilvus import MilvusClient
+
+                self._client = MilvusClient(self.db_path)
+        except BaseException as exc:  # reported to every caller of .client
+            self._error = exc
+        finally:
+            self.started_in = time.perf_counter() - t0
+            self._ready.set()
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Block until Milvus Lite is open (True) or failed/timed out (False)."""
+        self.start()
+        return self._ready.wait(timeout) and self._error is None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set() and self._error is None
+
+    @property
+    def client(self) -> Any:
+        if not self._ready.wait(120.0):
+            raise EngineError("Milvus Lite did not start within 120 s")
+        if self._error is not None:
+            raise EngineError(f"Milvus Lite failed to start: {self._error}")
+        return self._client
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._ready.wait(120.0)
+        client, self._client = self._client, None
+        if client is None:
+            return
+        with contextlib.suppress(Exception):
+            client.close()
+        with contextlib.suppress(Exception):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.db_path)
+
+    # -- collections --------------------------------------------------------------------------------
+    def list_collections(self) -> list[str]:
+        return list(self.client.list_collections())
+
+    def has_collection(self, name: str) -> bool:
+        return bool(self.client.has_collection(name))
+
+    def create_collection(
+        self, schema: CollectionSchema, index_params: Sequence[Mapping[str, Any]] = (), *, name: str | None = None
+    ) -> None:
+        """Create, index every vector field (given params or AUTOINDEX/COSINE) and load."""
+        from pymilvus import DataType as MDataType
+        from pymilvus import MilvusClient
+
+        name = name or schema.collection_name
+        if not name:
+            raise EngineError("a collection needs a name")
+        client = self.client
+        if client.has_collection(name):
+            raise EngineError(f"collection already exists: {name}")
+        mschema = MilvusClient.create_schema(
+            auto_id=schema.primary.auto_id, enable_dynamic_field=schema.enable_dynamic_field,
+            description=schema.description,
+        )  # fmt: skip
+        for f in schema.fields:
+            kwargs: dict[str, Any] = {"is_primary": f.is_primary}
+            if f.is_primary and f.auto_id:
+                kwargs["auto_id"] = True
+            if f.dim:
+                kwargs["dim"] = int(f.dim)
+            if f.max_length:
+                kwargs["max_length"] = int(f.max_length)
+            if f.dtype is DataType.ARRAY:
+                kwargs["element_type"] = getattr(MDataType, f.element_type.name) if f.element_type else None
+                kwargs["max_capacity"] = int(f.max_capacity or 4096)
+            if f.nullable:
+                kwargs["nullable"] = True
+            if f.description:
+                kwargs["description"] = f.description
+            mschema.add_field(f.name, getattr(MDataType, f.dtype.name), **kwargs)
+        ip = client.prepare_index_params()
+        by_field = {str(p.get("fieldName") or p.get("field_name")): p for p in index_params}
+        for f in schema.vector_fields:
+            p = by_field.get(f.name, {})
+            params = dict(p.get("params") or {})
+            index_type = str(p.get("indexType") or params.pop("index_type", None) or "AUTOINDEX").upper()
+            params.pop("index_type", None)
+            if index_type not in LITE_INDEX_TYPES:
+                index_type = "AUTOINDEX"
+            default_metric = "HAMMING" if f.dtype is DataType.BINARY_VECTOR else "COSINE"
+            if f.dtype is DataType.SPARSE_FLOAT_VECTOR:
+                default_metric, index_type = "IP", "SPARSE_INVERTED_INDEX"
+            metric = str(p.get("metricType") or params.pop("metric_type", None) or default_metric).upper()
+            ip.add_index(
+                field_name=f.name, index_type=index_type, metric_type=metric,
+                index_name=str(p.get("indexName") or f.name), params=params,
+            )  # fmt: skip
+        try:
+            client.create_collection(name, schema=mschema, index_params=ip)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        with self._lock:
+            self._ids[name] = random.randrange(10**17, 10**18)
+            self._created[name] = time.time()
+
+    def drop_collection(self, name: str) -> None:
+        self._require(name)
+        self.client.drop_collection(name)
+        with self._lock:
+            self._ids.pop(name, None)
+
+    def _require(self, name: str) -> None:
+        if not name or not self.client.has_collection(name):
+            raise CollectionNotFound(name)
+
+    def schema(self, name: str) -> CollectionSchema:
+        """The collection's schema as the core model (for checks and conversion)."""
+        self._require(name)
+        desc = self.client.describe_collection(name)
+        fields = []
+        for fd in desc.get("fields", []):
+            params = dict(fd.get("params") or {})
+            dtype = DataType.parse(getattr(fd["type"], "name", fd["type"]))
+            elem = fd.get("element_type")
+            fields.append(
+                FieldSchema(
+                    name=fd["name"], dtype=dtype, is_primary=bool(fd.get("is_primary")),
+                    auto_id=bool(fd.get("auto_id") or (fd.get("is_primary") and desc.get("auto_id"))),
+                    dim=int(params["dim"]) if params.get("dim") else None,
+                    max_length=int(params["max_length"]) if params.get("max_length") else None,
+                    element_type=DataType.parse(getattr(elem, "name", elem)) if elem else None,
+                    max_capacity=int(params["max_capacity"]) if params.get("max_capacity") else None,
+                    nullable=bool(fd.get("nullable")), description=fd.get("description") or "",
+                )
+            )  # fmt: skip
+        return CollectionSchema(
+            fields=tuple(fields), enable_dynamic_field=bool(desc.get("enable_dynamic_field")),
+            collection_name=name, description=desc.get("description") or "",
+        )  # fmt: skip
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """The REST v2 ``collections/describe`` ``data`` object."""
+        schema = self.schema(name)
+        client = self.client
+        fields = []
+        for i, f in enumerate(schema.fields):
+            fd = f.to_rest()
+            fd["id"] = 100 + i
+            fd.setdefault("clusteringKey", False)
+            fd.setdefault("nullable", f.nullable)
+            fields.append(fd)
+        indexes = []
+        for index_name in client.list_indexes(name):
+            info = client.describe_index(name, index_name) or {}
+            indexes.append(
+                {"fieldName": info.get("field_name", index_name), "indexName": index_name,
+                 "metricType": info.get("metric_type", "")}
+            )  # fmt: skip
+        state = client.get_load_state(name).get("state")
+        load = {"Loaded": "LoadStateLoaded", "Loading": "LoadStateLoading"}.get(
+            getattr(state, "name", str(state)), "LoadStateNotLoad"
+        )
+        with self._lock:
+            cid = self._ids.setdefault(name, random.randrange(10**17, 10**18))
+            created = self._created.get(name, time.time())
+        return {
+            "collectionName": name, "collectionID": cid, "description": schema.description,
+            "autoId": schema.primary.auto_id, "enableDynamicField": schema.enable_dynamic_field,
+            "fields": fields, "functions": [], "aliases": [], "indexes": indexes, "load": load,
+            "shardsNum": 1, "partitionsNum": 1, "consistencyLevel": "Bounded", "properties": [],
+            "createTime": int(created * 1000),
+        }  # fmt: skip
+
+    # -- entities -----------------------------------------------------------------------------------
+    def insert(self, name: str, rows: list[dict[str, Any]]) -> list[Any]:
+        try:
+            res = self.client.insert(name, rows)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        return list(res.get("ids", []))
+
+    def delete_ids(self, name: str, ids: Sequence[Any]) -> None:
+        if ids:
+            self.client.delete(name, ids=list(ids))
+
+    def count(self, name: str) -> int:
+        self._require(name)
+        res = self.client.query(name, filter="", output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
+    def query(
+        self, name: str, *, filter: str = "", output_fields: Sequence[str] | None = None, limit: int | None = None,
+        offset: int = 0, ids: Sequence[Any] | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        self._require(name)
+        fields = list(output_fields or [])
+        if fields == ["count(*)"] or "count(*)" in fields:
+            try:
+                res = self.client.query(name, filter=filter or "", output_fields=["count(*)"])
+            except Exception as exc:
+                raise EngineError(str(exc)) from None
+            return [dict(r) for r in res]
+        kwargs: dict[str, Any] = {"output_fields": fields or ["*"]}
+        if ids:
+            kwargs["ids"] = list(ids)
+        else:
+            kwargs["filter"] = filter or ""
+            kwargs["limit"] = int(limit or 100)
+            if offset:
+                kwargs["offset"] = int(offset)
+        try:
+            res = self.client.query(name, **kwargs)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        return [dict(r) for r in res]
+
+    def search(
+        self, name: str, data: list[Any], *, anns_field: str | None = None, limit: int = 10, filter: str = "",
+        output_fields: Sequence[str] | None = None, search_params: Mapping[str, Any] | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Hits of every query vector, flattened (as REST v2 answers): ``{pk: …, "distance": …, **fields}``."""
+        schema = self.schema(name)
+        if anns_field is None:
+            vecs = schema.vector_fields
+            if len(vecs) != 1:
+                raise EngineError("annsField is required: the collection has several vector fields")
+            anns_field = vecs[0].name
+        kwargs: dict[str, Any] = {
+            "data": data, "anns_field": anns_field, "limit": int(limit), "output_fields": list(output_fields or []),
+        }  # fmt: skip
+        if filter:
+            kwargs["filter"] = filter
+        if search_params:
+            kwargs["search_params"] = dict(search_params)
+        if offset:
+            kwargs["offset"] = int(offset)
+        try:
+            res = self.client.search(name, **kwargs)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
+        pk = schema.primary.name
+        out = []
+        for hits in res:
+            for h in hits:
+                row = {pk: h.get("id"), "distance": h.get("distance")}
+                row.update(h.get("entity") or {})
+                out.append(row)
+        return out

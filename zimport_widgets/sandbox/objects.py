@@ -1,0 +1,221 @@
+"""Object URLs of an import request, mapped onto the local store, and reading them through the OSS protocol.
+
+Accepted forms (a trailing ``/`` means a folder; ``*.npy`` as the last segment means the .npy files there):
+
+* ``http://127.0.0.1:PORT/bucket/key`` (path style, the sandbox store's own address);
+* ``oss://bucket/key``;
+* ``https://bucket.oss-<region>[-internal].aliyuncs.com/key`` (what the real OSS gives; mapped onto the store).
+
+Other clouds (``s3://``, ``gs://``, AWS/GCS/Azure hosts) answer 83004 as Zilliz Cloud on Aliyun does; any
+other URL, or a key that escapes the bucket (``..``), answers 10003. Objects are read with the request's
+``accessKey``/``secretKey`` through ``oss2``, so wrong keys fail exactly as the store answers.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["ImportRequestError", "ObjectGroup", "ObjectRef", "StoreReader", "group_objects", "parse_object_url"]
+
+_ALIYUN_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[a-z0-9-]+\.aliyuncs\.com$")
+_OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
+SUPPORTED_SUFFIXES = (".npy", ".json")
+
+
+class ImportRequestError(Exception):
+    """A request the controller refuses: ``code`` and ``message`` go into the error envelope."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class StoreAccessError(Exception):
+    """The store refused the request's keys (or failed); ``reason`` is what it said."""
+
+    def __init__(self, reason: str, *, not_found: bool = False) -> None:
+        super().__init__(reason)
+        self.reason, self.not_found = reason, not_found
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """One object URL resolved onto the store: ``key`` is a folder prefix when ``folder``."""
+
+    url: str
+    bucket: str
+    key: str
+    folder: bool
+    only_npy: bool = False
+
+
+@dataclass
+class ObjectGroup:
+    """One unit of import: a NumPy file set (one folder) or one JSON file."""
+
+    label: str
+    kind: str  # "numpy" | "json"
+    keys: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+def _bad_url(url: str, why: str) -> ImportRequestError:
+    return ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url}] {why}".rstrip())
+
+
+def parse_object_url(url: str, *, store_host: str, store_port: int) -> ObjectRef:
+    """Resolve ``url`` onto the local store, or raise :class:`ImportRequestError` (10003 / 83004)."""
+    if not isinstance(url, str) or not url.strip():
+        raise ImportRequestError(90145, "No ObjectUrl key field.")
+    text = url.strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme in ("s3", "gs", "gcs", "az", "cos") or any(host.endswith(h) for h in _OTHER_CLOUDS):
+        raise ImportRequestError(83004, "Importing files across clouds is not currently supported")
+    if scheme == "oss":
+        bucket, raw_key = parts.netloc, parts.path
+    elif scheme in ("http", "https") and _ALIYUN_HOST.match(host):
+        m = _ALIYUN_HOST.match(host)
+        assert m is not None
+        bucket, raw_key = m.group("bucket"), parts.path
+    elif scheme in ("http", "https") and host in ("127.0.0.1", "localhost", store_host):
+        if parts.port != store_port:
+            raise _bad_url(text, "(not this sandbox's object store)")
+        bucket, _, rest = parts.path.lstrip("/").partition("/")
+        raw_key = "/" + rest
+    else:
+        raise _bad_url(text)
+    if parts.query or parts.fragment:
+        raise _bad_url(text, "(query strings are not allowed)")
+    if not bucket:
+        raise _bad_url(text, "(no bucket)")
+    key = unquote(raw_key).lstrip("/")
+    segments = key.split("/")
+    if any(s in ("..", ".") for s in segments) or "\\" in key or "\x00" in key:
+        raise _bad_url(text, "(the path leaves the bucket)")
+    only_npy = False
+    if segments and segments[-1] == "*.npy":
+        key, only_npy = posixpath.dirname(key) + "/", True
+    elif "*" in key:
+        raise _bad_url(text, "(only a trailing *.npy wildcard is allowed)")
+    if key == "/":
+        key = ""
+    folder = key == "" or key.endswith("/")
+    return ObjectRef(url=text, bucket=bucket, key=key, folder=folder, only_npy=only_npy)
+
+
+def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[ObjectGroup]:
+    """Split a listing (``[(key, size)]``) under ``ref`` into import groups; raise 47053/83001 on bad layouts.
+
+    A folder holds either .npy files (one group), one or more .json files (one group each), or first-level
+    sub-folders each holding .npy files (one group each). Other file types are ignored, as the cloud does.
+    """
+    if not ref.folder:
+        key, size = listing[0]
+        suffix = posixpath.splitext(key)[1].lower()
+        if suffix == ".json":
+            return [ObjectGroup(label=key, kind="json", keys=[key], size=size)]
+        if suffix == ".npy":
+            return [ObjectGroup(label=posixpath.dirname(key) + "/", kind="numpy", keys=[key], size=size)]
+        got = suffix or "(none)"
+        raise ImportRequestError(
+            47053, f"Failed to checkFiles {{{key}}}: unsupported file type {got!r}, expected .npy or .json"
+        )
+    usable: list[tuple[str, int]] = []
+    for key, size in listing:
+        rel = key[len(ref.key) :]
+        if not rel or rel.endswith("/"):
+            continue
+        suffix = posixpath.splitext(rel)[1].lower()
+        if suffix not in SUPPORTED_SUFFIXES or (ref.only_npy and (suffix != ".npy" or "/" in rel)):
+            continue
+        if rel.count("/") > 1:
+            raise ImportRequestError(
+                47053, f"Failed to checkFiles {{{key}}}: more than one level of sub-folders under {ref.key or '/'}"
+            )
+        usable.append((key, size))
+    if not usable:
+        raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: no .npy or .json object found")
+    kinds = {posixpath.splitext(k)[1].lower() for k, _ in usable}
+    if len(kinds) > 1:
+        raise ImportRequestError(47053, f"Failed to checkFiles {{{ref.url}}}: the folder mixes JSON and NumPy files")
+    if kinds == {".json"}:
+        return [ObjectGroup(label=k, kind="json", keys=[k], size=s) for k, s in usable]
+    groups: dict[str, ObjectGroup] = {}
+    for key, size in usable:
+        folder = posixpath.dirname(key) + "/"
+        g = groups.setdefault(folder, ObjectGroup(label=folder, kind="numpy"))
+        g.keys.append(key)
+        g.size += size
+    return list(groups.values())
+
+
+def _oss_reason(exc: Any) -> str:
+    code = getattr(exc, "code", None) or type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc)
+    if isinstance(getattr(exc, "details", None), dict):
+        message = exc.details.get("Message") or message
+    rid = getattr(exc, "request_id", None)
+    status = getattr(exc, "status", None)
+    text = f"{code}: {message}"
+    if status and status > 0:
+        text += f" (HTTP {status}"
+        text += f", request id {rid})" if rid else ")"
+    return text
+
+
+class StoreReader:
+    """Reads objects from the sandbox store with one request's key pair (through oss2)."""
+
+    def __init__(self, endpoint: str, access_key_id: str, access_key_secret: str, token: str = "") -> None:
+        self.endpoint = endpoint
+        self._ak, self._sk, self._token = access_key_id or "", access_key_secret or "", token or ""
+
+    def __repr__(self) -> str:
+        return f"StoreReader(endpoint={self.endpoint!r})"
+
+    def _bucket(self, name: str) -> Any:
+        import oss2
+
+        if self._ak and self._sk:
+            auth: Any = oss2.StsAuth(self._ak, self._sk, self._token) if self._token else oss2.Auth(self._ak, self._sk)
+        else:
+            auth = oss2.AnonymousAuth()
+        return oss2.Bucket(auth, self.endpoint, name, connect_timeout=10, enable_crc=True)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        import oss2
+
+        try:
+            return fn(*args, **kwargs)
+        except oss2.exceptions.OssError as exc:
+            raise StoreAccessError(
+                _oss_reason(exc), not_found=getattr(exc, "code", "") in ("NoSuchKey", "NoSuchBucket")
+            ) from None
+
+    def listing(self, ref: ObjectRef) -> list[tuple[str, int]]:
+        """``[(key, size)]`` of the object, or of every object under the folder."""
+        import oss2
+
+        bucket = self._bucket(ref.bucket)
+        if not ref.folder:
+            meta = self._call(bucket.get_object_meta, ref.key)
+            return [(ref.key, int(meta.content_length or 0))]
+
+        def collect() -> list[tuple[str, int]]:
+            return [(o.key, int(o.size)) for o in oss2.ObjectIteratorV2(bucket, prefix=ref.key, max_keys=1000)]
+
+        return self._call(collect)
+
+    def download(self, bucket_name: str, key: str, dest: str) -> int:
+        """Copy one object into ``dest`` (CRC64-checked); return its size."""
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        bucket = self._bucket(bucket_name)
+        self._call(bucket.get_object_to_file, key, dest)
+        return os.path.getsize(dest)
