@@ -211,10 +211,15 @@ def _open_rows(path: Path) -> tuple[BinaryIO, str]:
 
 def _json_error(path: Path, exc: Exception, row: int) -> DataFileError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "overflow" in str(exc):
+        return DataFileError("a number is too large", file=path.name, row=row,
+                             expected="numbers within 64-bit range", got=text)  # fmt: skip
     if "premature EOF" in str(exc) or "Incomplete JSON" in str(exc):
         return DataFileError("the JSON ends early (the file is truncated)", file=path.name, row=row,
                              expected="a complete JSON document", got=text)  # fmt: skip
-    return DataFileError("malformed JSON", file=path.name, row=row, expected="valid JSON", got=text)
+    return DataFileError("malformed JSON", file=path.name, row=row, expected="valid JSON", got=text,
+                         hint="fix the file near this row (NaN/Infinity, single quotes and trailing commas "
+                         "are not JSON)")  # fmt: skip
 
 
 def iter_json_rows(
@@ -228,6 +233,7 @@ def iter_json_rows(
     p = Path(path)
     fh, prefix = _open_rows(p)
     n = 0
+    overflow: Exception | None = None
     try:
         items = ijson.items(fh, prefix, use_float=True, buf_size=1 << 18)
         while True:
@@ -236,7 +242,16 @@ def iter_json_rows(
             except StopIteration:
                 break
             except ijson.JSONError as exc:
-                raise _json_error(p, exc, n) from None
+                if "overflow" not in str(exc) or _slow_backend(items):
+                    raise _json_error(p, overflow or exc, n) from None
+                overflow = exc
+                # yajl stops at numbers beyond 64 bits; the pure-Python backend reads them, so the
+                # value checks can name the field. Re-read from the start and skip the rows done.
+                fh.seek(0)
+                items = ijson.get_backend("python").items(fh, prefix, use_float=True)
+                for _ in range(n):
+                    next(items)
+                continue
             yield row
             n += 1
             if on_bytes is not None and not n & 255:
@@ -244,6 +259,10 @@ def iter_json_rows(
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
+
+
+def _slow_backend(items: Any) -> bool:
+    return "python" in type(items).__module__ or type(items).__name__ == "generator"
 
 
 def _check_rows_container(path: Path, fh: BinaryIO, prefix: str, n: int) -> None:
@@ -615,6 +634,8 @@ def _run_rows(
         if on_progress is not None:
             on_progress(i, n)
 
+    errstate = np.errstate(over="ignore", invalid="ignore")  # overflow to inf is reported per row below
+    errstate.__enter__()
     try:
         for row in iter_json_rows(path, on_bytes=on_bytes):
             if type(row) is not dict:
@@ -659,6 +680,7 @@ def _run_rows(
                 leftover.unlink()
         return i, files
     finally:
+        errstate.__exit__(None, None, None)
         for col in all_cols:
             col.close()
 
