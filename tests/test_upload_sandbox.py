@@ -224,16 +224,17 @@ class _CorruptingProxy:
         return [data]
 
 
-def test_crc_mismatch_detected_in_transit(store: OssStore, up: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [5_000, 700 * KiB], ids=["put", "multipart"])
+def test_crc_mismatch_detected_in_transit(store: OssStore, up: Any, tmp_path: Path, size: int) -> None:
     proxy = _CorruptingProxy(store.port)
     server = make_server("127.0.0.1", 0, proxy, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        src = _write(tmp_path / "src" / "rows.json", b'{"rows": [' + b'{"id": 1},' * 500 + b'{"id": 2}]}')
+        src = _write(tmp_path / "src" / "vectors.npy", os.urandom(size))
         with pytest.raises(IntegrityError) as info:
-            up(src, "transit/v1", endpoint=f"http://127.0.0.1:{server.server_port}", retries=0)
-        assert info.value.code == "InconsistentError" and "transit/v1/rows.json" in str(info.value)
+            up(src, "transit/v1", endpoint=f"http://127.0.0.1:{server.server_port}", retries=0, **SMALL_MULTIPART)
+        assert info.value.code == "InconsistentError" and "transit/v1/vectors.npy" in str(info.value)
         assert proxy.corrupted >= 1
     finally:
         server.shutdown()
@@ -304,9 +305,12 @@ def test_invalid_source_refused_before_any_byte(store: OssStore, up: Any, tmp_pa
     np.save(src / "id.npy", np.arange(10, dtype=np.int64))
     np.save(src / "vector.npy", np.zeros((9, 4), dtype=np.float32))  # 9 rows, not 10
     before = store.request_count
-    with pytest.raises(SourceInvalidError):
+    with pytest.raises(SourceInvalidError, match="vector"):
         up(src, "invalid/v1", check=True)
     assert store.request_count == before
+    np.save(src / "vector.npy", np.zeros((10, 4), dtype=np.float32))  # fixed: the same source now goes up
+    res = up(src, "invalid/v1", check=True)
+    assert sorted(o.key for o in res.objects) == ["invalid/v1/id.npy", "invalid/v1/vector.npy"]
 
 
 # ------------------------------------------------------------------------------------------ progress

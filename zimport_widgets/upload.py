@@ -439,9 +439,16 @@ class _Uploader:
         with self._lock:
             self.bytes_uploaded += max(0, sent)
 
-        if local_crc is None:
-            local_crc = file_crc64(pf.path)
         server_crc = getattr(result, "crc", None)
+        multipart = pf.size >= self.multipart_threshold
+        fresh = not multipart or (bool(resumed) and resumed[0] == 0)  # every part sent by this very call
+        checked = getattr(self.bucket, "verified_multipart", {}).pop(pf.key, None) if multipart else server_crc
+        if local_crc is None:
+            if server_crc is not None and fresh and checked == server_crc and self.bucket.enable_crc:
+                # oss2 compared the CRC64 of the bytes it read from the file (each part) with the server's
+                local_crc = server_crc
+            else:  # parts from an earlier run, or no server CRC: read the file
+                local_crc = file_crc64(pf.path)
         if server_crc is None:
             head = self.call(lambda: self.bucket.head_object(pf.key), action="verifying", key=pf.key)
             server_crc = head.server_crc
@@ -489,14 +496,44 @@ class _Uploader:
         return [done[f.key] for f in self.plan.files]
 
 
+_BUCKET_CLASS: Any = None
+
+
+def _bucket_class() -> Any:
+    """``oss2.Bucket`` that remembers which multipart uploads oss2 verified end to end (CRC64 of every part)."""
+    global _BUCKET_CLASS
+    if _BUCKET_CLASS is None:
+        import oss2
+        from oss2.utils import calc_obj_crc_from_parts
+
+        class VerifyingBucket(oss2.Bucket):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self.verified_multipart: dict[str, int] = {}
+                self._verified_lock = threading.Lock()
+
+            def complete_multipart_upload(self, key: Any, upload_id: Any, parts: Any, headers: Any = None) -> Any:
+                result = super().complete_multipart_upload(key, upload_id, parts, headers=headers)
+                # upload_part compared each part's client CRC64 with the server's; combined, they must give
+                # the object's CRC64. Only then does the object equal the bytes read from the file.
+                combined = calc_obj_crc_from_parts(sorted(parts, key=lambda p: p.part_number)) if parts else None
+                if self.enable_crc and combined is not None and combined == result.crc:
+                    with self._verified_lock:
+                        self.verified_multipart[str(key)] = combined
+                return result
+
+        _BUCKET_CLASS = VerifyingBucket
+    return _BUCKET_CLASS
+
+
 def _make_bucket(endpoint: str, bucket: str, access_key_id: str, access_key_secret: str,
                  security_token: str | None, connect_timeout: float, pool_size: int) -> Any:
     import oss2
 
     auth = oss2.StsAuth(access_key_id, access_key_secret, security_token) if security_token \
         else oss2.Auth(access_key_id, access_key_secret)
-    return oss2.Bucket(auth, endpoint, bucket, enable_crc=True, connect_timeout=connect_timeout,
-                       session=oss2.Session(pool_size=pool_size))
+    return _bucket_class()(auth, endpoint, bucket, enable_crc=True, connect_timeout=connect_timeout,
+                           session=oss2.Session(pool_size=pool_size))
 
 
 def _run_check(source: Any, schema: Any) -> None:
