@@ -1,0 +1,63 @@
+"""Shared sandbox fixtures (imported by tests/conftest.py).
+
+* ``sandbox`` (session): one running :class:`~zimport_widgets.sandbox.Sandbox` for the whole run. Faults armed on
+  it are cleared after each test that uses ``sandbox_faults``; don't change its credentials.
+* ``sandbox_faults`` (function): ``sandbox.faults``, cleared before and after the test.
+* ``sandbox_env`` (function): the session sandbox's eight variables set in ``os.environ`` (monkeypatched).
+* ``fresh_sandbox`` (function): a new sandbox of its own (about 1-2 s to start), for tests that need a clean one.
+* ``oss_store`` (function): just the OSS-dialect object store (fast), with its own random bucket and keys.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from zimport_widgets.sandbox import OssStore, Sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb = Sandbox(data_dir=tmp_path_factory.mktemp("session-sandbox"))
+        sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture()
+def sandbox_faults(sandbox: Sandbox) -> Iterator[object]:
+    sandbox.faults.clear()
+    yield sandbox.faults
+    sandbox.faults.clear()
+
+
+@pytest.fixture()
+def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = sandbox.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture()
+def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sb = Sandbox(data_dir=tmp_path_factory.mktemp("fresh-sandbox"))
+        sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture()
+def oss_store() -> Iterator[OssStore]:
+    with OssStore() as store:
+        yield store
