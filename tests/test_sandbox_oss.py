@@ -1,0 +1,240 @@
+"""The sandbox's OSS-dialect object store, driven by the unmodified oss2 SDK over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import oss2
+import pytest
+import requests
+
+from zimport_widgets.sandbox.oss_store import OSS_MIN_PART_SIZE, OssStore, crc64
+
+
+def _bucket(store: OssStore, **kw) -> oss2.Bucket:
+    return oss2.Bucket(oss2.Auth(store.access_key_id, store.access_key_secret), store.endpoint, store.bucket, **kw)
+
+
+@pytest.mark.parametrize("enable_crc", [True, False])
+def test_put_get_head_exists_delete(oss_store, enable_crc):
+    b = _bucket(oss_store, enable_crc=enable_crc)
+    data = os.urandom(50_000)
+    put = b.put_object("dir/a b+c.npy", data)
+    assert put.status == 200 and put.request_id
+    assert put.crc == crc64(data)
+    got = b.get_object("dir/a b+c.npy")
+    assert got.read() == data
+    assert int(got.headers["x-oss-hash-crc64ecma"]) == crc64(data)
+    head = b.head_object("dir/a b+c.npy")
+    assert head.content_length == len(data)
+    assert int(head.headers["x-oss-hash-crc64ecma"]) == crc64(data)
+    assert b.object_exists("dir/a b+c.npy") and not b.object_exists("dir/missing")
+    b.delete_object("dir/a b+c.npy")
+    assert not b.object_exists("dir/a b+c.npy")
+
+
+def test_ranged_read_has_no_whole_object_crc(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("r.bin", b"0123456789")
+    part = b.get_object("r.bin", byte_range=(2, 4))
+    assert part.read() == b"234"
+    assert "x-oss-hash-crc64ecma" not in part.headers
+
+
+def test_listing_v1_and_v2_with_prefixes_and_odd_keys(oss_store):
+    b = _bucket(oss_store)
+    keys = ["set/1/id.npy", "set/1/vec.npy", "set/2/id.npy", "set/top.json", "set/数据 %20+.npy"]
+    for k in keys:
+        b.put_object(k, b"x")
+    v1 = sorted(o.key for o in oss2.ObjectIterator(b, prefix="set/"))
+    v2 = sorted(o.key for o in oss2.ObjectIteratorV2(b, prefix="set/"))
+    assert v1 == v2 == sorted(keys)
+    assert all(o.type == "Normal" for o in oss2.ObjectIteratorV2(b, prefix="set/"))
+    r1 = b.list_objects(prefix="set/", delimiter="/")
+    r2 = b.list_objects_v2(prefix="set/", delimiter="/")
+    assert sorted(r1.prefix_list) == sorted(r2.prefix_list) == ["set/1/", "set/2/"]
+    assert sorted(o.key for o in r2.object_list) == ["set/top.json", "set/数据 %20+.npy"]
+    # paging through v2 with continuation tokens
+    paged = [o.key for o in oss2.ObjectIteratorV2(b, prefix="set/", max_keys=2)]
+    assert sorted(paged) == sorted(keys)
+
+
+def test_listing_xml_is_oss_dialect(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("k", b"1")
+    req = oss2.http.Request("GET", f"{oss_store.endpoint}/{oss_store.bucket}/", params={"list-type": "2"})
+    b.auth._sign_request(req, oss_store.bucket, "")  # oss2's own V1 signing, sent raw to see the XML
+    resp = requests.get(req.url, params=req.params, headers=dict(req.headers), timeout=10)
+    assert resp.status_code == 200
+    assert "xmlns" not in resp.text and "<Type>Normal</Type>" in resp.text
+
+
+def test_multipart_with_oss_minimum_part_size(oss_store):
+    b = _bucket(oss_store)
+    p1, p2 = os.urandom(OSS_MIN_PART_SIZE), os.urandom(1234)
+    up = b.init_multipart_upload("mp/ok").upload_id
+    r1, r2 = b.upload_part("mp/ok", up, 1, p1), b.upload_part("mp/ok", up, 2, p2)
+    assert r1.crc == crc64(p1)
+    done = b.complete_multipart_upload(
+        "mp/ok", up, [oss2.models.PartInfo(1, r1.etag), oss2.models.PartInfo(2, r2.etag)]
+    )
+    assert done.crc == crc64(p1 + p2)
+    assert b.get_object("mp/ok").read() == p1 + p2
+    # a non-last part below 100 KiB is refused, as OSS does
+    up = b.init_multipart_upload("mp/small").upload_id
+    s1, s2 = b.upload_part("mp/small", up, 1, b"a" * 1000), b.upload_part("mp/small", up, 2, b"b")
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        b.complete_multipart_upload(
+            "mp/small", up, [oss2.models.PartInfo(1, s1.etag), oss2.models.PartInfo(2, s2.etag)]
+        )
+    assert err.value.code == "EntityTooSmall" and err.value.status == 400
+
+
+def test_resumable_upload_and_download(oss_store, tmp_path):
+    b = _bucket(oss_store, enable_crc=True)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(2 * 1024 * 1024 + 17))
+    calls = []
+    oss2.resumable_upload(
+        b, "big/obj.bin", str(src), store=oss2.ResumableStore(root=str(tmp_path)), multipart_threshold=200 * 1024,
+        part_size=OSS_MIN_PART_SIZE, num_threads=2, progress_callback=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    assert calls[-1] == (src.stat().st_size, src.stat().st_size)
+    assert b.head_object("big/obj.bin").content_length == src.stat().st_size
+    dst = tmp_path / "down.bin"
+    oss2.resumable_download(
+        b, "big/obj.bin", str(dst), store=oss2.ResumableDownloadStore(root=str(tmp_path)),
+        multiget_threshold=200 * 1024, part_size=OSS_MIN_PART_SIZE, num_threads=2,
+    )  # fmt: skip
+    assert dst.read_bytes() == src.read_bytes()
+
+
+def test_user_metadata_round_trips(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("m", b"1", headers={"x-oss-meta-origin": "zimport"})
+    assert b.head_object("m").headers["x-oss-meta-origin"] == "zimport"
+
+
+def test_bucket_info_and_create_bucket(oss_store):
+    b = _bucket(oss_store)
+    info = b.get_bucket_info()
+    assert info.name == oss_store.bucket and info.location == "oss-cn-hangzhou"
+    other = oss2.Bucket(b.auth, oss_store.endpoint, oss_store.bucket + "-two")
+    other.create_bucket()
+    other.put_object("k", b"v")
+    assert other.get_object("k").read() == b"v"
+
+
+def test_wrong_secret_is_signature_does_not_match(oss_store):
+    b = oss2.Bucket(oss2.Auth(oss_store.access_key_id, "not-the-secret"), oss_store.endpoint, oss_store.bucket)
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        b.put_object("k", b"v")
+    e = err.value
+    assert (e.status, e.code) == (403, "SignatureDoesNotMatch")
+    assert re.fullmatch(r"[0-9A-F]{24}", e.request_id)
+    assert "StringToSign" in e.details and oss_store.access_key_secret not in str(e.details)
+
+
+def test_unknown_key_id_is_invalid_access_key_id(oss_store):
+    b = oss2.Bucket(oss2.Auth("LTAIunknownkey", oss_store.access_key_secret), oss_store.endpoint, oss_store.bucket)
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        b.get_object("k")
+    assert (err.value.status, err.value.code) == (403, "InvalidAccessKeyId")
+    assert err.value.request_id
+
+
+def test_anonymous_access_is_denied(oss_store):
+    b = oss2.Bucket(oss2.AnonymousAuth(), oss_store.endpoint, oss_store.bucket)
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        b.get_object("k")
+    assert (err.value.status, err.value.code) == (403, "AccessDenied")
+
+
+def test_no_such_key_and_no_such_bucket_are_oss_xml(oss_store):
+    b = _bucket(oss_store)
+    with pytest.raises(oss2.exceptions.NoSuchKey) as err:
+        b.get_object("missing/key")
+    assert err.value.status == 404 and err.value.request_id
+    nb = oss2.Bucket(b.auth, oss_store.endpoint, "no-such-bucket-zz")
+    with pytest.raises(oss2.exceptions.NoSuchBucket) as err2:
+        nb.get_object("k")
+    assert err2.value.status == 404
+    # the raw answer: OSS error XML (no namespace) with a RequestId element and the x-oss-request-id header
+    url = b.sign_url("GET", "missing/key", 60)
+    resp = requests.get(url, timeout=10)
+    assert resp.status_code == 404 and "xmlns" not in resp.text
+    rid = re.search(r"<RequestId>([0-9A-F]{24})</RequestId>", resp.text)
+    assert rid and resp.headers["x-oss-request-id"] == rid.group(1)
+    assert "<Code>NoSuchKey</Code>" in resp.text
+
+
+def test_signature_v4(oss_store):
+    auth = oss2.AuthV4(oss_store.access_key_id, oss_store.access_key_secret)
+    b = oss2.Bucket(auth, oss_store.endpoint, oss_store.bucket, region="cn-hangzhou")
+    b.put_object("v4/a key", b"four")
+    assert b.get_object("v4/a key").read() == b"four"
+    assert [o.key for o in oss2.ObjectIteratorV2(b, prefix="v4/")] == ["v4/a key"]
+    bad = oss2.Bucket(oss2.AuthV4(oss_store.access_key_id, "wrong"), oss_store.endpoint, oss_store.bucket,
+                      region="cn-hangzhou")  # fmt: skip
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        bad.get_object("v4/a key")
+    assert (err.value.status, err.value.code) == (403, "SignatureDoesNotMatch")
+
+
+def test_presigned_urls_are_verified(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("s", b"signed")
+    url = b.sign_url("GET", "s", 60)
+    assert requests.get(url, timeout=10).content == b"signed"
+    assert requests.get(url.replace("Signature=", "Signature=AA"), timeout=10).status_code == 403
+    expired = b.sign_url("GET", "s", -10)
+    resp = requests.get(expired, timeout=10)
+    assert resp.status_code == 403 and "expired" in resp.text
+
+
+def test_stores_are_isolated(oss_store):
+    with OssStore() as other:
+        _bucket(oss_store).put_object("mine", b"1")
+        foreign = oss2.Bucket(oss2.Auth(other.access_key_id, other.access_key_secret), other.endpoint,
+                              oss_store.bucket)  # fmt: skip
+        with pytest.raises(oss2.exceptions.NoSuchBucket):
+            foreign.get_object("mine")
+        assert [o.key for o in oss2.ObjectIterator(_bucket(other))] == []
+
+
+def test_repr_and_errors_hold_no_secret(oss_store):
+    assert oss_store.access_key_secret not in repr(oss_store)
+    assert oss_store.access_key_id not in repr(oss_store)
+
+
+def test_faults_error_statuses_then_recovery(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("f", b"1")
+    oss_store.faults.error("/" + oss_store.bucket + "/f", status=500, times=1, service="oss", method="GET")
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        b.get_object("f")
+    assert err.value.status == 500 and err.value.code == "InternalError"
+    assert b.get_object("f").read() == b"1"  # used up: served normally again
+    oss_store.faults.error("*", status=429, times=2)
+    for _ in range(2):
+        with pytest.raises(oss2.exceptions.OssError) as err:
+            b.get_object("f")
+        assert err.value.status == 429
+    assert b.get_object("f").read() == b"1"
+
+
+def test_faults_delay_and_drop(oss_store):
+    b = _bucket(oss_store)
+    b.put_object("d", b"1")
+    oss_store.faults.delay("*", seconds=0.6, times=1)
+    t0 = time.perf_counter()
+    b.get_object("d").read()
+    assert time.perf_counter() - t0 >= 0.6
+    oss_store.faults.drop("*", times=1, method="PUT")
+    with pytest.raises(oss2.exceptions.RequestError):
+        b.put_object("d2", b"2")
+    assert not b.object_exists("d2")
+    b.put_object("d2", b"2")
+    assert b.get_object("d2").read() == b"2"
