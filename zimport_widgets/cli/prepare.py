@@ -33,14 +33,17 @@ def register(subparsers: Any) -> None:
     k.set_defaults(func=_cmd_check)
 
 
+class _UsageError(Exception):
+    pass
+
+
 def _schema(args: argparse.Namespace) -> CollectionSchema | None:
     if not args.schema:
         return None
     try:
         return load_schema(args.schema)
     except SchemaError as exc:
-        print(f"error: --schema: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise _UsageError(f"--schema: {exc}") from None
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
@@ -50,7 +53,11 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if not src.is_file():
         print(f"error: {src}: no such file", file=sys.stderr)
         return 2
-    schema = _schema(args)
+    try:
+        schema = _schema(args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         result = convert_json_to_numpy(src, args.out, schema, progress=not args.quiet)
     except (DataFileError, SchemaError) as exc:
@@ -67,7 +74,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    schema = _schema(args)
+    try:
+        schema = _schema(args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     report = check_import_source(args.paths, schema)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
