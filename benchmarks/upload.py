@@ -43,6 +43,45 @@ def folder_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+_SERVE = """
+import json, sys
+from zimport_widgets.sandbox.oss_store import OssStore
+with OssStore() as st:
+    print(json.dumps(dict(endpoint=st.endpoint, bucket=st.bucket, port=st.port,
+                          id=st.access_key_id, secret=st.access_key_secret)), flush=True)
+    sys.stdin.read()  # serve until the benchmark closes our stdin
+"""
+
+
+class StoreProcess:
+    """The sandbox OSS store (:class:`OssStore`) in its own process, so the server does not share the
+    benchmark's GIL; the key pair comes back through a pipe, never on a command line or the terminal."""
+
+    def __enter__(self) -> StoreProcess:
+        import json
+
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        info = json.loads(self.proc.stdout.readline())
+        self.endpoint, self.bucket, self.port = info["endpoint"], info["bucket"], info["port"]
+        self.access_key_id, self.access_key_secret = info["id"], info["secret"]
+        return self
+
+    def oss2_bucket(self) -> object:
+        import oss2
+
+        return oss2.Bucket(oss2.Auth(self.access_key_id, self.access_key_secret), self.endpoint, self.bucket)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
 def child(args: argparse.Namespace) -> int:
     """Run one upload, printing the progress fraction per event (the parent kills us mid-way)."""
     from zimport_widgets.upload import upload_to_oss
@@ -72,17 +111,17 @@ def main() -> int:
 
     import oss2
 
-    from zimport_widgets.sandbox.oss_store import OssStore
     from zimport_widgets.upload import DEFAULT_NUM_THREADS, DEFAULT_PART_SIZE, upload_to_oss, verify_upload
 
-    with tempfile.TemporaryDirectory(prefix="zimport-bench-upload-") as tmp, OssStore() as store:
+    with tempfile.TemporaryDirectory(prefix="zimport-bench-upload-") as tmp, StoreProcess() as store:
         tmp_path = Path(tmp)
         src = make_numpy_folder(tmp_path / "src", args.mb)
         total = folder_bytes(src)
         files = sorted(p for p in src.iterdir() if p.is_file())
         keys = dict(access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
         bucket = store.oss2_bucket()
-        print(f"source: {len(files)} .npy files, {total / 1e6:.1f} MB; store {store.endpoint} (moto + OSS dialect)")
+        print(f"source: {len(files)} .npy files, {total / 1e6:.1f} MB; sandbox OSS store (moto + OSS dialect) "
+              f"in its own process at {store.endpoint}; {os.cpu_count()} CPUs")
         print(f"ours: part_size={DEFAULT_PART_SIZE // 2**20} MiB, threads={DEFAULT_NUM_THREADS}, CRC64 verified")
 
         def clear(prefix: str) -> None:

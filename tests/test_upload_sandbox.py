@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import socket
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +178,29 @@ def test_resume_after_interruption(store: OssStore, up: Any, tmp_path: Path) -> 
     assert store.oss2_bucket().get_object("resume/v1/vectors.npy").read() == big.read_bytes()
     assert verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 1
     assert not [r for r in ckpt.rglob("*") if r.is_file()]  # the record is dropped once complete
+
+
+def test_resume_drops_a_part_cut_short_by_a_kill(store: OssStore, up: Any, tmp_path: Path) -> None:
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(2_000_000))
+    opts = dict(multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+
+    def interrupt(event: UploadProgress) -> None:
+        if event.bytes_done >= event.bytes_total // 3:
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(ProgressCallbackError):
+        up(big, "cut/v1", progress=interrupt, **opts)
+    record = next(json.loads(p.read_text()) for p in (tmp_path / "checkpoints").rglob("*") if p.is_file())
+    # a process killed in the middle of a part: the connection closes after half of the part's body
+    url = store.oss2_bucket().sign_url("PUT", "cut/v1/vectors.npy", 60,
+                                       params={"uploadId": record["upload_id"], "partNumber": "1"})
+    with socket.create_connection(("127.0.0.1", store.port)) as sock:
+        head = f"PUT {url.split(str(store.port), 1)[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 102400\r\n\r\n"
+        sock.sendall(head.encode() + big.read_bytes()[:51200])
+    time.sleep(0.3)
+    res = up(big, "cut/v1", **opts)  # the bad part is noticed: the upload starts afresh instead of completing it
+    assert res.bytes_uploaded == res.total_bytes
+    assert store.oss2_bucket().get_object("cut/v1/vectors.npy").read() == big.read_bytes()
 
 
 # ------------------------------------------------------------------------------------------- CRC64

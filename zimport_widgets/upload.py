@@ -278,6 +278,10 @@ class _Cancelled(Exception):
     """Raised inside upload threads once another file failed, to stop them early."""
 
 
+class _ResumedMismatch(IntegrityError):
+    """A multipart upload resumed from a checkpoint completed with the wrong CRC64 (retried afresh once)."""
+
+
 class _ProgressAggregator:
     """Sums per-file byte counts into one monotonic total and feeds a :class:`Reporter`.
 
@@ -399,8 +403,6 @@ class _Uploader:
 
     # -- one file
     def upload_file(self, pf: PlannedFile) -> UploadedObject:
-        import oss2
-
         if self.stop.is_set():
             raise _Cancelled()
         local_crc: int | None = None
@@ -412,6 +414,46 @@ class _Uploader:
                     self.progress.file_done(pf.relative, pf.size)
                     return UploadedObject(pf.key, pf.size, local_crc, skipped=True)
 
+        if pf.size >= self.multipart_threshold:
+            self._drop_bad_checkpoint(pf)
+        try:
+            return self._send_verified(pf, local_crc)
+        except _ResumedMismatch:
+            # the parts kept from an interrupted run did not add up to the file (e.g. a part cut short when
+            # the process was killed): the object was deleted and the checkpoint is gone; send it afresh, once
+            return self._send_verified(pf, local_crc)
+
+    def _drop_bad_checkpoint(self, pf: PlannedFile) -> None:
+        """Forget a checkpoint whose stored parts do not have the sizes the file needs (oss2 trusts them)."""
+        import oss2
+        import oss2.exceptions as oe
+
+        record_key = self.store.make_store_key(self.bucket_name, pf.key, os.path.abspath(pf.path))
+        record = self.store.get(record_key)
+        if not record or record.get("size") != pf.size or not record.get("part_size"):
+            return  # none, or oss2 itself discards it (the file changed)
+        part_size, upload_id = int(record["part_size"]), record["upload_id"]
+        count = -(-pf.size // part_size)
+
+        def expected(n: int) -> int:
+            return part_size if n < count else pf.size - part_size * (count - 1)
+
+        def list_parts() -> list[Any]:
+            try:
+                return list(oss2.PartIterator(self.bucket, pf.key, upload_id))
+            except oe.NoSuchUpload:
+                return []
+
+        parts = self.call(list_parts, action="resuming", key=pf.key)
+        if any(p.part_number > count or p.size != expected(p.part_number) for p in parts):
+            with contextlib.suppress(Exception):
+                self.bucket.abort_multipart_upload(pf.key, upload_id)
+            self.store.delete(record_key)
+
+    def _send_verified(self, pf: PlannedFile, local_crc: int | None) -> UploadedObject:
+        import oss2
+
+        multipart = pf.size >= self.multipart_threshold
         resumed: list[int] = []
 
         def on_progress(consumed: int, total: int | None) -> None:
@@ -421,7 +463,7 @@ class _Uploader:
 
         def send() -> Any:
             resumed.clear()
-            if pf.size >= self.multipart_threshold:
+            if multipart:
                 return oss2.resumable_upload(
                     self.bucket, pf.key, str(pf.path), store=self.store,
                     multipart_threshold=self.multipart_threshold, part_size=self.part_size,
@@ -435,12 +477,11 @@ class _Uploader:
         except IntegrityError:
             self._delete_quietly(pf.key)
             raise
-        sent = pf.size - (resumed[0] if resumed and pf.size >= self.multipart_threshold else 0)
+        sent = pf.size - (resumed[0] if resumed and multipart else 0)
         with self._lock:
             self.bytes_uploaded += max(0, sent)
 
         server_crc = getattr(result, "crc", None)
-        multipart = pf.size >= self.multipart_threshold
         fresh = not multipart or (bool(resumed) and resumed[0] == 0)  # every part sent by this very call
         checked = getattr(self.bucket, "verified_multipart", {}).pop(pf.key, None) if multipart else server_crc
         if local_crc is None:
@@ -458,7 +499,8 @@ class _Uploader:
                                      f"bytes, the local file {pf.path} has {pf.size}", code="SizeMismatch")
         if server_crc is not None and server_crc != local_crc:
             self._delete_quietly(pf.key)
-            raise IntegrityError(
+            cls = _ResumedMismatch if multipart and not fresh else IntegrityError
+            raise cls(
                 f"upload oss://{self.bucket_name}/{pf.key}: CRC64 {server_crc} of the stored object differs "
                 f"from CRC64 {local_crc} of {pf.path}; the object was deleted",
                 code="InconsistentError",
