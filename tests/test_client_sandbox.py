@@ -1,0 +1,381 @@
+"""ImportClient against the sandbox over real HTTP: imports, progress, errors, retries, no duplicates, secrets."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import warnings
+
+import pytest
+from _client_fixtures import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
+
+from zimport_widgets.cli import main as cli_main
+from zimport_widgets.client import ImportClient, ImportStallWarning
+from zimport_widgets.errors import ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
+from zimport_widgets.http import RetryPolicy
+from zimport_widgets.jobs import ImportState
+
+sandbox_mod = pytest.importorskip("zimport_widgets.sandbox")
+upload_mod = pytest.importorskip("zimport_widgets.upload")
+
+V1_CREATE = "/v1/vector/collections/import"
+V1_GET = "/v1/vector/collections/import/get"
+V1_LIST = "/v1/vector/collections/import/list"
+FAST = RetryPolicy(attempts=4, backoff=0.02, max_backoff=0.1)
+
+
+@pytest.fixture(scope="module")
+def sb(sandbox):
+    """The session sandbox of tests/sandbox_fixtures.py (faults are cleared around every test here)."""
+    return sandbox
+
+
+@pytest.fixture(autouse=True)
+def _clear_faults(sb):
+    sb.faults.clear()
+    yield
+    sb.faults.clear()
+
+
+def make_client(sb, **kw) -> ImportClient:
+    kw.setdefault("retry", FAST)
+    return ImportClient.from_env(sb.env(), **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny(sb, tmp_path_factory):
+    """40 tiny rows uploaded once; the object URL of their folder."""
+    folder = write_tiny_numpy(tmp_path_factory.mktemp("tiny") / "tiny", 40)
+    env = sb.env()
+    res = upload_mod.upload_to_oss(
+        folder, prefix="client-tests/tiny", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
+        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        progress=False, schema=tiny_schema(),
+    )  # fmt: skip
+    return res.object_url
+
+
+def fresh_collection(client: ImportClient, name: str) -> str:
+    if client.has_collection(name):
+        client.drop_collection(name)
+    client.create_collection(name, tiny_schema(name))
+    return name
+
+
+def secret_values(sb) -> list[str]:
+    env = sb.env()
+    return [env["ZILLIZ_API_KEY"], env["OSS_ACCESS_KEY_ID"], env["OSS_ACCESS_KEY_SECRET"]]
+
+
+def assert_no_secret(texts, secrets):
+    for text in texts:
+        for s in secrets:
+            assert s not in text, f"a secret leaked into: {text[:200]!r}"
+
+
+def exception_texts(exc: BaseException) -> list[str]:
+    out = []
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        out += [str(exc), repr(exc), repr(vars(exc)) if hasattr(exc, "__dict__") else ""]
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
+# -- data plane ----------------------------------------------------------------------------------------
+
+
+def test_data_plane_create_describe_list_drop(sb):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_dp")
+    assert c.has_collection(name) and name in c.list_collections()
+    schema = c.describe_collection(name)
+    assert schema.names == ["id", "title", "vec"]
+    assert schema["vec"].dim == TINY_DIM and schema.primary.name == "id"
+    assert schema.collection_name == name
+    assert c.count_rows(name) == 0
+    c.drop_collection(name)
+    assert not c.has_collection(name)
+    with pytest.raises(ZillizAPIError):
+        c.describe_collection(name)
+
+
+def test_quick_setup_collection(sb):
+    c = make_client(sb)
+    if c.has_collection("client_quick"):
+        c.drop_collection("client_quick")
+    schema = c.create_collection("client_quick", dimension=16)
+    assert schema.primary.name == "id" and schema["vector"].dim == 16
+    c.drop_collection("client_quick")
+
+
+# -- the import itself ---------------------------------------------------------------------------------
+
+
+def test_v1_import_waits_to_completion_and_counts_rows(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_v1")
+    job = c.start_import(name, tiny)
+    assert job.job_id and job.collection == name and job.api_version == "v1" and not job.recovered
+    events = []
+    final = c.wait_for_import(job, progress=events.append, timeout=60, poll_interval=0.1)
+    assert final.completed and final.percent == 100 and final.job_id == job.job_id
+    assert events and events[-1] == final
+    percents = [e.percent for e in events]
+    assert percents == sorted(percents)
+    assert c.count_rows(name) == 40
+    listed = {j.job_id: j for j in c.list_import_jobs(name)}
+    assert listed[job.job_id].state is ImportState.COMPLETED
+    hit = c.search_sample(name)
+    assert hit.hits and hit.hits[0].id == hit.query_id
+    v = c.verify(name, expected_rows=40)
+    assert v.ok and "40 rows" in str(v)
+
+
+def test_v1_and_v2_give_the_same_typed_progress(sb, tiny):
+    v1, v2 = make_client(sb), make_client(sb, api_version="v2")
+    name = fresh_collection(v1, "client_v2")
+    job = v2.start_import(name, tiny)
+    final = v2.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert final.completed and final.api_version == "v2"
+    assert final.imported_rows == 40
+    a, b = v1.get_import_progress(job.job_id), v2.get_import_progress(job.job_id)
+    for attr in ("job_id", "state", "percent", "collection", "complete_time"):
+        assert getattr(a, attr) == getattr(b, attr), attr
+    assert [f.state for f in a.files] == [f.state for f in b.files]
+    assert v1.count_rows(name) == 40
+    assert job.job_id in {j.job_id for j in v2.list_import_jobs(name)}
+
+
+def test_failed_job_raises_with_reason_and_red_bar(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_fail")
+    sb.faults.fail_jobs("disk full on data node")
+    job = c.start_import(name, tiny)
+    out = io.StringIO()
+    with pytest.raises(ImportJobFailed) as info:
+        c.wait_for_import(job, progress={"file": out, "mininterval": 0}, timeout=60, poll_interval=0.1)
+    assert "disk full on data node" in str(info.value)
+    assert info.value.job_id == job.job_id and info.value.reason
+    assert "Failed" in out.getvalue()
+    assert c.get_import_progress(job).failed
+
+
+def test_wait_for_import_times_out_cleanly(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_timeout")
+    job = c.start_import(name, tiny)
+    sb.faults.delay(V1_GET, seconds=3.0, times=None)
+    t0 = time.monotonic()
+    with pytest.raises(ImportTimeout) as info:
+        c.wait_for_import(job, progress=False, timeout=0.8, poll_interval=0.1)
+    assert time.monotonic() - t0 < 2.5
+    assert info.value.job_id == job.job_id and "zimport status" in str(info.value)
+
+
+def test_job_not_found_is_tolerated_only_at_first(sb):
+    c = make_client(sb)
+    t0 = time.monotonic()
+    with pytest.raises(ZillizAPIError) as info:
+        c.wait_for_import("job-does-not-exist", progress=False, timeout=20, poll_interval=0.1, not_found_grace=0.6)
+    assert 0.6 <= time.monotonic() - t0 < 5
+    assert not isinstance(info.value, ImportTimeout)
+    with pytest.raises(ImportTimeout):
+        c.wait_for_import("job-does-not-exist", progress=False, timeout=0.5, poll_interval=0.1, not_found_grace=5)
+
+
+def test_stall_warning_when_progress_freezes(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_stall")
+    sb.faults.delay("*", seconds=2.5, times=None, service="oss")  # the job cannot read its files: no progress
+    job = c.start_import(name, tiny)
+    with pytest.warns(ImportStallWarning, match=job.job_id), pytest.raises(ImportTimeout):
+        c.wait_for_import(job, progress=False, timeout=1.5, poll_interval=0.05, stall_after=0.5)
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+
+def test_bad_api_key_gives_80002_with_hint(sb, tiny):
+    env = {**sb.env(), "ZILLIZ_API_KEY": "wrong-key-123456"}
+    c = ImportClient.from_env(env, retry=FAST)
+    for call in (lambda: c.start_import("whatever", tiny), lambda: c.list_import_jobs(),
+                 lambda: c.get_import_progress("job-1")):  # fmt: skip
+        with pytest.raises(ZillizAPIError) as info:
+            call()
+        assert info.value.code == 80002
+        assert "ZILLIZ_API_KEY" in str(info.value)
+        assert_no_secret(exception_texts(info.value), [*secret_values(sb), "wrong-key-123456"])
+
+
+def test_unknown_collection_gives_47005(sb, tiny):
+    c = make_client(sb)
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import("no_such_collection_here", tiny)
+    assert info.value.code == 47005 and info.value.hint and "create the collection" in str(info.value)
+
+
+def test_bad_object_url_gives_10003(sb):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_badurl")
+    env = sb.env()
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import(name, f"{env['OSS_ENDPOINT']}/{env['OSS_BUCKET']}/../../etc/passwd")
+    assert info.value.code == 10003 and "upload_to_oss" in str(info.value)
+
+
+def test_file_count_mismatch_gives_47036(sb, tmp_path):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_count")
+    folder = write_tiny_numpy(tmp_path / "two", 5)
+    (folder / "title.npy").unlink()
+    env = sb.env()
+    res = upload_mod.upload_to_oss(
+        folder, prefix="client-tests/missing-field", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
+        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        progress=False, check=False,
+    )  # fmt: skip
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import(name, res.object_url)
+    assert info.value.code == 47036 and "<field>.npy" in str(info.value)
+
+
+def test_unknown_cluster_id_is_explained(sb, tiny):
+    c = ImportClient.from_env({**sb.env(), "ZILLIZ_CLUSTER_ID": "in01-doesnotexist00"}, retry=FAST)
+    with pytest.raises(ZillizAPIError) as info:
+        c.list_import_jobs()
+    assert info.value.code in ZillizAPIError.HINTS and info.value.hint
+
+
+# -- retries and duplicates -------------------------------------------------------------------------------
+
+
+def test_reads_retry_through_429_500_and_dropped_connections(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_retry")
+    job = c.start_import(name, tiny)
+    f500 = sb.faults.error(V1_GET, status=500, times=1, service="controller")
+    c.get_import_progress(job)
+    assert f500.hits == 1
+    f429 = sb.faults.error(V1_GET, status=429, times=1, service="controller")
+    fdrop = sb.faults.drop(V1_LIST, times=2, service="controller")
+    c.get_import_progress(job)
+    assert job.job_id in {j.job_id for j in c.list_import_jobs()}
+    assert (f429.hits, fdrop.hits) == (1, 2)
+    # bounded: a route that always fails is tried exactly `attempts` times
+    always = sb.faults.error(V1_GET, status=502, times=None, service="controller")
+    with pytest.raises(ZillizAPIError) as info:
+        c.get_import_progress(job)
+    assert info.value.status == 502 and always.hits == FAST.attempts
+    sb.faults.clear()
+    dead = sb.faults.drop(V1_GET, times=None, service="controller")
+    with pytest.raises(ZillizNetworkError, match="gave up after 4 attempts"):
+        c.get_import_progress(job)
+    assert dead.hits == FAST.attempts
+
+
+def test_create_is_retried_without_duplicates(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_dup")
+    sb.faults.error(V1_CREATE, status=500, times=1, service="controller")
+    sb.faults.drop(V1_CREATE, times=1, service="controller")
+    sb.faults.error(V1_CREATE, status=429, times=1, service="controller")
+    job = c.start_import(name, tiny)
+    assert [j.job_id for j in c.list_import_jobs(name)] == [job.job_id]
+    c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert c.count_rows(name) == 40
+
+
+def test_lost_create_answer_finds_the_job_instead_of_starting_another(sb, tiny):
+    c0 = make_client(sb)
+    name = fresh_collection(c0, "client_lost")
+    with LossyProxy(sb.controller_url) as proxy:
+        c = make_client(sb, controller_url=proxy.url)
+        proxy.lose_answer(V1_CREATE)
+        job = c.start_import(name, tiny)
+        assert job.recovered
+        assert proxy.forwarded.count(("POST", V1_CREATE)) == 1
+    assert [j.job_id for j in c0.list_import_jobs(name)] == [job.job_id]
+    c0.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert c0.count_rows(name) == 40
+
+
+def test_lost_create_answer_without_a_job_list_does_not_retry(sb, tiny):
+    c0 = make_client(sb)
+    name = fresh_collection(c0, "client_lost2")
+    with LossyProxy(sb.controller_url) as proxy:
+        c = make_client(sb, controller_url=proxy.url)
+        proxy.lose_answer(V1_CREATE)
+        with pytest.raises(ZillizNetworkError, match="may have started"):
+            c.start_import(name, tiny, dedupe=False)
+        assert proxy.forwarded.count(("POST", V1_CREATE)) == 1
+
+
+# -- secrets ----------------------------------------------------------------------------------------------
+
+
+def test_no_secret_in_any_exception_repr_or_log_record(sb, tiny, caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "urllib3.connectionpool", "zimport_widgets"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    secrets = secret_values(sb)
+    texts: list[str] = []
+    c = make_client(sb)
+    texts += [repr(c), str(c)]
+    name = fresh_collection(c, "client_secret")
+    sb.faults.error(V1_CREATE, status=500, times=1, service="controller")
+    sb.faults.drop(V1_GET, times=1, service="controller")
+    job = c.start_import(name, tiny)
+    final = c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    texts += [repr(job), str(job), job._repr_html_(), repr(final), str(final), final._repr_html_()]
+    texts += [repr(c._http), repr(c.list_import_jobs())]
+    failures = [
+        lambda: ImportClient.from_env({**sb.env(), "ZILLIZ_API_KEY": secrets[0][::-1]}).start_import(name, tiny),
+        lambda: c.start_import("no_such_collection", tiny),
+        lambda: c.start_import(name, tiny.replace("client-tests", "../..")),
+    ]
+    for fail in failures:
+        with pytest.raises(ZillizAPIError) as info:
+            fail()
+        texts += exception_texts(info.value)
+    with LossyProxy(sb.controller_url) as proxy:
+        lossy = make_client(sb, controller_url=proxy.url)
+        proxy.lose_answer(V1_CREATE)
+        with pytest.raises(ZillizNetworkError) as info:
+            lossy.start_import(name, tiny, dedupe=False)
+        texts += exception_texts(info.value)
+    texts += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
+    assert any("urllib3" in r.name for r in caplog.records), "urllib3 debug logs were captured"
+    assert any("zimport_widgets" in r.name for r in caplog.records)
+    assert_no_secret(texts, [*secrets, secrets[0][::-1]])
+
+
+# -- CLI ------------------------------------------------------------------------------------------------------
+
+
+def test_cli_import_status_jobs_verify(sb, tiny, monkeypatch, capsys):
+    for k, v in sb.env().items():
+        monkeypatch.setenv(k, v)
+    c = make_client(sb)
+    name = fresh_collection(c, "client_cli")
+    assert cli_main(["import", "--collection", name, "--object-url", tiny, "--wait", "--quiet",
+                     "--poll-interval", "0.1"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    job_id = out.split("started import job ", 1)[1].split()[0]
+    assert "Completed" in out
+    assert cli_main(["status", job_id]) == 0
+    assert "Completed 100%" in capsys.readouterr().out
+    assert cli_main(["jobs", "--collection", name]) == 0
+    assert job_id in capsys.readouterr().out
+    assert cli_main(["verify", "--collection", name, "--expect", "40"]) == 0
+    assert "40 rows" in capsys.readouterr().out
+    assert cli_main(["verify", "--collection", name, "--expect", "41"]) == 1
+    assert cli_main(["import", "--collection", "no_such_collection", "--object-url", tiny]) == 1
+    captured = capsys.readouterr()
+    assert "47005" in captured.err
+    assert_no_secret([captured.out, captured.err], secret_values(sb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert cli_main(["status", "job-nope"]) == 1
