@@ -18,7 +18,15 @@ from werkzeug.wrappers import Request
 from .faults import Faults
 from .importer import FileTask, ImportJobRecord, JobRunner, new_job_id
 from .milvus import MilvusEngine
-from .objects import ImportRequestError, ObjectGroup, ObjectRef, StoreAccessError, StoreReader, group_objects
+from .objects import (
+    ImportRequestError,
+    ObjectGroup,
+    ObjectRef,
+    StoreAccessError,
+    StoreReader,
+    explicit_group,
+    group_objects,
+)
 from .objects import parse_object_url as _parse_url
 from .oss_store import OssStore
 from .rest import Envelope, RestApp, error, ok
@@ -85,20 +93,42 @@ class ImportController:
             raise ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url!r}]")
         return _parse_url(url, store_host=self.store._server.host, store_port=self.store.port)
 
-    def _groups(self, refs: list[ObjectRef], reader: StoreReader) -> list[FileTask]:
+    def _list(self, ref: ObjectRef, reader: StoreReader) -> list[tuple[str, int]] | None:
+        """The listing of ``ref`` with the request's keys; None when the store refused the keys."""
+        try:
+            listing = reader.listing(ref)
+        except StoreAccessError as exc:
+            if exc.not_found:
+                raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: {exc.reason}") from None
+            return None  # the keys were refused: accept the job; it fails with the store's reason when it reads
+        if not listing:
+            raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: no object found")
+        return listing
+
+    def _groups(self, sources: list[list[ObjectRef]], reader: StoreReader) -> list[FileTask]:
+        """File groups of the request: each inner list is one folder/file, or several files forming one group."""
         tasks: list[FileTask] = []
-        for ref in refs:
-            try:
-                listing = reader.listing(ref)
-            except StoreAccessError as exc:
-                if exc.not_found:
-                    raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: {exc.reason}") from None
-                # the keys were refused: accept the job; it fails with the store's reason when it reads
-                tasks.append(FileTask(ObjectGroup(label=ref.key or ref.url, kind="unknown"), ref.bucket, ref=ref))
+        for refs in sources:
+            if len(refs) == 1:
+                ref = refs[0]
+                listing = self._list(ref, reader)
+                if listing is None:
+                    tasks.append(FileTask(ObjectGroup(label=ref.key or ref.url, kind="unknown"), ref.bucket, ref=ref))
+                else:
+                    tasks += [FileTask(g, ref.bucket) for g in group_objects(ref, listing)]
                 continue
-            if not listing:
-                raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: no object found")
-            tasks += [FileTask(g, ref.bucket) for g in group_objects(ref, listing)]
+            if any(r.folder for r in refs) or len({r.bucket for r in refs}) > 1:
+                raise ImportRequestError(10003, "Invalid s3 ObjectUrl. [a group of several paths must list files]")
+            combined: list[tuple[str, int]] = []
+            for ref in refs:
+                listing = self._list(ref, reader)
+                if listing is None:
+                    tasks.append(FileTask(ObjectGroup(label=ref.key, kind="unknown"), ref.bucket, ref=ref))
+                    combined = []
+                    break
+                combined += listing
+            if combined:
+                tasks.append(FileTask(explicit_group(combined), refs[0].bucket))
         if len(tasks) > MAX_GROUPS:
             raise ImportRequestError(47053, f"Failed to checkFiles: {len(tasks)} file groups, at most {MAX_GROUPS}")
         return tasks
@@ -172,7 +202,7 @@ class ImportController:
             raise ImportRequestError(90145, "No ObjectUrl key field.")
         ref = self._parse(url)
         reader = self._reader(body)
-        tasks = self._groups([ref], reader)
+        tasks = self._groups([[ref]], reader)
         self._check_numpy_sets(collection, tasks)
         return ok({"jobId": self._submit(collection, body.get("partitionName"), tasks, reader)}, code=200)
 
@@ -190,32 +220,29 @@ class ImportController:
                    "pageSize": size}, code=200)  # fmt: skip
 
     # -- v2 (Zilliz Cloud control plane) ------------------------------------------------------------------
-    def _v2_refs(self, body: dict[str, Any]) -> list[ObjectRef]:
-        urls: list[Any] = []
+    def _v2_refs(self, body: dict[str, Any]) -> list[list[ObjectRef]]:
         raw = body.get("objectUrls")
         if raw:
             if not isinstance(raw, list):
                 raise ImportRequestError(10003, "Invalid s3 ObjectUrl. [objectUrls must be a list of lists]")
-            for item in raw:
-                if isinstance(item, list):
-                    urls.extend(item)
-                else:
-                    urls.append(item)
-        elif body.get("objectUrl"):
-            urls.append(body["objectUrl"])
-        return [self._parse(u) for u in urls]
+            return [[self._parse(u) for u in item] if isinstance(item, list) else [self._parse(item)] for item in raw]
+        if body.get("objectUrl"):
+            return [[self._parse(body["objectUrl"])]]
+        return []
 
-    def _file_refs(self, files: Any) -> list[ObjectRef]:
+    def _file_refs(self, files: Any) -> list[list[ObjectRef]]:
         """``files`` (Milvus style): lists of keys relative to the sandbox bucket, one list per group."""
         if not isinstance(files, list) or not all(isinstance(g, list) and g for g in files):
             raise ImportRequestError(1100, "invalid parameter: files must be a non-empty list of lists of paths")
-        refs = []
+        groups = []
         for group in files:
+            refs = []
             for key in group:
                 if not isinstance(key, str) or not key.strip("/"):
                     raise ImportRequestError(1100, f"invalid parameter: bad file path {key!r}")
                 refs.append(self._parse(f"oss://{self.store.bucket}/{key.lstrip('/')}"))
-        return refs
+            groups.append(refs)
+        return groups
 
     def v2_create(self, request: Request, body: dict[str, Any]) -> Envelope:
         if not body:

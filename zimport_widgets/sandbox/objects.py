@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ImportRequestError", "ObjectGroup", "ObjectRef", "StoreReader", "group_objects", "parse_object_url"]
+__all__ = [
+    "ImportRequestError", "ObjectGroup", "ObjectRef", "StoreReader", "explicit_group", "group_objects",
+    "parse_object_url",
+]  # fmt: skip
 
 _ALIYUN_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[a-z0-9-]+\.aliyuncs\.com$")
 _OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
@@ -64,7 +67,7 @@ class ObjectGroup:
     size: int = 0
 
 
-def _bad_url(url: str, why: str) -> ImportRequestError:
+def _bad_url(url: str, why: str = "") -> ImportRequestError:
     return ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url}] {why}".rstrip())
 
 
@@ -154,6 +157,23 @@ def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[Object
         g.keys.append(key)
         g.size += size
     return list(groups.values())
+
+
+def explicit_group(listing: list[tuple[str, int]]) -> ObjectGroup:
+    """One group from an explicit list of objects (a ``files``/``objectUrls`` inner list of several entries)."""
+    keys = [k for k, _ in listing]
+    suffixes = {posixpath.splitext(k)[1].lower() for k in keys}
+    size = sum(n for _, n in listing)
+    if suffixes == {".npy"}:
+        return ObjectGroup(label=posixpath.dirname(keys[0]) + "/", kind="numpy", keys=keys, size=size)
+    if suffixes == {".json"} and len(keys) == 1:
+        return ObjectGroup(label=keys[0], kind="json", keys=keys, size=size)
+    names = ", ".join(keys)
+    if suffixes == {".json"}:
+        raise ImportRequestError(47053, f"Failed to checkFiles {{{names}}}: for JSON import, accepts only one file")
+    raise ImportRequestError(
+        47053, f"Failed to checkFiles {{{names}}}: a group holds .npy files or one .json file, not {sorted(suffixes)}"
+    )
 
 
 def _oss_reason(exc: Any) -> str:
