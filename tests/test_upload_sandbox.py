@@ -198,8 +198,8 @@ def test_resume_drops_a_part_cut_short_by_a_kill(store: OssStore, up: Any, tmp_p
         head = f"PUT {url.split(str(store.port), 1)[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 102400\r\n\r\n"
         sock.sendall(head.encode() + big.read_bytes()[:51200])
     time.sleep(0.3)
-    res = up(big, "cut/v1", **opts)  # the bad part is noticed: the upload starts afresh instead of completing it
-    assert res.bytes_uploaded == res.total_bytes
+    res = up(big, "cut/v1", **opts)  # the short part is noticed and sent again, with the parts still missing
+    assert res.bytes_uploaded <= res.total_bytes * 0.75
     assert store.oss2_bucket().get_object("cut/v1/vectors.npy").read() == big.read_bytes()
 
 

@@ -427,6 +427,7 @@ class _Uploader:
         """Forget a checkpoint whose stored parts do not have the sizes the file needs (oss2 trusts them)."""
         import oss2
         import oss2.exceptions as oe
+        from oss2.utils import SizedFileAdapter
 
         record_key = self.store.make_store_key(self.bucket_name, pf.key, os.path.abspath(pf.path))
         record = self.store.get(record_key)
@@ -445,10 +446,24 @@ class _Uploader:
                 return []
 
         parts = self.call(list_parts, action="resuming", key=pf.key)
-        if any(p.part_number > count or p.size != expected(p.part_number) for p in parts):
+        bad = [p.part_number for p in parts if p.part_number > count or p.size != expected(p.part_number)]
+        if not bad:
+            return
+        if max(bad) > count:  # not a layout this file can have: start the object afresh
             with contextlib.suppress(Exception):
                 self.bucket.abort_multipart_upload(pf.key, upload_id)
             self.store.delete(record_key)
+            return
+        for n in bad:  # send just those parts again (same part number replaces the stored one)
+
+            def send_part(n: int = n) -> Any:
+                with open(pf.path, "rb") as f:
+                    f.seek((n - 1) * part_size)
+                    return self.bucket.upload_part(pf.key, upload_id, n, SizedFileAdapter(f, expected(n)))
+
+            self.call(send_part, action="resuming", key=pf.key)
+            with self._lock:
+                self.bytes_uploaded += expected(n)
 
     def _send_verified(self, pf: PlannedFile, local_crc: int | None) -> UploadedObject:
         import oss2
