@@ -68,7 +68,8 @@ def test_wizard_convert_upload_import_in_jupyterlab(missing, tmp_path):
             nb_dir / "wizard.ipynb",
             [
                 "from zimport_widgets.widgets import ImportWizard\n"
-                f"wizard = ImportWizard(source={str(source)!r}, collection={COLLECTION!r}, poll_interval=0.5)\n"
+                f"wizard = ImportWizard(source={str(source)!r}, collection={COLLECTION!r}, api_version='v2',"
+                " poll_interval=0.5)\n"
                 "wizard"
             ],
         )

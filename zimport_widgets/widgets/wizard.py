@@ -34,12 +34,13 @@ class ImportWizard(w.VBox):
         collection: str | None = None,
         prefix: str | None = None,
         infer_schema: bool = False,
+        api_version: str = "v1",
         connection: ConnectionForm | None = None,
         oss: OSSForm | None = None,
         poll_interval: float = 1.0,
         timeout: float = 3600.0,
     ) -> None:
-        self.connection = connection or ConnectionForm()
+        self.connection = connection or ConnectionForm(api_version=api_version)
         self.oss = oss or OSSForm()
         self.convert = ConvertForm(
             self.connection, source=source, out_dir=out_dir, collection=collection, infer=infer_schema
