@@ -79,13 +79,15 @@ def run(args: argparse.Namespace) -> int:
         sb.start(wait=False)
         lines = sb.export_lines()
         print("\n".join(lines), flush=True)
+        listening = time.perf_counter() - t0
         sb.wait_ready(timeout=120)
         if args.env_file:
             _write_env_file(args.env_file, lines)
             wrote_env = True
         elapsed = time.perf_counter() - t0
         print(
-            f"# sandbox ready in {elapsed:.2f} s: cluster {sb.cluster_endpoint}, controller {sb.controller_url}, "
+            f"# sandbox ready in {elapsed:.2f} s (listening after {listening:.2f} s): cluster {sb.cluster_endpoint}, "
+            f"controller {sb.controller_url}, "
             f"OSS {sb.oss_endpoint} bucket {sb.oss_bucket}"
             + (f"; wrote {args.env_file}" if wrote_env else "")
             + ". Ctrl-C to stop.",

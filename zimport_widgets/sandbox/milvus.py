@@ -7,6 +7,7 @@ so the HTTP servers can answer at once; calls that need it wait until it is read
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import threading
@@ -31,6 +32,16 @@ class CollectionNotFound(EngineError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"collection not found[database=default][collection={name}]")
+
+
+class _UnimplementedFilter(logging.Filter):
+    """pymilvus 3 asks Milvus Lite for AllocTimestamp, which it lacks; the call is optional, the traceback noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage()
+
+
+_GRPC_FILTER = _UnimplementedFilter()
 
 
 class MilvusEngine:
@@ -58,6 +69,9 @@ class MilvusEngine:
 
     def _open(self) -> None:
         t0 = time.perf_counter()
+        grpc_log = logging.getLogger("grpc._server")
+        if _GRPC_FILTER not in grpc_log.filters:
+            grpc_log.addFilter(_GRPC_FILTER)
         try:
             os.makedirs(self.data_dir, exist_ok=True)
             with warnings.catch_warnings():

@@ -103,7 +103,10 @@ class OssDialect:
 
     def __init__(self, store: OssStore) -> None:
         self.store = store
-        self.app = moto_s3_app()
+
+    @property
+    def app(self) -> Any:
+        return moto_s3_app()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _host_id(self, bucket: str) -> str:
@@ -153,6 +156,7 @@ class OssDialect:
     # -- the WSGI entry point ---------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         store = self.store
+        store._warm.wait(120)  # moto is imported in the background at start
         rid = new_request_id()
         method = environ["REQUEST_METHOD"].upper()
         path, raw_query = self._split_uri(environ)
@@ -376,20 +380,44 @@ class OssStore:
         self._crc_cache: dict[tuple[str, str, str], int] = {}
         self._requests = 0
         self._started = False
+        self._warm = threading.Event()
+        self._warm_error: BaseException | None = None
 
     def __repr__(self) -> str:
         state = f"endpoint={self.endpoint!r}" if self._server.running else "stopped"
         return f"OssStore({state}, bucket={self.bucket!r})"
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> OssStore:
+    def start(self, *, wait: bool = True) -> OssStore:
+        """Listen at once; moto is loaded and the bucket created in the background (``wait``: until done).
+
+        Requests that arrive before that wait for it, so the store can be announced before it is warm.
+        """
         if self._started:
             return self
-        backend = self._backend()
-        if self.bucket not in backend.buckets:
-            backend.create_bucket(self.bucket, "us-east-1")
         self._server.start()
         self._started = True
+        threading.Thread(target=self._warm_up, name="zimport-oss-warmup", daemon=True).start()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def _warm_up(self) -> None:
+        try:
+            backend = self._backend()
+            if self.bucket not in backend.buckets:
+                backend.create_bucket(self.bucket, "us-east-1")
+        except BaseException as exc:
+            self._warm_error = exc
+        finally:
+            self._warm.set()
+
+    def wait_ready(self, timeout: float = 120.0) -> OssStore:
+        """Block until moto is loaded and the demo bucket exists."""
+        if not self._warm.wait(timeout):
+            raise RuntimeError("the object store did not warm up in time")
+        if self._warm_error is not None:
+            raise RuntimeError(f"the object store failed to start: {self._warm_error}") from self._warm_error
         return self
 
     def stop(self) -> None:
@@ -398,6 +426,7 @@ class OssStore:
         if not self._started:
             return
         self._started = False
+        self._warm.wait(120)
         backends = _s3_backends()
         with contextlib.suppress(Exception):
             backend = backends[self.account_id]["aws"]

@@ -85,7 +85,7 @@ class Sandbox:
         os.makedirs(os.path.join(self.data_dir, "jobs"), exist_ok=True)
         self.engine.start()  # Milvus Lite opens in the background meanwhile
         try:
-            self.store.start()
+            self.store.start(wait=False)
             self._controller_server.start()
             self._cluster_server.start()
             self.runner.start()
@@ -101,6 +101,7 @@ class Sandbox:
     def wait_ready(self, timeout: float = 120.0) -> Sandbox:
         """Block until the store, the controller and the cluster (Milvus Lite) all answer over HTTP."""
         deadline = time.monotonic() + timeout
+        self.store.wait_ready(timeout)
         if not self.engine.wait_ready(timeout):
             raise RuntimeError(f"Milvus Lite did not start: {self.engine._error or 'timeout'}")
         while True:
