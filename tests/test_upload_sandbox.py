@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import socket
 import threading
@@ -293,6 +294,14 @@ def test_wrong_keys_raise_auth_error_without_secrets(store: OssStore, up: Any, t
     assert info.value.code == "InvalidAccessKeyId"
     _no_secret(info.value, "LTAIunknownkeyid0000", store.access_key_secret)
     assert _listing(store, "auth/v1/") == {}
+
+
+def test_debug_logs_carry_no_keys(store: OssStore, up: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    src = _folder(tmp_path / "src")
+    with caplog.at_level(logging.DEBUG):
+        up(src, "logs/v1", **SMALL_MULTIPART)
+    assert "'authorization': 'OSS ***'" in caplog.text  # oss2 logs request headers at DEBUG: masked
+    assert store.access_key_id not in caplog.text and store.access_key_secret not in caplog.text
 
 
 def test_missing_bucket(up: Any, tmp_path: Path) -> None:
