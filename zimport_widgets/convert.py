@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -43,6 +43,7 @@ __all__ = [
 META_FIELD = "$meta"
 _CHUNK_BYTES = 16 << 20  # target size of one in-memory chunk per column
 _INFER_ROWS = 100
+_PARALLEL_MIN_BYTES = 64 << 20
 _INT_RANGES = {
     DataType.INT8: (-(1 << 7), (1 << 7) - 1),
     DataType.INT16: (-(1 << 15), (1 << 15) - 1),
@@ -210,6 +211,12 @@ def _open_rows(path: Path) -> tuple[BinaryIO, str]:
 
 
 def _json_error(path: Path, exc: Exception, row: int) -> DataFileError:
+    err = _json_error_text(path, exc, row)
+    err.structural = True  # type: ignore[attr-defined]  # a syntax problem, not a value problem
+    return err
+
+
+def _json_error_text(path: Path, exc: Exception, row: int) -> DataFileError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "overflow" in str(exc):
         return DataFileError("a number is too large", file=path.name, row=row,
@@ -232,33 +239,41 @@ def iter_json_rows(
     """
     p = Path(path)
     fh, prefix = _open_rows(p)
-    n = 0
-    overflow: Exception | None = None
     try:
-        items = ijson.items(fh, prefix, use_float=True, buf_size=1 << 18)
-        while True:
-            try:
-                row = next(items)
-            except StopIteration:
-                break
-            except ijson.JSONError as exc:
-                if "overflow" not in str(exc) or _slow_backend(items):
-                    raise _json_error(p, overflow or exc, n) from None
-                overflow = exc
-                # yajl stops at numbers beyond 64 bits; the pure-Python backend reads them, so the
-                # value checks can name the field. Re-read from the start and skip the rows done.
-                fh.seek(0)
-                items = ijson.get_backend("python").items(fh, prefix, use_float=True)
-                for _ in range(n):
-                    next(items)
-                continue
-            yield row
-            n += 1
-            if on_bytes is not None and not n & 255:
-                on_bytes(fh.tell())
+        n = yield from _iter_items(fh, prefix, p.name, on_bytes)
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
+
+
+def _iter_items(
+    fh: Any, prefix: str, name: str, on_bytes: Callable[[int], None] | None = None
+) -> Generator[Any, None, int]:
+    """Yield the items at ``prefix`` of an open (seekable) stream; return how many."""
+    n = 0
+    overflow: Exception | None = None
+    items = ijson.items(fh, prefix, use_float=True, buf_size=1 << 18)
+    while True:
+        try:
+            row = next(items)
+        except StopIteration:
+            break
+        except ijson.JSONError as exc:
+            if "overflow" not in str(exc) or _slow_backend(items):
+                raise _json_error(Path(name), overflow or exc, n) from None
+            overflow = exc
+            # yajl stops at numbers beyond 64 bits; the pure-Python backend reads them, so the
+            # value checks can name the field. Re-read from the start and skip the rows done.
+            fh.seek(0)
+            items = ijson.get_backend("python").items(fh, prefix, use_float=True)
+            for _ in range(n):
+                next(items)
+            continue
+        yield row
+        n += 1
+        if on_bytes is not None and not n & 255:
+            on_bytes(fh.tell())
+    return n
 
 
 def _slow_backend(items: Any) -> bool:
@@ -609,14 +624,28 @@ def _build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: 
     return cols
 
 
+RowSource = Callable[[Callable[[int], None]], Iterator[Any]]
+
+
 def _run_rows(
-    path: Path,
+    path: Path | tuple[str, RowSource],
     schema: CollectionSchema,
     out: Path | None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, list[NpyFileInfo]]:
-    """Stream every row of ``path`` through the schema's columns; returns (rows, files written)."""
-    src = path.name
+    """Stream every row through the schema's columns; returns (rows, files written).
+
+    ``path`` is a JSON file, or ``(file name, rows_of)`` where ``rows_of(on_bytes)`` yields the rows.
+    """
+    if isinstance(path, tuple):
+        src, rows_of = path
+    else:
+        src = path.name
+        file_path = path
+
+        def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
+            return iter_json_rows(file_path, on_bytes=on_bytes)
+
     fields = schema.input_fields
     chunk = _chunk_rows(fields)
     cols = _build_columns(schema, src, out, chunk)
@@ -637,7 +666,7 @@ def _run_rows(
     errstate = np.errstate(over="ignore", invalid="ignore")  # overflow to inf is reported per row below
     errstate.__enter__()
     try:
-        for row in iter_json_rows(path, on_bytes=on_bytes):
+        for row in rows_of(on_bytes):
             if type(row) is not dict:
                 raise DataFileError("each row should be a key-value map", file=src, row=i,
                                     expected="a JSON object", got=_got(row))  # fmt: skip
@@ -764,6 +793,7 @@ def convert_json_to_numpy(
     schema: CollectionSchema | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     *,
     progress: ProgressArg = True,
+    workers: int | None = None,
 ) -> ConvertResult:
     """Convert a JSON import file into one ``<field>.npy`` per schema field, streaming.
 
@@ -771,7 +801,8 @@ def convert_json_to_numpy(
     infer it from the first rows. Every value is checked; the first bad one raises
     :class:`DataFileError` naming file, row, field, expected and got, and nothing is left in
     ``out_dir``. Fields NumPy import cannot carry (Array, sparse, nullable) raise
-    :class:`UnsupportedFieldError` before any reading.
+    :class:`UnsupportedFieldError` before any reading. ``workers``: processes for a large file
+    (default: one per CPU, up to 4, for files of 64 MiB and more; 1 = no worker processes).
     """
     started = time.monotonic()
     src_path = Path(src)
@@ -794,7 +825,14 @@ def convert_json_to_numpy(
             rep.update(done, ConvertProgress(rows, done, total, src_path.name), postfix=f"{rows:,} rows")
 
         try:
-            rows, files = _run_rows(src_path, resolved, tmp, on_progress)
+            if workers is None:
+                workers = min(os.cpu_count() or 1, 4) if total >= _PARALLEL_MIN_BYTES else 1
+            split = None
+            if workers > 1:
+                from .convert_split import convert_in_parts
+
+                split = convert_in_parts(src_path, resolved, tmp, workers, on_progress)
+            rows, files = split if split is not None else _run_rows(src_path, resolved, tmp, on_progress)
             if rows == 0:
                 raise DataFileError("the file has no rows", file=src_path.name, expected="at least one row", got="[]")
             moved = _move_into_place(tmp, out_path, files)

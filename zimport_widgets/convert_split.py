@@ -1,0 +1,305 @@
+"""Convert a large JSON import file in parallel: split it at row boundaries, one worker process per part.
+
+Workers are plain ``python -m zimport_widgets.convert_split TASK`` processes (no multiprocessing, so
+scripts without a ``__main__`` guard and notebooks work the same).
+
+A cut is a ``}, {`` found near an even split point. A wrong guess (inside a string or a nested
+object) cannot go unnoticed: the part before it then ends inside that string or object and fails to
+parse, and any JSON error in any part makes the caller re-run the whole file sequentially, which
+also gives the exact error. Each worker writes its own ``.npy`` files; the parent joins them
+(fixed-width data is copied as bytes, strings are widened to the longest). Rows of a value error in
+part k are numbered by adding the rows of parts 0..k-1, so errors read exactly as sequential ones.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import selectors
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _iter_items, _npy_header, _open_rows, _run_rows
+from .errors import DataFileError
+from .schema import CollectionSchema
+
+__all__ = ["convert_in_parts", "find_cuts"]
+
+_CUT = re.compile(rb"\}\s*,\s*\{")
+_WINDOW = 8 << 20
+
+
+class _RangeReader:
+    """Reads ``head + file[start:end] + tail`` as one stream; ``tell()`` counts file bytes consumed."""
+
+    def __init__(self, path: Path, start: int, end: int, head: bytes, tail: bytes) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.start, self.end, self.head, self.tail = start, end, head, tail
+        self.seek(0)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if pos != 0 or whence != 0:
+            raise OSError("only seek(0) is supported")
+        self._fh.seek(self.start)
+        self._pos = self.start
+        self._head_left, self._tail_left = self.head, self.tail
+        return 0
+
+    def tell(self) -> int:
+        return self._pos - self.start
+
+    def read(self, n: int = -1) -> bytes:
+        n = n if n is not None and n >= 0 else 1 << 62
+        out = b""
+        if self._head_left:
+            out, self._head_left = self._head_left[:n], self._head_left[n:]
+            n -= len(out)
+        if n and self._pos < self.end:
+            data = self._fh.read(min(n, self.end - self._pos))
+            self._pos += len(data)
+            out += data
+            n -= len(data)
+        if n and self._pos >= self.end and self._tail_left:
+            piece, self._tail_left = self._tail_left[:n], self._tail_left[n:]
+            out += piece
+        return out
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def find_cuts(path: Path, parts: int) -> list[tuple[int, int]]:
+    """Up to ``parts - 1`` guesses ``(comma, brace)`` of row boundaries ``}, {`` near even split points."""
+    size = path.stat().st_size
+    cuts: list[tuple[int, int]] = []
+    with open(path, "rb") as fh:
+        for k in range(1, parts):
+            offset = size * k // parts
+            if cuts and offset <= cuts[-1][1]:
+                continue
+            fh.seek(offset)
+            window = fh.read(_WINDOW)
+            m = _CUT.search(window)
+            if m is None:
+                continue
+            comma = offset + m.start() + m.group().index(b",")
+            brace = offset + m.end() - 1
+            cuts.append((comma, brace))
+    return cuts
+
+
+def _root(path: Path) -> tuple[str, bytes, bytes]:
+    """(ijson prefix, synthetic head, synthetic tail) for parts cut out of this file."""
+    fh, prefix = _open_rows(path)
+    fh.close()
+    if prefix == "item":
+        return prefix, b"[", b"]"
+    key = prefix[: -len(".item")]
+    return prefix, b"{" + json.dumps(key).encode() + b": [", b"]}"
+
+
+def _raw_message(exc: DataFileError) -> str:
+    where = [str(exc.file)] if exc.file is not None else []
+    if exc.row is not None:
+        where.append(f"row {exc.row}")
+    if exc.field is not None:
+        where.append(f"field {exc.field!r}")
+    text = exc.message
+    prefix = ", ".join(where) + ": "
+    if where and text.startswith(prefix):
+        text = text[len(prefix) :]
+    if exc.expected is not None:
+        suffix = f" (expected {exc.expected}" + (f", got {exc.got})" if exc.got is not None else ")")
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return text
+
+
+def _worker_main(task_file: str) -> int:
+    """Entry of a worker process: convert one part, print progress lines, pickle the result."""
+    task = pickle.loads(Path(task_file).read_bytes())
+    p = Path(task["path"])
+    result_file = Path(task["out"]) / "result.pkl"
+    try:
+        reader = _RangeReader(p, task["start"], task["end"], task["head"], task["tail"])
+        try:
+
+            def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
+                return _iter_items(reader, task["prefix"], p.name, on_bytes)
+
+            def on_progress(rows: int, nbytes: int) -> None:
+                sys.stdout.write(f"{nbytes} {rows}\n")
+                sys.stdout.flush()
+
+            rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
+        finally:
+            reader.close()
+        result: tuple = ("ok", rows, files)
+    except DataFileError as exc:
+        kind = "json" if getattr(exc, "structural", False) else "data"
+        state = {"message": _raw_message(exc), "file": exc.file, "row": exc.row, "field": exc.field,
+                 "expected": exc.expected, "got": exc.got, "hint": exc.hint}  # fmt: skip
+        result = (kind, state)
+    except Exception as exc:  # reported; the parent falls back to a sequential run
+        result = ("crash", f"{type(exc).__name__}: {exc}")
+    result_file.write_bytes(pickle.dumps(result))
+    return 0
+
+
+def convert_in_parts(
+    path: Path,
+    schema: CollectionSchema,
+    out: Path,
+    parts: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, list[NpyFileInfo]] | None:
+    """Convert ``path`` into ``out`` with ``parts`` worker processes (``python -m`` this module).
+
+    Returns None when the file cannot be split or any part hit a JSON syntax problem (the caller then
+    converts sequentially); raises :class:`DataFileError` for a value error, numbered file-wide.
+    """
+    cuts = find_cuts(path, parts)
+    if not cuts:
+        return None
+    prefix, head, tail = _root(path)
+    size = path.stat().st_size
+    bounds = []
+    start, first = 0, True
+    for comma, brace in cuts:
+        bounds.append((start, comma, b"" if first else head, tail))
+        start, first = brace, False
+    bounds.append((start, size, head, b""))
+    procs: list[subprocess.Popen] = []
+    progress = [(0, 0)] * len(bounds)
+    try:
+        for k, (s, e, h, t) in enumerate(bounds):
+            part_dir = out / f".part{k}"
+            part_dir.mkdir()
+            task = {"path": str(path), "start": s, "end": e, "head": h, "tail": t, "prefix": prefix,
+                    "schema": schema, "out": str(part_dir)}  # fmt: skip
+            task_file = part_dir / "task.pkl"
+            task_file.write_bytes(pickle.dumps(task))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", __name__, str(task_file)],
+                    stdout=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    bufsize=1,
+                )
+            )
+        with selectors.DefaultSelector() as sel:
+            for k, proc in enumerate(procs):
+                assert proc.stdout is not None
+                sel.register(proc.stdout, selectors.EVENT_READ, k)
+            open_pipes = len(procs)
+            while open_pipes:
+                for key, _ in sel.select(timeout=0.2):
+                    line = key.fileobj.readline()  # type: ignore[union-attr]
+                    if not line:
+                        sel.unregister(key.fileobj)
+                        open_pipes -= 1
+                        continue
+                    nbytes, nrows = line.split()
+                    progress[key.data] = (int(nbytes), int(nrows))
+                if on_progress is not None:
+                    on_progress(sum(r for _, r in progress), sum(b for b, _ in progress))
+        for proc in procs:
+            proc.wait()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+    results = []
+    for k, proc in enumerate(procs):
+        result_file = out / f".part{k}" / "result.pkl"
+        if proc.returncode != 0 or not result_file.exists():
+            results.append(("crash", f"worker exited with code {proc.returncode}"))
+        else:
+            results.append(pickle.loads(result_file.read_bytes()))
+    offset = 0
+    for result in results:
+        kind = result[0]
+        if kind in ("json", "crash"):
+            _drop_parts(out, len(bounds))
+            return None
+        if kind == "data":
+            state = result[1]
+            _drop_parts(out, len(bounds))
+            row = None if state["row"] is None else state["row"] + offset
+            raise DataFileError(state.pop("message"), **{**state, "row": row})
+        offset += result[1]
+    rows_per_part = [r[1] for r in results]
+    files = _join_parts(out, [r[2] for r in results], rows_per_part)
+    _drop_parts(out, len(bounds))
+    return sum(rows_per_part), files
+
+
+def _drop_parts(out: Path, n: int) -> None:
+    for k in range(n):
+        shutil.rmtree(out / f".part{k}", ignore_errors=True)
+
+
+def _data_offset(path: Path) -> int:
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            np.lib.format.read_array_header_1_0(fh)
+        else:
+            np.lib.format.read_array_header_2_0(fh)
+        return fh.tell()
+
+
+def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int]) -> list[NpyFileInfo]:
+    names: list[str] = []
+    for files in part_files:
+        names += [f.name for f in files if f.name not in names]
+    total = sum(rows)
+    joined = []
+    for name in names:
+        infos = [next((f for f in files if f.name == name), None) for files in part_files]
+        present = [i for i in infos if i is not None]
+        dtypes = {np.dtype(i.dtype) for i in present}
+        target = out / name
+        if len(dtypes) == 1 and len(present) == len(infos):
+            dtype = dtypes.pop()
+            shape = (total, *present[0].shape[1:])
+            with open(target, "wb") as dst:
+                dst.write(_npy_header(dtype, shape))
+                for info in present:
+                    with open(info.path, "rb") as src:
+                        src.seek(_data_offset(info.path))
+                        shutil.copyfileobj(src, dst, 8 << 20)
+        else:  # string columns of different widths, or $meta missing in parts without dynamic keys
+            width = max([np.dtype(i.dtype).itemsize // 4 for i in present] + [2])
+            dtype = np.dtype(f"<U{width}")
+            shape = (total,)
+            step = max(1, _CHUNK_BYTES // (4 * width))
+            with open(target, "wb") as dst:
+                dst.write(_npy_header(dtype, shape))
+                for info, n in zip(infos, rows, strict=True):
+                    if info is None:
+                        assert name == f"{META_FIELD}.npy"
+                        for b in range(0, n, step):
+                            dst.write(np.full(min(step, n - b), "{}", dtype=dtype).tobytes())
+                        continue
+                    arr = np.load(info.path, mmap_mode="r")
+                    for b in range(0, n, step):
+                        dst.write(np.asarray(arr[b : b + step]).astype(dtype).tobytes())
+                    del arr
+        joined.append(NpyFileInfo(name, target, dtype.str, shape, target.stat().st_size))
+    return joined
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main(sys.argv[1]))
