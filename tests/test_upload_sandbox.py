@@ -154,6 +154,11 @@ def test_skip_on_rerun(store: OssStore, up: Any, tmp_path: Path) -> None:
     third = up(src, "rerun/v1", **SMALL_MULTIPART)
     assert [o.key for o in third.uploaded] == ["rerun/v1/2/id.npy"] and third.bytes_uploaded == 333
     assert store.oss2_bucket().get_object("rerun/v1/2/id.npy").read() == (src / "2" / "id.npy").read_bytes()
+    # a file removed locally stays in the bucket: the result names it and a warning says the import reads it
+    (src / "readme.txt").unlink()
+    with pytest.warns(UserWarning, match="other objects"):
+        fourth = up(src, "rerun/v1", **SMALL_MULTIPART)
+    assert fourth.extra_keys == ("rerun/v1/readme.txt",) and len(fourth.skipped) == 3
 
 
 def test_resume_after_interruption(store: OssStore, up: Any, tmp_path: Path) -> None:

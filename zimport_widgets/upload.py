@@ -474,7 +474,9 @@ class _Uploader:
         def on_progress(consumed: int, total: int | None) -> None:
             if not resumed:
                 resumed.append(consumed)  # a resumed multipart upload starts at the bytes already stored
-            self.progress.advance(pf.relative, consumed)
+            # oss2 reports the full size before the multipart upload is completed (and verified): hold the
+            # last byte back until the object really exists
+            self.progress.advance(pf.relative, min(consumed, pf.size - 1) if multipart else consumed)
 
         def send() -> Any:
             resumed.clear()
