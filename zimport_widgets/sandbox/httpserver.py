@@ -20,7 +20,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
     def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s: " + message, type, *args)
+        # request lines can carry pre-signed URLs (OSSAccessKeyId=...): keep only server-side errors
+        if type == "error" and message.startswith("Error on request"):
+            log.debug("%s: " + message, type, *args)
 
 
 class ServerThread:

@@ -162,6 +162,7 @@ class JobRunner:
 
     def start(self) -> JobRunner:
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._work, name="zimport-import-jobs", daemon=True)
             self._thread.start()
         return self
@@ -222,6 +223,7 @@ class JobRunner:
                 if f.state != "Completed":
                     f.state = "Failed"
                     f.reason = f.reason or reason
+                    f.complete_time = job.complete_time
 
     def _set(self, job: ImportJobRecord, **values: Any) -> None:
         with self._lock:

@@ -105,6 +105,9 @@ class MilvusEngine:
     def stop(self) -> None:
         if self._thread is not None:
             self._ready.wait(120.0)
+        self._thread = None
+        self._ready.clear()
+        self._error = None
         client, self._client = self._client, None
         if client is None:
             return

@@ -82,7 +82,7 @@ class Sandbox:
         if self._started:
             return self
         t0 = time.perf_counter()
-        os.makedirs(os.path.join(self.data_dir, "jobs"), exist_ok=True)
+        os.makedirs(os.path.join(self.data_dir, "jobs"), exist_ok=True)  # (again, after a stop)
         self.engine.start()  # Milvus Lite opens in the background meanwhile
         try:
             self.store.start(wait=False)
@@ -149,7 +149,7 @@ class Sandbox:
         self._cluster_server.stop()
         self.store.stop()
         self.engine.stop()
-        if self._started and self._own_dir:
+        if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         self._started = False
 
