@@ -84,6 +84,7 @@ class ImportJobRecord:
     complete_time: str | None = None
     total_rows: int = 0
     imported_rows: int = 0
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def file_size(self) -> int:
@@ -96,6 +97,10 @@ class ImportJobRecord:
     # -- wire shapes --------------------------------------------------------------------------------
     def v1_progress(self) -> dict[str, Any]:
         """``data`` of ``GET /v1/vector/collections/import/get``: readyPercentage is a 0-1 fraction."""
+        with self._lock:
+            return self._v1_progress()
+
+    def _v1_progress(self) -> dict[str, Any]:
         ready = 1 if self.state == "Completed" else round(self.progress / 100, 2)
         return {
             "collectionName": self.collection, "fileName": self.file_name, "fileSize": self.file_size,
@@ -111,6 +116,10 @@ class ImportJobRecord:
 
     def v2_progress(self) -> dict[str, Any]:
         """``data`` of ``POST /v2/vectordb/jobs/import/describe`` (``getProgress``, ``get_progress``)."""
+        with self._lock:
+            return self._v2_progress()
+
+    def _v2_progress(self) -> dict[str, Any]:
         return {
             "jobId": self.job_id, "collectionName": self.collection, "fileName": self.file_name,
             "fileSize": self.file_size, "state": self.state, "progress": self.progress,
@@ -216,7 +225,7 @@ class JobRunner:
                 self._fail(job, f"internal error: {type(exc).__name__}: {exc}")
 
     def _fail(self, job: ImportJobRecord, reason: str) -> None:
-        with self._lock:
+        with job._lock:
             job.state, job.reason, job.progress = "Failed", reason, 0
             job.complete_time = _now_iso()
             for f in job.files:
@@ -226,7 +235,7 @@ class JobRunner:
                     f.complete_time = job.complete_time
 
     def _set(self, job: ImportJobRecord, **values: Any) -> None:
-        with self._lock:
+        with job._lock:
             for k, v in values.items():
                 setattr(job, k, v)
 
@@ -243,10 +252,10 @@ class JobRunner:
 
     def _import(self, job: ImportJobRecord, root: str) -> None:
         # 1. read the objects with the request's keys (10-30)
+        self._resolve_deferred(job)
         total_bytes = max(1, job.file_size)
         done_bytes = 0
         local: dict[str, list[str]] = {}
-        self._resolve_deferred(job)
         for task in job.files:
             task.state = "InProgress"
             paths = []
@@ -287,21 +296,21 @@ class JobRunner:
                     except Exception as exc:
                         task.reason = str(exc)
                         raise JobFailed(f"Failed to insert rows {lo}-{hi - 1} of {task.group.label}: {exc}") from None
-                    with self._lock:
+                    with job._lock:
                         task.imported_rows = hi
                         job.imported_rows += hi - lo
                         job.progress = 40 + int(50 * job.imported_rows / total)
                     if self.batch_delay:
                         time.sleep(self.batch_delay)
-                with self._lock:
+                with job._lock:
                     task.state, task.complete_time = "Completed", _now_iso()
         except BaseException:
             with contextlib.suppress(Exception):
                 self.engine.delete_ids(job.collection, inserted)
-            with self._lock:
+            with job._lock:
                 job.imported_rows = 0
             raise
-        with self._lock:
+        with job._lock:
             job.state, job.progress, job.complete_time = "Completed", 100, _now_iso()
 
     def _resolve_deferred(self, job: ImportJobRecord) -> None:
@@ -321,7 +330,7 @@ class JobRunner:
             except ImportRequestError as exc:
                 raise JobFailed(exc.message) from None
             resolved += [FileTask(g, task.bucket) for g in groups]
-        with self._lock:
+        with job._lock:
             job.files = resolved
 
     def _check_and_load(
