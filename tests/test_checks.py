@@ -137,6 +137,10 @@ def test_subfolders_are_separate_file_sets(tmp_path, sample_json, schema):
     sets = numpy_file_sets(root)
     assert sorted(p.name for p in sets) == ["1", "2"]
     assert sorted(sets[root / "1"]) == sorted(schema.names)
+    # the same files listed one by one (as a downloaded object listing) group the same way
+    listed = sorted(root.rglob("*.npy"))
+    assert numpy_file_sets(listed) == sets
+    assert check_import_source(listed, schema).row_count == 80
 
 
 def test_size_limits_are_parameters(tmp_path, sample_json, schema):

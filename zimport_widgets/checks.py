@@ -226,14 +226,14 @@ def _iter_dir(root: Path, depth: int, report: CheckReport, limits: ImportLimits)
 def numpy_file_sets(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> dict[Path, dict[str, Path]]:
     """Group the ``.npy`` files of a NumPy source: ``{folder: {field name: file}}``.
 
-    Files given one by one form one set (keyed by the folder of the first); a folder contributes one
-    set per directory (itself and sub-folders) that holds ``.npy`` files.
+    Files given one by one form one set per folder they are in; a folder contributes one set per
+    directory (itself and sub-folders) that holds ``.npy`` files.
     """
     items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     sets: dict[Path, dict[str, Path]] = {}
-    loose = [p for p in items if p.is_file() and p.suffix == ".npy"]
-    if loose:
-        sets[loose[0].parent] = {p.stem: p for p in loose}
+    for f in items:
+        if f.is_file() and f.suffix == ".npy":
+            sets.setdefault(f.parent, {})[f.stem] = f
     for d in (p for p in items if p.is_dir()):
         for f in sorted(d.rglob("*.npy")):
             if f.is_file():
