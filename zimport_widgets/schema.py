@@ -329,6 +329,15 @@ class CollectionSchema:
             out["collectionName"] = self.collection_name
         return out
 
+    def __repr__(self) -> str:
+        name = f" {self.collection_name!r}" if self.collection_name else ""
+        lines = [f"CollectionSchema{name} (dynamic field {'on' if self.enable_dynamic_field else 'off'}):"]
+        width = max(len(f.name) for f in self.fields)
+        for f in self.fields:
+            flags = " primary key" + (", auto id" if f.auto_id else "") if f.is_primary else ""
+            lines.append(f"  {f.name:<{width}}  {f.describe()}{flags}" + (", nullable" if f.nullable else ""))
+        return "\n".join(lines)
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td><code>{f.name}</code></td><td>{f.describe()}</td>"
