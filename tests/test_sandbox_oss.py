@@ -238,3 +238,15 @@ def test_faults_delay_and_drop(oss_store):
     assert not b.object_exists("d2")
     b.put_object("d2", b"2")
     assert b.get_object("d2").read() == b"2"
+
+
+def test_chunked_upload_from_a_generator(oss_store):
+    b = _bucket(oss_store, enable_crc=True)
+
+    def parts():
+        yield b"ab"
+        yield b"cd" * 100_000
+
+    put = b.put_object("gen.bin", parts())  # no length: sent with Transfer-Encoding: chunked
+    assert put.crc == crc64(b"ab" + b"cd" * 100_000)
+    assert b.get_object("gen.bin").read() == b"ab" + b"cd" * 100_000
