@@ -228,3 +228,24 @@ def test_upload_result_repr_and_html() -> None:
     assert "<table>" in h and "http://127.0.0.1:9/bkt/p/" in h and "p/f11.npy" in h
     assert res.oss_url == "oss://bkt/p/" and len(res.skipped) == 6
     assert res.url_for("p/f1.npy") == "http://127.0.0.1:9/bkt/p/f1.npy"
+
+
+# ------------------------------------------------------------------------------------------ log filter
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "headers: {'authorization': 'OSS LTAIabc123:c2lnbmF0dXJl+/=', 'x-oss-security-token': 'LTAIabc123tok'}",
+        "Authorization: OSS4-HMAC-SHA256 Credential=LTAIabc123/20261125/cn-hangzhou/oss/aliyun_v4_request,Sig=ab",
+        "url: http://h/b/k?OSSAccessKeyId=LTAIabc123&Expires=1&Signature=x",
+    ],
+)
+def test_oss2_debug_log_lines_are_masked(message: str) -> None:
+    import logging
+
+    from zimport_widgets.upload import _RedactFilter
+
+    record = logging.LogRecord("oss2.http", logging.DEBUG, __file__, 1, message, (), None)
+    assert _RedactFilter().filter(record)
+    assert "LTAIabc123" not in record.getMessage() and "***" in record.getMessage()

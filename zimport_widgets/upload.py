@@ -332,6 +332,7 @@ class _ProgressAggregator:
 
 _AUTH_HEADER = re.compile(r"(OSS4?-?[A-Z0-9-]*\s+)[^\s:'\",]+:[^\s'\",]+")
 _TOKEN_HEADER = re.compile(r"('x-oss-security-token'\s*:\s*')[^']*'", re.IGNORECASE)
+_CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId)=)[^/&\s'\",]+")
 
 
 class _RedactFilter(logging.Filter):
@@ -342,7 +343,7 @@ class _RedactFilter(logging.Filter):
             text = record.getMessage()
         except Exception:
             return True
-        clean = _TOKEN_HEADER.sub(r"\1***'", _AUTH_HEADER.sub(r"\1***", text))
+        clean = _CREDENTIAL.sub(r"\1***", _TOKEN_HEADER.sub(r"\1***'", _AUTH_HEADER.sub(r"\1***", text)))
         if clean != text:
             record.msg, record.args = clean, ()
         return True
