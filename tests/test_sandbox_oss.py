@@ -121,10 +121,25 @@ def test_bucket_info_and_create_bucket(oss_store):
     b = _bucket(oss_store)
     info = b.get_bucket_info()
     assert info.name == oss_store.bucket and info.location == "oss-cn-hangzhou"
+    assert b.get_bucket_location().location == "oss-cn-hangzhou"
+    service = oss2.Service(b.auth, oss_store.endpoint)
+    assert [x.name for x in oss2.BucketIterator(service)] == [oss_store.bucket]
     other = oss2.Bucket(b.auth, oss_store.endpoint, oss_store.bucket + "-two")
     other.create_bucket()
     other.put_object("k", b"v")
     assert other.get_object("k").read() == b"v"
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        other.delete_bucket()
+    assert (err.value.status, err.value.code) == (409, "BucketNotEmpty")
+
+
+def test_copy_and_batch_delete(oss_store):
+    b = _bucket(oss_store, enable_crc=True)
+    b.put_object("src", b"hello")
+    copied = b.copy_object(oss_store.bucket, "src", "dst")
+    assert copied.status == 200 and b.get_object("dst").read() == b"hello"
+    assert sorted(b.batch_delete_objects(["src", "dst"]).deleted_keys) == ["dst", "src"]
+    assert not b.object_exists("src")
 
 
 def test_wrong_secret_is_signature_does_not_match(oss_store):

@@ -238,6 +238,12 @@ class OssDialect:
             ).encode()
             body = body.replace(b"</Bucket>", loc)
             changed = True
+        if status == 200 and bucket and not key and method == "GET" and any(k == "location" for k, _ in query):
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<LocationConstraint>oss-{store.region}</LocationConstraint>"
+            ).encode()
+            changed = True
         if changed and method != "HEAD":
             out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
             out_headers.append(("Content-Length", str(len(body))))
