@@ -333,8 +333,11 @@ def test_injected_500s_are_retried(store: OssStore, up: Any, tmp_path: Path) -> 
     assert _listing(store, "retry/v2/") == {}
 
 
-def test_network_failure_after_bounded_retries(up: Any, tmp_path: Path) -> None:
+def test_network_failure_after_bounded_retries(store: OssStore, up: Any, tmp_path: Path) -> None:
     src = _folder(tmp_path / "src", big=10)
+    dropped = store.faults.drop("*", times=2, service="oss", method="PUT")  # connection closed, no answer
+    res = up(src, "drop/v1")
+    assert dropped.hits == 2 and len(res.uploaded) == 4
     with pytest.raises(StorageNetworkError, match="after 3 attempts"):
         up(src, "p", endpoint="http://127.0.0.1:9", retries=2)  # nothing listens on port 9
 
