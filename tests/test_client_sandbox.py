@@ -379,3 +379,77 @@ def test_cli_import_status_jobs_verify(sb, tiny, monkeypatch, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert cli_main(["status", "job-nope"]) == 1
+
+
+# -- self-hosted Milvus flavour (files relative to the bucket, on the cluster endpoint) ----------------------
+
+
+def test_milvus_flavour_imports_from_bucket_relative_files(sb, tiny):
+    env = {k: v for k, v in sb.env().items() if k != "ZILLIZ_CONTROLLER_URL"}
+    c = ImportClient.from_env(env, api_version="milvus", retry=FAST)
+    assert c.controller_url == c.cluster_endpoint
+    name = fresh_collection(c, "client_milvus")
+    job = c.start_import(name, tiny)  # the URL becomes a path relative to the bucket
+    assert job.api_version == "milvus"
+    final = c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert final.completed and final.imported_rows == 40 and final.reason == ""
+    assert c.count_rows(name) == 40
+    assert job.job_id in {j.job_id for j in c.list_import_jobs(name)}
+    with pytest.raises(ZillizAPIError) as info:  # Milvus says 2100 "import job does not exist"
+        c.wait_for_import("123456789", progress=False, timeout=10, poll_interval=0.1, not_found_grace=0.3)
+    assert info.value.code == 2100
+
+
+# -- more documented error codes ------------------------------------------------------------------------------
+
+
+def test_more_error_codes_carry_their_hints(sb, tiny, tmp_path):
+    c = make_client(sb)
+    env = sb.env()
+    name = fresh_collection(c, "client_codes")
+    cases = []
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import("bad-name!", tiny)
+    cases.append((info.value, 90011))
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import(name, tiny.rstrip("/") + "-nothing-here/")
+    cases.append((info.value, 83001))
+    folder = write_tiny_numpy(tmp_path / "renamed", 5)
+    (folder / "title.npy").rename(folder / "titel.npy")
+    res = upload_mod.upload_to_oss(
+        folder, prefix="client-tests/renamed", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
+        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        progress=False, check=False,
+    )  # fmt: skip
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import(name, res.object_url)
+    cases.append((info.value, 47053))
+    assert "title" in str(info.value)
+    with pytest.raises(ZillizAPIError) as info:
+        c.get_import_progress("job-never-created")
+    cases.append((info.value, 90144))
+    with pytest.raises(ZillizAPIError) as info:
+        c.start_import(name, "s3://some-aws-bucket/data/")
+    cases.append((info.value, 83004))
+    for exc, code in cases:
+        assert exc.code == code, str(exc)
+        assert exc.hint == ZillizAPIError.HINTS[code]
+        assert f"code {code}" in str(exc) and "Hint: " in str(exc)
+
+
+def test_failed_bar_is_red_and_shows_the_state(sb, tiny):
+    c = make_client(sb, api_version="v2")
+    name = fresh_collection(c, "client_bar")
+    out = io.StringIO()
+    c.wait_for_import(c.start_import(name, tiny), progress={"file": out, "mininterval": 0, "ascii": True},
+                      timeout=60, poll_interval=0.1)  # fmt: skip
+    text = out.getvalue()
+    assert "100%" in text and "Completed, 40/40 rows" in text and "\x1b[31m" not in text
+    sb.faults.fail_jobs("bad block in vec.npy")
+    out = io.StringIO()
+    with pytest.raises(ImportJobFailed, match=r"bad block in vec\.npy"):
+        c.wait_for_import(c.start_import(name, tiny), progress={"file": out, "mininterval": 0, "ascii": True},
+                          timeout=60, poll_interval=0.1)  # fmt: skip
+    text = out.getvalue()
+    assert "Failed: bad block in vec.npy" in text
+    assert "\x1b[31m" in text  # tqdm draws the bar in red after a failure

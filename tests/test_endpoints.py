@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zimport_widgets.client import ImportClient
+from zimport_widgets.client import ImportClient, bucket_relative_path
 from zimport_widgets.endpoints import (
     controller_url_for_region,
     is_china_region,
@@ -122,3 +122,15 @@ def test_client_config_errors(monkeypatch):
     c = ImportClient("http://127.0.0.1:1", "k-123456")  # sandbox-like host without controller/cluster id
     with pytest.raises(ConfigError, match="controller"):
         c.get_import_progress("job-1")
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [("oss://bkt/a/b/", "a/b/"), ("s3://bkt/a/1/id.npy", "a/1/id.npy"),
+     ("https://bkt.oss-cn-hangzhou.aliyuncs.com/a/b/", "a/b/"), ("http://127.0.0.1:9000/bkt/a/b/", "a/b/"),
+     ("https://oss-cn-hangzhou.aliyuncs.com/bkt/a/", "a/"), ("https://s3.us-west-2.amazonaws.com/bkt/x.parquet",
+     "x.parquet"), ("https://bkt.s3.us-west-2.amazonaws.com/x.parquet", "x.parquet"),
+     ("/a/1/id.npy", "a/1/id.npy"), ("a/b/", "a/b/")],
+)  # fmt: skip
+def test_milvus_files_are_relative_to_the_bucket(url, path):
+    assert bucket_relative_path(url) == path

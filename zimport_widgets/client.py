@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import requests
 
@@ -68,6 +69,7 @@ __all__ = [
     "SearchHit",
     "SearchResult",
     "VerifyResult",
+    "bucket_relative_path",
 ]
 
 log = logging.getLogger("zimport_widgets.client")
@@ -307,7 +309,8 @@ class ImportClient:
         base = self._need_controller()
         cluster_id = self._need_cluster_id()
         if self.api_version == "milvus":
-            groups = [list(g) for g in (files or object_urls or ([[object_url]] if object_url else []))]
+            raw = files or object_urls or ([[object_url]] if object_url else [])
+            groups = [[bucket_relative_path(u) for u in g] for g in raw]
             if not groups:
                 raise ConfigError("no files to import", hint="pass object_url= or files=[[path, ...], ...]")
             body: dict[str, Any] = {"collectionName": collection, "files": groups}
@@ -689,6 +692,31 @@ def _env_getter(env: Mapping[str, str] | None) -> Callable[[str], str | None]:
     if env is None:
         return lambda name: config.env_value(None, name)
     return lambda name: env.get(name) or None
+
+
+_VIRTUAL_HOSTS = ("aliyuncs.com", "amazonaws.com", "myqcloud.com", "googleapis.com")
+
+
+def bucket_relative_path(url: str) -> str:
+    """A Milvus ``files`` path (relative to the bucket root) from an object URL or a path.
+
+    ``oss://bucket/a/b/`` and ``s3://bucket/a/b/`` → ``a/b/``; a virtual-hosted URL
+    (``https://bucket.oss-cn-hangzhou.aliyuncs.com/a/b/``) → ``a/b/``; a path-style URL
+    (``http://127.0.0.1:9000/bucket/a/b/``) → ``a/b/``; a plain path is kept (without a leading ``/``).
+    """
+    text = str(url).strip()
+    parts = urlsplit(text)
+    if not parts.scheme:
+        return text.lstrip("/")
+    path = unquote(parts.path).lstrip("/")
+    if parts.scheme in ("http", "https"):
+        host = (parts.hostname or "").lower()
+        first = host.split(".", 1)[0]
+        virtual = not (first.startswith(("oss-", "s3")) or first in ("storage", "cos"))
+        if virtual and any(host.endswith(d) for d in _VIRTUAL_HOSTS) and host.count(".") >= 3:
+            return path  # bucket.<endpoint>/<key>
+        return path.partition("/")[2]  # <endpoint>/<bucket>/<key>
+    return path  # oss://bucket/key, s3://bucket/key: the bucket is the netloc
 
 
 def _job_id(job: str | ImportJob) -> str:
