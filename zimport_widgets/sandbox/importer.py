@@ -337,8 +337,13 @@ class JobRunner:
         self, task: FileTask, paths: list[str], schema: CollectionSchema, root: str, strip: str
     ) -> tuple[dict[str, np.ndarray], int]:
         from ..checks import check_import_source
+        from ..errors import ZImportError
 
-        report = check_import_source(paths, schema)
+        try:
+            report = check_import_source(paths, schema)
+        except ZImportError as exc:
+            task.reason = str(exc).replace(strip, "")
+            raise JobFailed(f"Failed to checkFiles {{{task.group.label}}}: {task.reason}") from None
         if not report.ok:
             problems = "; ".join(str(e).replace(strip, "") for e in report.errors[:3])
             more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
@@ -346,7 +351,6 @@ class JobRunner:
             raise JobFailed(f"Failed to checkFiles {{{task.group.label}}}: {problems}{more}")
         if task.group.kind == "json":
             from ..convert import convert_json_to_numpy
-            from ..errors import ZImportError
 
             out = os.path.join(root, "converted", secrets.token_hex(4))
             try:
