@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -441,3 +442,68 @@ def test_iter_json_rows_streams_both_roots(tmp_path):
     b = _write(tmp_path, [{"x": 1}, {"x": 2.5}], name="b.json", root=None)
     assert list(iter_json_rows(a)) == list(iter_json_rows(b)) == [{"x": 1}, {"x": 2.5}]
     assert type(next(iter(iter_json_rows(a)))["x"]) is int
+
+
+# ---------------------------------------------------------------------------------------------- fast path
+@pytest.fixture()
+def small_blocks(monkeypatch):
+    """Make the orjson block reader cut blocks of ~3 KB, so small files span many blocks."""
+    from zimport_widgets import convert
+
+    monkeypatch.setattr(convert, "_BLOCK", 3000)
+    return convert
+
+
+def _both_paths(monkeypatch, convert_module, fn):
+    """Run ``fn()`` with the orjson block reader and with ijson alone; return both outcomes."""
+    fast = fn()
+    monkeypatch.setattr(convert_module, "orjson", None)
+    slow = fn()
+    return fast, slow
+
+
+def test_block_reader_matches_ijson_on_many_blocks(tmp_path, monkeypatch, small_blocks):
+    tricky = [{"id": i, "s": 'a}, {"id": 9' if i % 2 else "b" * (i % 50), "v": [i, 1.5]} for i in range(300)]
+    src = _write(tmp_path, tricky)
+    rows_fast, rows_slow = _both_paths(monkeypatch, small_blocks, lambda: list(iter_json_rows(src)))
+    assert rows_fast == rows_slow == tricky
+    sample = write_sample_json(tmp_path / "sample.json", 40)  # rows of ~10 KB: bigger than one block
+    rows_fast, rows_slow = _both_paths(monkeypatch, small_blocks, lambda: list(iter_json_rows(sample)))
+    assert rows_fast == rows_slow == list(iter_sample_rows(40))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t.replace('{"id": 250, "n": 1', '{"id": 250, "n": 1,,'),  # syntax error in a late block
+        lambda t: t.replace('{"id": 250, "n": 1', '{"id": 250, "n": 99999'),  # value error
+        lambda t: t.replace('{"id": 250, "n": 1', '{"id": 250, "n": 123456789012345678901234567890'),  # big int
+        lambda t: t[: len(t) - 200],  # truncated
+        lambda t: t + ' "trailing"',  # garbage after the document
+    ],
+)
+def test_block_reader_errors_match_ijson(tmp_path, monkeypatch, small_blocks, mutate):
+    rows = [dict(GOOD, id=i) for i in range(300)]
+    (tmp_path / "data.json").write_text(mutate(json.dumps({"rows": rows})))
+
+    def run():
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        with pytest.raises(DataFileError) as info:
+            convert_json_to_numpy(tmp_path / "data.json", tmp_path / "out", SCHEMA, progress=False, workers=1)
+        return str(info.value), info.value.row, info.value.field
+
+    fast, slow = _both_paths(monkeypatch, small_blocks, run)
+    assert fast[1] is not None and fast[1] >= 240
+    if "1234567890123456789012" in slow[0]:  # orjson reads integers beyond 64 bits as floats
+        assert fast[1:] == slow[1:] and "integer out of range" in fast[0] and "integer out of range" in slow[0]
+    else:
+        assert fast == slow
+
+
+def test_block_reader_list_root_and_empty(tmp_path, monkeypatch, small_blocks):
+    rows = [dict(GOOD, id=i) for i in range(200)]
+    src = _write(tmp_path, rows, root=None)
+    res = convert_json_to_numpy(src, tmp_path / "out", SCHEMA, progress=False, workers=1)
+    assert np.load(res.out_dir / "id.npy").tolist() == list(range(200))
+    empty = _write(tmp_path, [], name="empty.json")
+    assert list(iter_json_rows(empty)) == []

@@ -14,6 +14,7 @@ import html
 import json
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -24,6 +25,11 @@ from typing import Any, BinaryIO
 
 import ijson
 import numpy as np
+
+try:  # the fast path: whole blocks of rows at C speed; ijson alone is used without it
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency, but the converter works without it
+    orjson = None
 
 from .errors import DataFileError, SchemaError, UnsupportedFieldError
 from .progress import ConvertProgress, ProgressArg, Reporter
@@ -240,16 +246,173 @@ def iter_json_rows(
     p = Path(path)
     fh, prefix = _open_rows(p)
     try:
-        n = yield from _iter_items(fh, prefix, p.name, on_bytes)
+        start = _rows_start(fh, prefix) if orjson is not None else None
+        if start is None:
+            fh.seek(0)
+            n = yield from _iter_items(fh, prefix, p.name, on_bytes)
+        else:
+            n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes)
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
 
 
-def _iter_items(
-    fh: Any, prefix: str, name: str, on_bytes: Callable[[int], None] | None = None
+_CUT = re.compile(rb"\}\s*,\s*\{")  # a guess at a boundary between two rows
+_ROWS_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?\s*(?:\[|\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*\[)')
+_BLOCK = 4 << 20
+_MAX_BLOCK = 256 << 20
+
+
+def _rows_start(fh: BinaryIO, prefix: str) -> int | None:
+    """Byte offset just after the ``[`` that opens the rows list, or None if it cannot be found simply."""
+    fh.seek(0)
+    m = _ROWS_HEAD.match(fh.read(1 << 16))
+    fh.seek(0)
+    if m is None:
+        return None
+    if prefix == "item":
+        return m.end() if m.group(1) is None else None
+    if m.group(1) is None:
+        return None
+    try:
+        key = json.loads(b'"' + m.group(1) + b'"')
+    except ValueError:
+        return None
+    return m.end() if f"{key}.item" == prefix else None
+
+
+class _RangeReader:
+    """Reads ``head + file[start:end] + tail`` as one stream; ``tell()`` counts file bytes consumed."""
+
+    def __init__(self, path: Path, start: int, end: int, head: bytes, tail: bytes) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.start, self.end, self.head, self.tail = start, end, head, tail
+        self.seek(0)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if pos != 0 or whence != 0:
+            raise OSError("only seek(0) is supported")
+        self._fh.seek(self.start)
+        self._pos = self.start
+        self._head_left, self._tail_left = self.head, self.tail
+        return 0
+
+    def tell(self) -> int:
+        return self._pos - self.start
+
+    def read(self, n: int = -1) -> bytes:
+        n = n if n is not None and n >= 0 else 1 << 62
+        out = b""
+        if self._head_left:
+            out, self._head_left = self._head_left[:n], self._head_left[n:]
+            n -= len(out)
+        if n and self._pos < self.end:
+            data = self._fh.read(min(n, self.end - self._pos))
+            self._pos += len(data)
+            out += data
+            n -= len(data)
+        if n and self._pos >= self.end and self._tail_left:
+            piece, self._tail_left = self._tail_left[:n], self._tail_left[n:]
+            out += piece
+        return out
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _fast_rows(
+    path: Path,
+    prefix: str,
+    start: int,
+    end: int,
+    *,
+    closing: bool,
+    on_bytes: Callable[[int], None] | None = None,
+    base: int = 0,
+    row_offset: int = 0,
 ) -> Generator[Any, None, int]:
-    """Yield the items at ``prefix`` of an open (seekable) stream; return how many."""
+    """Yield the rows in ``file[start:end]`` (the content of the rows list), parsing blocks with orjson.
+
+    A block ends at the last ``}, {`` in it. If that guess is not a real row boundary (or the JSON is
+    bad), the block fails to parse as a whole and ijson takes over from the block's start, so rows,
+    errors and row numbers are exactly those of a plain ijson pass. ``closing``: the range runs to
+    the end of the file, i.e. also holds the closing ``]`` (and ``}``). Returns the row count.
+    """
+    obj_root = prefix != "item"
+    head = b"[" if not obj_root else b"{" + json.dumps(prefix[: -len(".item")]).encode() + b": ["
+    n = 0
+    pos = start
+    buf = b""
+    with open(path, "rb") as fh:
+        fh.seek(pos)
+        while True:
+            chunk = fh.read(min(_BLOCK, end - pos - len(buf)))
+            buf += chunk
+            rows = None
+            if pos + len(buf) >= end:
+                body = buf.rstrip()
+                if closing and obj_root:
+                    body = body[:-1].rstrip() if body.endswith(b"}") else b""
+                if closing and not body.endswith(b"]"):
+                    break  # not the plain shape: let ijson judge it
+                rows = _loads(b"[" + body if closing else b"[" + body + b"]")
+                if rows is None:
+                    break
+                for row in rows:
+                    yield row
+                n += len(rows)
+                if on_bytes is not None:
+                    on_bytes(end - base)
+                return n
+            cuts = list(_CUT.finditer(buf, max(0, len(buf) - (64 << 10)))) or list(_CUT.finditer(buf))
+            if not cuts:
+                if len(buf) > _MAX_BLOCK:
+                    break
+                continue
+            for cut in cuts[-1:-4:-1]:  # a guess inside a string fails to parse: try an earlier one
+                comma = cut.start() + cut.group().index(b",")
+                rows = _loads(b"[" + buf[:comma] + b"]")
+                if rows is not None:
+                    break
+            if rows is None:
+                break
+            for row in rows:
+                yield row
+            n += len(rows)
+            brace = cut.end() - 1
+            pos += brace
+            buf = buf[brace:]
+            if on_bytes is not None:
+                on_bytes(pos - base)
+    # ijson from the last good boundary to the end of the range: the exact rows, errors and numbering
+    reader = _RangeReader(path, pos, end, head, b"" if closing else (b"]}" if obj_root else b"]"))
+    try:
+
+        def shifted(nbytes: int) -> None:
+            if on_bytes is not None:
+                on_bytes(pos - base + nbytes)
+
+        n += yield from _iter_items(reader, prefix, path.name, shifted, row_offset=row_offset + n)
+    finally:
+        reader.close()
+    return n
+
+
+def _loads(text: bytes) -> list | None:
+    try:
+        value = orjson.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def _iter_items(
+    fh: Any, prefix: str, name: str, on_bytes: Callable[[int], None] | None = None, *, row_offset: int = 0
+) -> Generator[Any, None, int]:
+    """Yield the items at ``prefix`` of an open (seekable) stream; return how many.
+
+    Errors number rows from ``row_offset`` (the rows before this stream's first one).
+    """
     n = 0
     overflow: Exception | None = None
     items = ijson.items(fh, prefix, use_float=True, buf_size=1 << 18)
@@ -260,7 +423,7 @@ def _iter_items(
             break
         except ijson.JSONError as exc:
             if "overflow" not in str(exc) or _slow_backend(items):
-                raise _json_error(Path(name), overflow or exc, n) from None
+                raise _json_error(Path(name), overflow or exc, row_offset + n) from None
             overflow = exc
             # yajl stops at numbers beyond 64 bits; the pure-Python backend reads them, so the
             # value checks can name the field. Re-read from the start and skip the rows done.
@@ -357,6 +520,8 @@ class _FixedColumn(_Column):
 
             def put_int(j: int, row: int, v: Any) -> None:
                 if type(v) is not int:
+                    if type(v) is float and v.is_integer() and abs(v) >= 2.0**63:  # orjson reads huge ints so
+                        raise err(row, "integer out of range", f"{name} in [{lo}, {hi}]", f"integer {v:.6g}")
                     raise err(row, "wrong type", f"an integer ({name})", _got(v))
                 if v < lo or v > hi:
                     raise err(row, "integer out of range", f"{name} in [{lo}, {hi}]", _got(v))

@@ -13,9 +13,7 @@ part k are numbered by adding the rows of parts 0..k-1, so errors read exactly a
 
 from __future__ import annotations
 
-import json
 import pickle
-import re
 import selectors
 import shutil
 import subprocess
@@ -26,53 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _iter_items, _npy_header, _open_rows, _run_rows
+from .convert import (
+    _CHUNK_BYTES,
+    _CUT,
+    META_FIELD,
+    NpyFileInfo,
+    _fast_rows,
+    _npy_header,
+    _open_rows,
+    _rows_start,
+    _run_rows,
+)
 from .errors import DataFileError
 from .schema import CollectionSchema
 
 __all__ = ["convert_in_parts", "find_cuts"]
 
-_CUT = re.compile(rb"\}\s*,\s*\{")
 _WINDOW = 8 << 20
-
-
-class _RangeReader:
-    """Reads ``head + file[start:end] + tail`` as one stream; ``tell()`` counts file bytes consumed."""
-
-    def __init__(self, path: Path, start: int, end: int, head: bytes, tail: bytes) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self.start, self.end, self.head, self.tail = start, end, head, tail
-        self.seek(0)
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        if pos != 0 or whence != 0:
-            raise OSError("only seek(0) is supported")
-        self._fh.seek(self.start)
-        self._pos = self.start
-        self._head_left, self._tail_left = self.head, self.tail
-        return 0
-
-    def tell(self) -> int:
-        return self._pos - self.start
-
-    def read(self, n: int = -1) -> bytes:
-        n = n if n is not None and n >= 0 else 1 << 62
-        out = b""
-        if self._head_left:
-            out, self._head_left = self._head_left[:n], self._head_left[n:]
-            n -= len(out)
-        if n and self._pos < self.end:
-            data = self._fh.read(min(n, self.end - self._pos))
-            self._pos += len(data)
-            out += data
-            n -= len(data)
-        if n and self._pos >= self.end and self._tail_left:
-            piece, self._tail_left = self._tail_left[:n], self._tail_left[n:]
-            out += piece
-        return out
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 def find_cuts(path: Path, parts: int) -> list[tuple[int, int]]:
@@ -95,14 +63,13 @@ def find_cuts(path: Path, parts: int) -> list[tuple[int, int]]:
     return cuts
 
 
-def _root(path: Path) -> tuple[str, bytes, bytes]:
-    """(ijson prefix, synthetic head, synthetic tail) for parts cut out of this file."""
+def _root(path: Path) -> tuple[str, int | None]:
+    """(ijson prefix of the rows, byte offset where the rows list content starts, or None)."""
     fh, prefix = _open_rows(path)
-    fh.close()
-    if prefix == "item":
-        return prefix, b"[", b"]"
-    key = prefix[: -len(".item")]
-    return prefix, b"{" + json.dumps(key).encode() + b": [", b"]}"
+    try:
+        return prefix, _rows_start(fh, prefix)
+    finally:
+        fh.close()
 
 
 def _raw_message(exc: DataFileError) -> str:
@@ -128,19 +95,16 @@ def _worker_main(task_file: str) -> int:
     p = Path(task["path"])
     result_file = Path(task["out"]) / "result.pkl"
     try:
-        reader = _RangeReader(p, task["start"], task["end"], task["head"], task["tail"])
-        try:
+        start, end, closing = task["start"], task["end"], task["closing"]
 
-            def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
-                return _iter_items(reader, task["prefix"], p.name, on_bytes)
+        def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
+            return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start)
 
-            def on_progress(rows: int, nbytes: int) -> None:
-                sys.stdout.write(f"{nbytes} {rows}\n")
-                sys.stdout.flush()
+        def on_progress(rows: int, nbytes: int) -> None:
+            sys.stdout.write(f"{nbytes} {rows}\n")
+            sys.stdout.flush()
 
-            rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
-        finally:
-            reader.close()
+        rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
         result: tuple = ("ok", rows, files)
     except DataFileError as exc:
         kind = "json" if getattr(exc, "structural", False) else "data"
@@ -168,21 +132,23 @@ def convert_in_parts(
     cuts = find_cuts(path, parts)
     if not cuts:
         return None
-    prefix, head, tail = _root(path)
+    prefix, rows_start = _root(path)
+    if rows_start is None or rows_start >= cuts[0][0]:
+        return None
     size = path.stat().st_size
     bounds = []
-    start, first = 0, True
+    start = rows_start
     for comma, brace in cuts:
-        bounds.append((start, comma, b"" if first else head, tail))
-        start, first = brace, False
-    bounds.append((start, size, head, b""))
+        bounds.append((start, comma, False))
+        start = brace
+    bounds.append((start, size, True))
     procs: list[subprocess.Popen] = []
     progress = [(0, 0)] * len(bounds)
     try:
-        for k, (s, e, h, t) in enumerate(bounds):
+        for k, (s, e, closing) in enumerate(bounds):
             part_dir = out / f".part{k}"
             part_dir.mkdir()
-            task = {"path": str(path), "start": s, "end": e, "head": h, "tail": t, "prefix": prefix,
+            task = {"path": str(path), "start": s, "end": e, "closing": closing, "prefix": prefix,
                     "schema": schema, "out": str(part_dir)}  # fmt: skip
             task_file = part_dir / "task.pkl"
             task_file.write_bytes(pickle.dumps(task))
