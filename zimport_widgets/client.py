@@ -92,6 +92,8 @@ _V2_PROGRESS = {
 #: Codes / message fragments meaning "no such job" (transient right after create).
 _NOT_FOUND_CODES = {90144}
 _NOT_FOUND_WORDS = ("not exist", "not found", "no jobid", "no job")
+#: Pages of the job list read to tell a new job from old ones (100 jobs a page).
+_DEDUPE_PAGES = 100
 
 
 class ImportStallWarning(UserWarning):
@@ -176,9 +178,13 @@ class ImportClient:
         Overrides the cluster id (``ZILLIZ_CLUSTER_ID``).
     api_version:
         ``"v1"`` (default), ``"v2"`` or ``"milvus"``.
+    db_name:
+        Database name sent as ``dbName`` (v2 and Milvus; data-plane calls too).
     timeout, retry, session:
         ``(connect, read)`` seconds; :class:`~zimport_widgets.http.RetryPolicy` for reads; an optional
         ``requests.Session``.
+    env:
+        A mapping read instead of ``os.environ`` for the ``ZILLIZ_*`` / ``OSS_*`` defaults.
     """
 
     def __init__(
@@ -393,7 +399,7 @@ class ImportClient:
     def _job_ids(self, collection: str) -> set[str] | None:
         """Ids of the jobs listed for ``collection`` now, or None if the list cannot be read."""
         try:
-            return {j.job_id for j in self.list_import_jobs(collection)}
+            return {j.job_id for j in self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)}
         except ZillizAPIError as exc:
             log.warning("could not list import jobs before creating one (%s)", _reason(exc))
             return None
@@ -401,7 +407,8 @@ class ImportClient:
     def _find_new_job(self, collection: str, before: set[str], *, tries: int = 3, pause: float = 0.5) -> str | None:
         for i in range(tries):
             try:
-                new = [j for j in self.list_import_jobs(collection) if j.job_id not in before]
+                listed = self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)
+                new = [j for j in listed if j.job_id not in before]
             except ZillizAPIError as exc:
                 raise AmbiguousRequestError(
                     f"the import request for {collection!r} got no answer, and the job list cannot be read "
