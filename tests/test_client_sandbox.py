@@ -102,6 +102,29 @@ def test_data_plane_create_describe_list_drop(sb):
         c.describe_collection(name)
 
 
+def test_data_plane_retries_reads_and_never_repeats_writes(sb):
+    c = make_client(sb)
+    name = "client_dp_faults"
+    if c.has_collection(name):
+        c.drop_collection(name)
+    lost = sb.faults.drop("/v2/vectordb/collections/create", service="cluster")
+    err = sb.faults.error("/v2/vectordb/collections/create", status=500, service="cluster")
+    c.create_collection(name, tiny_schema(name))  # dropped, then 500 (both before the server acted), then made
+    assert (lost.hits, err.hits) == (1, 1) and c.has_collection(name)
+    q = sb.faults.error("/v2/vectordb/entities/query", status=503, times=2, service="cluster")
+    assert c.count_rows(name) == 0 and q.hits == 2
+    d = sb.faults.drop("/v2/vectordb/collections/describe", times=1, service="cluster")
+    assert c.describe_collection(name).names == ["id", "title", "vec"] and d.hits == 1
+    c.drop_collection(name)
+    assert not c.has_collection(name)
+    with LossyProxy(sb.cluster_endpoint) as proxy:  # the server creates it, the answer is lost
+        lossy = make_client(sb, cluster_endpoint=proxy.url)
+        proxy.lose_answer("/v2/vectordb/collections/create")
+        assert lossy.create_collection(name, tiny_schema(name)).names == ["id", "title", "vec"]
+        assert proxy.forwarded.count(("POST", "/v2/vectordb/collections/create")) == 1
+    c.drop_collection(name)
+
+
 def test_quick_setup_collection(sb):
     c = make_client(sb)
     if c.has_collection("client_quick"):

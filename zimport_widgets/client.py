@@ -579,7 +579,24 @@ class ImportClient:
         return schema if schema.collection_name else schema.with_name(name)
 
     def drop_collection(self, name: str) -> None:
-        self._dp("/v2/vectordb/collections/drop", {"collectionName": name}, read=False)
+        self._write_then_check("/v2/vectordb/collections/drop", {"collectionName": name},
+                               done=lambda: not self.has_collection(name))  # fmt: skip
+
+    def _write_then_check(self, path: str, body: dict[str, Any], *, done: Callable[[], bool]) -> None:
+        """Send a data-plane write; after a failure without a clear answer, ``done()`` decides whether it
+        took effect, else it is sent again (bounded), so a retry never acts twice."""
+        policy = self._http.retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                self._dp(path, body, read=False)
+                return
+            except (RetryableStatus, ZillizNetworkError) as exc:
+                if done():
+                    log.info("%s failed (%s) but took effect", path, _reason(exc))
+                    return
+                if attempt >= policy.attempts:
+                    raise
+                time.sleep(policy.delay(attempt, getattr(exc, "retry_after", None)))
 
     def create_collection(
         self,
@@ -618,7 +635,7 @@ class ImportClient:
                     for f in schema.vector_fields
                 ]
             )  # fmt: skip
-        self._dp("/v2/vectordb/collections/create", body, read=False)
+        self._write_then_check("/v2/vectordb/collections/create", body, done=lambda: self.has_collection(name))
         return self.describe_collection(name)
 
     def count_rows(self, name: str) -> int:
