@@ -14,7 +14,7 @@ from zimport_widgets.cli import main as cli_main
 from zimport_widgets.client import ImportClient, ImportStallWarning
 from zimport_widgets.errors import ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
 from zimport_widgets.http import RetryPolicy
-from zimport_widgets.jobs import ImportState
+from zimport_widgets.jobs import FileProgress, ImportState
 
 sandbox_mod = pytest.importorskip("zimport_widgets.sandbox")
 upload_mod = pytest.importorskip("zimport_widgets.upload")
@@ -182,6 +182,7 @@ def test_failed_job_raises_with_reason_and_red_bar(sb, tiny):
         c.wait_for_import(job, progress={"file": out, "mininterval": 0}, timeout=60, poll_interval=0.1)
     assert "disk full on data node" in str(info.value)
     assert info.value.job_id == job.job_id and info.value.reason
+    assert info.value.details and all(isinstance(f, FileProgress) for f in info.value.details)
     assert "Failed" in out.getvalue()
     assert c.get_import_progress(job).failed
 
