@@ -507,3 +507,16 @@ def test_block_reader_list_root_and_empty(tmp_path, monkeypatch, small_blocks):
     assert np.load(res.out_dir / "id.npy").tolist() == list(range(200))
     empty = _write(tmp_path, [], name="empty.json")
     assert list(iter_json_rows(empty)) == []
+
+
+def test_first_error_wins_across_columns(tmp_path):
+    # vectors are converted in batches; an earlier bad vector must still be the error reported
+    good = json.dumps(GOOD)
+    rows = [good.replace('"id": 0', f'"id": {i}') for i in range(30)]
+    rows[10] = rows[10].replace("[0.0, 1.0]", "[0.0, 1e39]")  # Inf in float32, row 10
+    rows[20] = rows[20].replace('"s": "ok", ', "")  # missing field, row 20
+    err = _raw(tmp_path, '{"rows": [' + ", ".join(rows) + "]}")
+    _assert_names(err, 10, "v", "NaN or Inf")
+    rows[10] = rows[10].replace("[0.0, 1e39]", '[0.0, "1"]')  # wrong type, row 10
+    err = _raw(tmp_path, '{"rows": [' + ", ".join(rows) + "]}")
+    _assert_names(err, 10, "v", "wrong type at element 1", "string '1'")

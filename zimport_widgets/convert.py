@@ -50,6 +50,7 @@ META_FIELD = "$meta"
 _CHUNK_BYTES = 16 << 20  # target size of one in-memory chunk per column
 _INFER_ROWS = 100
 _PARALLEL_MIN_BYTES = 64 << 20
+_VECTOR_BATCH = 256  # float vectors converted together (bounded: the lists are kept until then)
 _INT_RANGES = {
     DataType.INT8: (-(1 << 7), (1 << 7) - 1),
     DataType.INT16: (-(1 << 15), (1 << 15) - 1),
@@ -504,6 +505,8 @@ class _FixedColumn(_Column):
         self.width = self.row_shape[0] if self.row_shape else 0
         if dt is DataType.FLOAT16_VECTOR or dt is DataType.BFLOAT16_VECTOR:
             self.vbuf = np.zeros((chunk, int(fs.dim or 0)), dtype=np.float32)
+        self.pending: list[list] = []  # float vectors not yet converted (a batch is converted at once)
+        self.pending_at = (0, 0)  # (chunk index, row) of the first pending vector
         self.fh = None
         self.header_len = 0
         if self.path is not None:
@@ -556,19 +559,20 @@ class _FixedColumn(_Column):
         assert fs is not None
         dim = int(fs.dim or 0)
         if dt is DataType.FLOAT_VECTOR or dt in (DataType.FLOAT16_VECTOR, DataType.BFLOAT16_VECTOR):
-            target = self.buf if dt is DataType.FLOAT_VECTOR else self.vbuf
             expected = f"a list of {dim} numbers ({dt.value}, dim {dim})"
+            self.expected = expected
+            pending = self.pending
 
             def put_fvec(j: int, row: int, v: Any) -> None:
                 if type(v) is not list:
                     raise err(row, "wrong type", expected, _got(v))
                 if len(v) != dim:
                     raise err(row, "vector length differs from dim", expected, f"a list of {len(v)} values")
-                arr = np.array(v)
-                if arr.dtype.kind not in "fiu" or arr.ndim != 1:
-                    bad = next((k for k, x in enumerate(v) if type(x) not in (float, int)), 0)
-                    raise err(row, f"wrong type at element {bad}", expected, _got(v[bad]))
-                target[j] = arr
+                if not pending:
+                    self.pending_at = (j, row)
+                pending.append(v)
+                if len(pending) >= _VECTOR_BATCH:
+                    self.settle()
 
             return put_fvec
         if dt is DataType.BINARY_VECTOR:
@@ -597,24 +601,46 @@ class _FixedColumn(_Column):
 
         return put_ivec
 
+    def settle(self) -> None:
+        """Convert and check the pending float vectors (raises for the first bad one)."""
+        pending = self.pending
+        if not pending:
+            return
+        j0, row0 = self.pending_at
+        k = len(pending)
+        arr = np.array(pending)
+        if arr.dtype.kind not in "fiu" or arr.shape != (k, self.vbuf.shape[1] if self._half else self.width):
+            for r, v in enumerate(pending):
+                one = np.array(v)
+                if one.dtype.kind not in "fiu" or one.ndim != 1:
+                    bad = next((i for i, x in enumerate(v) if type(x) not in (float, int)), 0)
+                    raise self.error(row0 + r, f"wrong type at element {bad}", self.expected, _got(v[bad]))
+        target = (self.vbuf if self._half else self.buf)[j0 : j0 + k]
+        target[:] = arr
+        finite = np.isfinite(target)
+        if not finite.all():
+            r, c = (int(x[0]) for x in np.nonzero(~finite))
+            raise self.error(row0 + r, f"NaN or Inf in vector at element {c}",
+                             "finite float32 numbers", repr(float(arr[r, c])))  # fmt: skip
+        if self.kind is DataType.FLOAT16_VECTOR:
+            with np.errstate(over="ignore"):
+                half = target.astype(np.float16)
+            if not np.isfinite(half).all():
+                r, c = (int(x[0]) for x in np.nonzero(~np.isfinite(half)))
+                raise self.error(row0 + r, f"value out of float16 range at element {c}",
+                                 "numbers within ±65504", repr(float(target[r, c])))  # fmt: skip
+        pending.clear()
+
+    @property
+    def _half(self) -> bool:
+        return self.kind is DataType.FLOAT16_VECTOR or self.kind is DataType.BFLOAT16_VECTOR
+
     def flush(self, k: int, first_row: int) -> None:
-        if self.kind in (DataType.FLOAT_VECTOR, DataType.FLOAT16_VECTOR, DataType.BFLOAT16_VECTOR):
-            src = self.buf[:k] if self.kind is DataType.FLOAT_VECTOR else self.vbuf[:k]
-            finite = np.isfinite(src)
-            if not finite.all():
-                r, c = (int(x[0]) for x in np.nonzero(~finite))
-                raise self.error(first_row + r, f"NaN or Inf in vector at element {c}",
-                                 "finite float32 numbers", repr(float(src[r, c])))  # fmt: skip
-            if self.kind is DataType.FLOAT16_VECTOR:
-                with np.errstate(over="ignore"):
-                    half = src.astype(np.float16)
-                if not np.isfinite(half).all():
-                    r, c = (int(x[0]) for x in np.nonzero(~np.isfinite(half)))
-                    raise self.error(first_row + r, f"value out of float16 range at element {c}",
-                                     "numbers within ±65504", repr(float(src[r, c])))  # fmt: skip
-                self.buf[:k] = half.view(np.uint8)
-            elif self.kind is DataType.BFLOAT16_VECTOR:
-                self.buf[:k] = _to_bfloat16(src).view(np.uint8)
+        self.settle()
+        if self.kind is DataType.FLOAT16_VECTOR:
+            self.buf[:k] = self.vbuf[:k].astype(np.float16).view(np.uint8)
+        elif self.kind is DataType.BFLOAT16_VECTOR:
+            self.buf[:k] = _to_bfloat16(self.vbuf[:k]).view(np.uint8)
         if self.fh is not None:
             self.fh.write(self.buf[:k].tobytes())
 
@@ -831,33 +857,42 @@ def _run_rows(
     errstate = np.errstate(over="ignore", invalid="ignore")  # overflow to inf is reported per row below
     errstate.__enter__()
     try:
-        for row in rows_of(on_bytes):
-            if type(row) is not dict:
-                raise DataFileError("each row should be a key-value map", file=src, row=i,
-                                    expected="a JSON object", got=_got(row))  # fmt: skip
-            present = 0
-            for name, put, nullable in plan:
-                v = row.get(name, _MISSING)
-                if v is _MISSING:
-                    if name in defaults:
-                        v = defaults[name]
-                    elif nullable:
-                        v = None
+        try:
+            for row in rows_of(on_bytes):
+                if type(row) is not dict:
+                    raise DataFileError("each row should be a key-value map", file=src, row=i,
+                                        expected="a JSON object", got=_got(row))  # fmt: skip
+                present = 0
+                for name, put, nullable in plan:
+                    v = row.get(name, _MISSING)
+                    if v is _MISSING:
+                        if name in defaults:
+                            v = defaults[name]
+                        elif nullable:
+                            v = None
+                        else:
+                            got = f"keys {_short(list(row))}"
+                            raise DataFileError("value of the field is missing", file=src, row=i, field=name,
+                                                expected=f"a value for {name!r}", got=got)  # fmt: skip
                     else:
-                        got = f"keys {_short(list(row))}"
-                        raise DataFileError("value of the field is missing", file=src, row=i, field=name,
-                                            expected=f"a value for {name!r}", got=got)  # fmt: skip
-                else:
-                    present += 1
-                put(j, i, v)
-            if len(row) != present or meta is not None:
-                _extras(row, known, auto_pk, meta, src, i)
-            i += 1
-            j += 1
-            if j == chunk:
+                        present += 1
+                    put(j, i, v)
+                if len(row) != present or meta is not None:
+                    _extras(row, known, auto_pk, meta, src, i)
+                i += 1
+                j += 1
+                if j == chunk:
+                    for col in all_cols:
+                        col.flush(j, i - j)
+                    j = 0
+        except DataFileError:
+            try:  # a float vector of an earlier row may be bad too: it is the first error then
                 for col in all_cols:
-                    col.flush(j, i - j)
-                j = 0
+                    if isinstance(col, _FixedColumn):
+                        col.settle()
+            except DataFileError as earlier:
+                raise earlier from None
+            raise
         if j:
             for col in all_cols:
                 col.flush(j, i - j)
