@@ -385,7 +385,7 @@ class ImportClient:
                         ) from None
                     raise
                 wait = policy.delay(attempt, getattr(exc, "retry_after", None))
-                log.warning("import create failed (%s); no job was started; retry %d in %.2f s",
+                log.info("import create failed (%s); no job was started; retry %d in %.2f s",
                             _reason(exc), attempt, wait)  # fmt: skip
                 time.sleep(wait)
                 continue

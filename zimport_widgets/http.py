@@ -261,7 +261,7 @@ class ApiSession:
                         f"{exc.server_message} (no time left to retry)", endpoint=exc.endpoint
                     ) from None
                 reason = f"HTTP {exc.status}" if isinstance(exc, RetryableStatus) else type(exc).__name__
-                log.warning(
+                log.info(
                     "%s failed (%s); retry %d/%d in %.2f s", exc.endpoint, reason, attempt, policy.attempts - 1, wait
                 )
                 self._sleep(wait)
