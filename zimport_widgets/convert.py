@@ -1,7 +1,10 @@
 """Streaming JSON → per-field NumPy conversion for Zilliz/Milvus bulk import.
 
-``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) with ijson's C backend, row by
-row, checks every value against the collection schema and writes one ``<field>.npy`` per field.
+``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) in blocks of rows parsed by
+orjson (cut at guessed row boundaries; ijson's C backend takes over wherever a guess or the JSON is
+wrong, so rows and errors are exactly those of a streaming parse), checks every value against the
+collection schema and writes one ``<field>.npy`` per field. Large files are split across worker
+processes (``convert_split``).
 Fixed-width columns go straight into their ``.npy`` (header patched at the end); string columns are
 spilled as UTF-8 and rewritten as ``<U{longest}`` at the end. Memory stays flat: one chunk of rows
 at a time. Output is built in a temporary folder next to ``out_dir`` and moved into place only on
@@ -400,6 +403,8 @@ def _fast_rows(
 
 
 def _loads(text: bytes) -> list | None:
+    if orjson is None:
+        return None
     try:
         value = orjson.loads(text)
     except ValueError:
