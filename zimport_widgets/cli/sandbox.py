@@ -76,11 +76,15 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     wrote_env = False
     try:
-        sb.start(wait=False)
-        lines = sb.export_lines()
-        print("\n".join(lines), flush=True)
-        listening = time.perf_counter() - t0
-        sb.wait_ready(timeout=120)
+        try:
+            sb.start(wait=False)
+            lines = sb.export_lines()
+            print("\n".join(lines), flush=True)
+            listening = time.perf_counter() - t0
+            sb.wait_ready(timeout=120)
+        except (OSError, RuntimeError) as exc:
+            print(f"error: the sandbox could not start: {exc}", file=sys.stderr)
+            return 1
         if args.env_file:
             _write_env_file(args.env_file, lines)
             wrote_env = True

@@ -10,6 +10,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 from typing import Any
 
 from .. import config
@@ -53,6 +54,8 @@ class Sandbox:
         self.host = host
         self._own_dir = data_dir is None
         self.data_dir = os.fspath(data_dir) if data_dir is not None else tempfile.mkdtemp(prefix="zimport-sandbox-")
+        if self._own_dir:  # removed on stop(), or when the object goes away without one
+            weakref.finalize(self, shutil.rmtree, self.data_dir, True)
         self.faults = Faults()
         self.api_key = api_key or "sbx-" + secrets.token_hex(16)
         self.cluster_id = cluster_id or "in01-" + secrets.token_hex(8)
