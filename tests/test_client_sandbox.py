@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 import warnings
@@ -391,8 +392,13 @@ def test_cli_import_status_jobs_verify(sb, tiny, monkeypatch, capsys):
     assert "Completed" in out
     assert cli_main(["status", job_id]) == 0
     assert "Completed 100%" in capsys.readouterr().out
+    assert cli_main(["status", job_id, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["job_id"], doc["state"], doc["percent"]) == (job_id, "Completed", 100.0)
     assert cli_main(["jobs", "--collection", name]) == 0
     assert job_id in capsys.readouterr().out
+    assert cli_main(["jobs", "--collection", name, "--json", "--api-version", "v2"]) == 0
+    assert [j["job_id"] for j in json.loads(capsys.readouterr().out)] == [job_id]
     assert cli_main(["verify", "--collection", name, "--expect", "40"]) == 0
     assert "40 rows" in capsys.readouterr().out
     assert cli_main(["verify", "--collection", name, "--expect", "41"]) == 1
