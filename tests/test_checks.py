@@ -431,3 +431,12 @@ def test_report_reprs_and_raise(np_dir, schema):
         report.raise_for_errors()
     assert info.value.report is report and "claps" in str(info.value)
     assert str(CheckItem("error", "boom", "f.npy", "x")) == "f.npy, field 'x': boom"
+
+
+def test_value_checks_run_beside_other_errors(np_dir, schema):
+    (np_dir / "claps.npy").unlink()
+    vec = np.load(np_dir / "title_vector.npy")
+    vec[7, 0] = np.nan
+    np.save(np_dir / "title_vector.npy", vec)
+    report = check_import_source(np_dir, schema)
+    assert sorted(e.field for e in report.errors) == ["claps", "title_vector"]

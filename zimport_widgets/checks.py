@@ -395,6 +395,7 @@ def _check_numpy(
     total_rows = 0
     for folder, by_field in sets.items():
         headers: dict[str, NpyHeader] = {}
+        bad_headers: set[str] = set()
         for name, path in by_field.items():
             try:
                 h = read_npy_header(path)
@@ -423,10 +424,13 @@ def _check_numpy(
             _check_names(folder, by_field, schema, report)
             for name, h in headers.items():
                 fs = _field(schema, name)
+                before = len(report.errors)
                 if name == META_FIELD and schema.enable_dynamic_field:
                     _check_header(h, FieldSchema(META_FIELD, DataType.JSON), report)
                 elif fs is not None and not (fs.is_primary and fs.auto_id):
                     _check_header(h, fs, report)
+                if len(report.errors) > before:
+                    bad_headers.add(name)
         counts = {
             name: h.rows
             for name, h in headers.items()
@@ -437,8 +441,10 @@ def _check_numpy(
             report._error(f"row counts differ between files ({detail}); every file needs the same number of rows",
                           folder)  # fmt: skip
         total_rows += max(counts.values(), default=0)
-        if schema is not None and limits.check_values and not report.errors:
+        if schema is not None and limits.check_values:
             for name, h in headers.items():
+                if name in bad_headers:
+                    continue
                 fs = _field(schema, name)
                 if name == META_FIELD:
                     fs = FieldSchema(META_FIELD, DataType.JSON) if schema.enable_dynamic_field else None
