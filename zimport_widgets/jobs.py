@@ -161,6 +161,17 @@ class ImportProgress:
             return f"{self.imported_rows:,}/{self.total_rows:,} rows"
         return f"{self.imported_rows:,} rows"
 
+    def __repr__(self) -> str:
+        parts = [f"job_id={self.job_id!r}", f"state={self.state.value}", f"percent={self.percent:g}"]
+        if self.imported_rows is not None or self.total_rows is not None:
+            parts.append(f"rows={self.imported_rows}/{self.total_rows}")
+        if self.collection:
+            parts.append(f"collection={self.collection!r}")
+        if self.reason:
+            parts.append(f"reason={self.reason!r}")
+        parts.append(f"files={len(self.files)}")
+        return f"ImportProgress({', '.join(parts)})"
+
     def __str__(self) -> str:
         text = f"job {self.job_id}: {self.phase} {self.percent:.0f}%"
         rows = self.rows_text()
