@@ -79,9 +79,11 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 
 class JupyterLab:
-    """A JupyterLab server in a subprocess, isolated under ``home`` and serving ``root``."""
+    """A JupyterLab (or, with ``app="notebook"``, Notebook 7) server in a subprocess, isolated under
+    ``home`` and serving ``root``."""
 
-    def __init__(self, root: Path, home: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, home: Path, *, env: dict[str, str] | None = None, app: str = "jupyterlab") -> None:
+        self.app = app
         self.root, self.home = Path(root).resolve(), Path(home).resolve()
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -115,7 +117,7 @@ class JupyterLab:
         labconfig.mkdir(parents=True, exist_ok=True)
         (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": DISABLED_EXTENSIONS}))
         cmd = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable, "-m", self.app,
             "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={self.port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=", "--LabApp.extension_manager=readonly",
@@ -144,6 +146,8 @@ class JupyterLab:
             return ""
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
     def stop(self) -> None:
@@ -181,6 +185,8 @@ class Browser:
         page.goto(lab.notebook_url(name))
         page.wait_for_selector(".jp-Notebook", timeout=timeout)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout)
+        if lab.app == "notebook":  # Notebook 7 has no status bar; run_cell retries if the kernel lags
+            return
         # the indicator can say idle before the kernel connection is up: wait for the status bar too
         page.wait_for_function(
             "() => document.querySelector('.jp-StatusBar-Widget') &&"

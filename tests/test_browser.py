@@ -2,8 +2,8 @@
 
 The sandbox runs in this process; the kernel gets its ``ZILLIZ_*``/``OSS_*`` variables. The test clicks
 Convert → Upload → Import and reads what the browser rendered: every bar at 100 %, the job Completed
-with the right row count, no "Loading widget", "IProgress not found" or console errors. Screenshot:
-``build/browser-wizard.png``.
+with the right row count, no "Loading widget", "IProgress not found" or console errors. The same run
+in Notebook 7. Screenshots: ``build/browser-wizard.png``, ``build/browser-wizard-notebook7.png``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,37 @@ def _bar_width(page, form: str) -> str:
     return page.eval_on_selector(f".{form} .zimport-progress .progress-bar", "e => e.style.width")
 
 
-def test_wizard_convert_upload_import_in_jupyterlab(missing, tmp_path):
+def _click_through(page, sb) -> None:
+    """Convert → Upload → Import in the rendered wizard, checking what the browser shows at each step."""
+    page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
+    page.click(".zimport-convert .zimport-run")
+    text = _wait_status(page, "zimport-convert", "the check passed")
+    assert f"Converted {ROWS:,} rows" in text
+    assert _bar_width(page, "zimport-convert") == "100%"
+    assert f"{ROWS:,} rows" in page.inner_text(".zimport-convert .zimport-progress-label")
+
+    # the converted folder was carried into the upload form
+    upload_source = page.input_value(".zimport-upload input[type=text] >> nth=0")
+    assert upload_source.endswith("articles_npy")
+    page.click(".zimport-upload .zimport-run")
+    _wait_status(page, "zimport-upload", "Object URL")
+    assert _bar_width(page, "zimport-upload") == "100%"
+    url = page.inner_text(".zimport-upload .zimport-object-url")
+    assert url.startswith(sb.oss_endpoint) and url.endswith(f"{COLLECTION}/import/")
+    assert page.input_value(".zimport-import input[type=text] >> nth=1") == url
+
+    page.click(".zimport-import .zimport-run")
+    _wait_status(page, "zimport-import", "Completed", timeout=180)
+    assert _bar_width(page, "zimport-import") == "100%"
+    assert page.inner_text(".zimport-import .zimport-imported-rows") == f"{ROWS:,}"
+    assert page.inner_text(".zimport-import .zimport-row-count") == f"{ROWS:,}"
+    assert "Completed" in page.inner_text(".zimport-import .zimport-progress-label")
+    # the jobs table refreshed after the import
+    page.wait_for_selector(".zimport-jobs .zimport-jobs-table", timeout=30_000)
+    assert "Completed" in page.inner_text(".zimport-jobs .zimport-jobs-table")
+
+
+def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
     started = time.perf_counter()
     nb_dir = tmp_path / "nb"
     nb_dir.mkdir()
@@ -73,44 +103,35 @@ def test_wizard_convert_upload_import_in_jupyterlab(missing, tmp_path):
                 "wizard"
             ],
         )
-        with JupyterLab(nb_dir, tmp_path / "jhome", env=sb.env()) as lab, open_browser(tmp_path / "udd") as browser:
+        env = sb.env()
+        with JupyterLab(nb_dir, tmp_path / "jhome", env=env, app=app) as lab, open_browser(tmp_path / "udd") as browser:
             page = browser.page
             browser.open_notebook(lab, "wizard.ipynb")
+            # errors the application itself logs before any of our code ran (none in JupyterLab)
+            baseline = list(browser.console_errors)
             browser.run_cell(0)
-            page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
-
-            page.click(".zimport-convert .zimport-run")
-            text = _wait_status(page, "zimport-convert", "the check passed")
-            assert f"Converted {ROWS:,} rows" in text
-            assert _bar_width(page, "zimport-convert") == "100%"
-            assert f"{ROWS:,} rows" in page.inner_text(".zimport-convert .zimport-progress-label")
-
-            # the converted folder was carried into the upload form
-            upload_source = page.input_value(".zimport-upload input[type=text] >> nth=0")
-            assert upload_source.endswith("articles_npy")
-            page.click(".zimport-upload .zimport-run")
-            text = _wait_status(page, "zimport-upload", "Object URL")
-            assert _bar_width(page, "zimport-upload") == "100%"
-            url = page.inner_text(".zimport-upload .zimport-object-url")
-            assert url.startswith(sb.oss_endpoint) and url.endswith(f"{COLLECTION}/import/")
-            assert page.input_value(".zimport-import input[type=text] >> nth=1") == url
-
-            page.click(".zimport-import .zimport-run")
-            text = _wait_status(page, "zimport-import", "Completed", timeout=180)
-            assert _bar_width(page, "zimport-import") == "100%"
-            assert page.inner_text(".zimport-import .zimport-imported-rows") == f"{ROWS:,}"
-            assert page.inner_text(".zimport-import .zimport-row-count") == f"{ROWS:,}"
-            assert "Completed" in page.inner_text(".zimport-import .zimport-progress-label")
-            # the jobs table refreshed after the import
-            page.wait_for_selector(".zimport-jobs .zimport-jobs-table", timeout=30_000)
-            assert "Completed" in page.inner_text(".zimport-jobs .zimport-jobs-table")
+            _click_through(page, sb)
 
             out = ROOT / "build"
             out.mkdir(exist_ok=True)
-            page.screenshot(path=str(out / "browser-wizard.png"), full_page=True)
+            page.screenshot(path=str(out / screenshot), full_page=True)
             body = page.inner_text("body")
             for bad in BAD_TEXT:
                 assert bad not in body, bad
-            assert browser.console_errors == []
+            assert browser.console_errors[len(baseline):] == [], "console errors after the wizard ran"
+            if app == "jupyterlab":
+                assert baseline == []
+            else:
+                assert not any("widget" in e.lower() for e in baseline), baseline
         assert client.count_rows(COLLECTION) == ROWS
-    print(f"browser test: {time.perf_counter() - started:.1f} s (JupyterLab up in {lab.startup_seconds:.1f} s)")
+    print(f"browser test ({app}): {time.perf_counter() - started:.1f} s (server up in {lab.startup_seconds:.1f} s)")
+
+
+def test_wizard_convert_upload_import_in_jupyterlab(missing, tmp_path):
+    _run_wizard(tmp_path, "jupyterlab", "browser-wizard.png")
+
+
+def test_wizard_convert_upload_import_in_notebook7(missing, tmp_path):
+    # Notebook 7.6 logs one settings-loading page error of its own at start-up ("reading 'schema'" in
+    # notebook_core), before any cell runs; the test requires that the wizard adds no error after it.
+    _run_wizard(tmp_path, "notebook", "browser-wizard-notebook7.png")
