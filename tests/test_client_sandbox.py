@@ -483,3 +483,22 @@ def test_failed_bar_is_red_and_shows_the_state(sb, tiny):
     text = out.getvalue()
     assert "Failed: bad block in vec.npy" in text
     assert "\x1b[31m" in text  # tqdm draws the bar in red after a failure
+
+
+def test_a_raising_callback_stops_waiting_but_not_the_job(sb, tiny):
+    from zimport_widgets.errors import ProgressCallbackError
+
+    c = make_client(sb)
+    name = fresh_collection(c, "client_cancel")
+    sb.faults.delay("*", seconds=1.0, times=3, service="oss")  # keep the job busy for a moment
+    job = c.start_import(name, tiny)
+    seen = []
+
+    def cancel(p):
+        seen.append(p)
+        raise RuntimeError("cancelled by the user")
+
+    with pytest.raises(ProgressCallbackError, match="cancelled by the user"):
+        c.wait_for_import(job, progress=cancel, timeout=60, poll_interval=0.1)
+    assert len(seen) == 1
+    assert c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1).completed

@@ -494,7 +494,8 @@ class ImportClient:
         """Poll until the job completes and return its last progress; always bounded by ``timeout``.
 
         ``progress``: True → a tqdm.auto bar 0-100 % (state and rows in the postfix, red on failure),
-        a dict → bar with these tqdm kwargs, a callable → gets each changed :class:`ImportProgress`.
+        a dict → bar with these tqdm kwargs, a callable → gets the :class:`ImportProgress` of every poll
+        (raise in it to stop waiting, e.g. for a Cancel button; the job itself keeps running).
         Raises :class:`~zimport_widgets.errors.ImportJobFailed` (reason, per-file details) when the job
         fails, :class:`~zimport_widgets.errors.ImportTimeout` after ``timeout`` seconds. Warns
         (:class:`ImportStallWarning`) when nothing moved for ``stall_after`` seconds, and treats
@@ -535,7 +536,7 @@ class ImportClient:
                         last_change, stall_warned, last_key = now, False, key
                     last = p
                     postfix = p.phase + (f", {p.rows_text()}" if p.rows_text() else "")
-                    reporter.update(p.percent, p if changed else None, postfix=postfix)
+                    reporter.update(p.percent, p, postfix=postfix)  # every poll: a callback can cancel
                     if p.completed:
                         ok = True
                         return p
