@@ -80,8 +80,12 @@ class StoreProcess:
         self.link_mbps = link_mbps
 
     def __enter__(self) -> StoreProcess:
-        self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, str(self.link_mbps)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(self.link_mbps)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         info = json.loads(self.proc.stdout.readline())
         self.endpoint, self.slow_endpoint, self.bucket = info["endpoint"], info["slow_endpoint"], info["bucket"]
@@ -125,14 +129,22 @@ def child(args: argparse.Namespace) -> int:
     def report(event: Any) -> None:
         print(f"{event.bytes_done / event.bytes_total:.4f}", flush=True)
 
-    upload_to_oss(args.src, prefix=args.prefix, endpoint=args.endpoint, bucket=args.bucket, progress=report,
-                  check=False, checkpoint_dir=args.ckpt)
+    upload_to_oss(
+        args.src,
+        prefix=args.prefix,
+        endpoint=args.endpoint,
+        bucket=args.bucket,
+        progress=report,
+        check=False,
+        checkpoint_dir=args.ckpt,
+    )
     print("done", flush=True)
     return 0
 
 
-def compare(store: StoreProcess, endpoint: str, src: Path, rounds: int, tag: str, ckpt: Path,
-            **options: Any) -> tuple[float, float]:
+def compare(
+    store: StoreProcess, endpoint: str, src: Path, rounds: int, tag: str, ckpt: Path, **options: Any
+) -> tuple[float, float]:
     """Best-of-``rounds`` seconds for one-by-one put_object_from_file and for upload_to_oss."""
     import oss2
 
@@ -154,9 +166,18 @@ def compare(store: StoreProcess, endpoint: str, src: Path, rounds: int, tag: str
         base.append(time.perf_counter() - t0)
         clear(f"{tag}-base{r}/")
         t0 = time.perf_counter()
-        res = upload_to_oss(src, prefix=f"{tag}-ours{r}", endpoint=endpoint, bucket=store.bucket, progress=False,
-                            check=False, checkpoint_dir=ckpt, access_key_id=store.access_key_id,
-                            access_key_secret=store.access_key_secret, **options)
+        res = upload_to_oss(
+            src,
+            prefix=f"{tag}-ours{r}",
+            endpoint=endpoint,
+            bucket=store.bucket,
+            progress=False,
+            check=False,
+            checkpoint_dir=ckpt,
+            access_key_id=store.access_key_id,
+            access_key_secret=store.access_key_secret,
+            **options,
+        )
         ours.append(time.perf_counter() - t0)
         assert res.bytes_uploaded == total and len(res.objects) == len(files)
         clear(f"{tag}-ours{r}/")
@@ -190,31 +211,54 @@ def main() -> int:
         total = sum(f.stat().st_size for f in files)
         keys = dict(access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
         largest = max(f.stat().st_size for f in files)
-        print(f"source: {len(files)} .npy files, {total / 1e6:.1f} MB (largest {largest / 1e6:.0f} MB); "
-              f"sandbox OSS store in its own process; {os.cpu_count()} CPUs")
-        print(f"upload_to_oss defaults: part_size={DEFAULT_PART_SIZE // 2**20} MiB, threads={DEFAULT_NUM_THREADS}, "
-              "CRC64 verified, final listing")
+        print(
+            f"source: {len(files)} .npy files, {total / 1e6:.1f} MB (largest {largest / 1e6:.0f} MB); "
+            f"sandbox OSS store in its own process; {os.cpu_count()} CPUs"
+        )
+        print(
+            f"upload_to_oss defaults: part_size={DEFAULT_PART_SIZE // 2**20} MiB, threads={DEFAULT_NUM_THREADS}, "
+            "CRC64 verified, final listing"
+        )
 
         # ---- (a) ours vs one-by-one put_object_from_file
         print("(a) loopback, no link limit:")
         b, o = compare(store, store.endpoint, src, args.rounds, "raw", tmp_path / "ck")
-        print(f"    best of {args.rounds}: baseline {b:.2f} s ({total / b / 1e6:.0f} MB/s), upload_to_oss {o:.2f} s "
-              f"({total / o / 1e6:.0f} MB/s); speed-up baseline/ours = {b / o:.2f}x")
+        print(
+            f"    best of {args.rounds}: baseline {b:.2f} s ({total / b / 1e6:.0f} MB/s), upload_to_oss {o:.2f} s "
+            f"({total / o / 1e6:.0f} MB/s); speed-up baseline/ours = {b / o:.2f}x"
+        )
         print("(a) loopback, upload_to_oss with multipart_threshold above the largest file (single PUTs only):")
         b1, o1 = compare(store, store.endpoint, src, 1, "single", tmp_path / "ck", multipart_threshold=largest + 1)
-        print(f"    baseline {b1:.2f} s, upload_to_oss {o1:.2f} s; speed-up baseline/ours = {b1 / o1:.2f}x "
-              "(the gap to the line above is the sandbox store's multipart completion: moto joins the parts, "
-              "then the whole object's CRC64 is computed again)")
+        print(
+            f"    baseline {b1:.2f} s, upload_to_oss {o1:.2f} s; speed-up baseline/ours = {b1 / o1:.2f}x "
+            "(the gap to the line above is the sandbox store's multipart completion: moto joins the parts, "
+            "then the whole object's CRC64 is computed again)"
+        )
         print(f"(a) link capped at {args.link_mbps:g} MB/s per connection:")
         b2, o2 = compare(store, store.slow_endpoint, src, 1, "slow", tmp_path / "ck")
-        print(f"    baseline {b2:.2f} s ({total / b2 / 1e6:.0f} MB/s), upload_to_oss {o2:.2f} s "
-              f"({total / o2 / 1e6:.0f} MB/s); speed-up baseline/ours = {b2 / o2:.2f}x")
+        print(
+            f"    baseline {b2:.2f} s ({total / b2 / 1e6:.0f} MB/s), upload_to_oss {o2:.2f} s "
+            f"({total / o2 / 1e6:.0f} MB/s); speed-up baseline/ours = {b2 / o2:.2f}x"
+        )
 
         # ---- (b) kill at ~50 %, re-run, share of bytes sent again
         ckpt = tmp_path / "ck-resume"
         env = {**os.environ, "OSS_ACCESS_KEY_ID": store.access_key_id, "OSS_ACCESS_KEY_SECRET": store.access_key_secret}
-        cmd = [sys.executable, __file__, "--child", "--src", str(src), "--prefix", "resume",
-               "--endpoint", store.endpoint, "--bucket", store.bucket, "--ckpt", str(ckpt)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--src",
+            str(src),
+            "--prefix",
+            "resume",
+            "--endpoint",
+            store.endpoint,
+            "--bucket",
+            store.bucket,
+            "--ckpt",
+            str(ckpt),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         killed_at = None
         assert proc.stdout is not None
@@ -231,17 +275,29 @@ def main() -> int:
             print("(b) the child finished before 50 %: no interruption measured")
             return 1
         visible = sum(1 for _ in oss2.ObjectIterator(store.oss2_bucket(), prefix="resume/"))
-        print(f"(b) child killed (SIGKILL) at {killed_at:.1%} of the bytes; objects visible under the prefix: "
-              f"{visible} of {len(files)} (the large file's multipart upload stays invisible); "
-              f"checkpoint records: {sum(1 for p in ckpt.rglob('*') if p.is_file())}")
+        print(
+            f"(b) child killed (SIGKILL) at {killed_at:.1%} of the bytes; objects visible under the prefix: "
+            f"{visible} of {len(files)} (the large file's multipart upload stays invisible); "
+            f"checkpoint records: {sum(1 for p in ckpt.rglob('*') if p.is_file())}"
+        )
         t0 = time.perf_counter()
-        res = upload_to_oss(src, prefix="resume", endpoint=store.endpoint, bucket=store.bucket, progress=False,
-                            check=False, checkpoint_dir=ckpt, **keys)
+        res = upload_to_oss(
+            src,
+            prefix="resume",
+            endpoint=store.endpoint,
+            bucket=store.bucket,
+            progress=False,
+            check=False,
+            checkpoint_dir=ckpt,
+            **keys,
+        )
         again = time.perf_counter() - t0
         share = res.bytes_uploaded / res.total_bytes
-        print(f"    re-run: {res.bytes_uploaded / 1e6:.1f} MB of {res.total_bytes / 1e6:.1f} MB sent again = "
-              f"{share:.1%} of the total (target <= 60 %: {'OK' if share <= 0.6 else 'MISSED'}), "
-              f"{len(res.skipped)} objects skipped, {again:.2f} s")
+        print(
+            f"    re-run: {res.bytes_uploaded / 1e6:.1f} MB of {res.total_bytes / 1e6:.1f} MB sent again = "
+            f"{share:.1%} of the total (target <= 60 %: {'OK' if share <= 0.6 else 'MISSED'}), "
+            f"{len(res.skipped)} objects skipped, {again:.2f} s"
+        )
         n = verify_upload(res, **keys)
         print(f"    verified: {n} objects, size and CRC64 (HEAD) equal to the local files")
         return 0 if share <= 0.6 else 1

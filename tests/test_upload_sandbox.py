@@ -51,9 +51,15 @@ def up(store: OssStore, tmp_path: Path) -> Any:
 
     def run(source: Any, prefix: str, **kw: Any) -> Any:
         args: dict[str, Any] = dict(
-            prefix=prefix, endpoint=store.endpoint, bucket=store.bucket, access_key_id=store.access_key_id,
-            access_key_secret=store.access_key_secret, progress=False, check=False,
-            checkpoint_dir=tmp_path / "checkpoints", retry_backoff=0.01,
+            prefix=prefix,
+            endpoint=store.endpoint,
+            bucket=store.bucket,
+            access_key_id=store.access_key_id,
+            access_key_secret=store.access_key_secret,
+            progress=False,
+            check=False,
+            checkpoint_dir=tmp_path / "checkpoints",
+            retry_backoff=0.01,
         )
         args.update(kw)
         return upload_to_oss(source, **args)
@@ -120,20 +126,45 @@ def test_object_url_forms(store: OssStore, up: Any, tmp_path: Path) -> None:
     assert conn.getresponse().read() == b"hello"
 
 
-def test_cli_prints_object_url_last(store: OssStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_object_url_last(
+    store: OssStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _folder(tmp_path / "src", big=10)
     monkeypatch.setenv("OSS_ACCESS_KEY_ID", store.access_key_id)
     monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", store.access_key_secret)
     monkeypatch.setenv("ZIMPORT_CHECKPOINT_DIR", str(tmp_path / "ck"))
-    rc = cli_main(["upload", str(src), "--prefix", "cli/v1", "--bucket", store.bucket, "--endpoint", store.endpoint,
-                   "--no-check", "--no-progress"])
+    rc = cli_main(
+        [
+            "upload",
+            str(src),
+            "--prefix",
+            "cli/v1",
+            "--bucket",
+            store.bucket,
+            "--endpoint",
+            store.endpoint,
+            "--no-check",
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0
     assert out.strip().splitlines()[-1] == f"{store.endpoint}/{store.bucket}/cli/v1/"
     assert store.access_key_secret not in out + err and store.access_key_id not in out + err
-    rc = cli_main(["upload", str(src), "--prefix", "cli/v1", "--bucket", "no-such-bucket-x", "--endpoint",
-                   store.endpoint, "--no-check", "--no-progress"])
+    rc = cli_main(
+        [
+            "upload",
+            str(src),
+            "--prefix",
+            "cli/v1",
+            "--bucket",
+            "no-such-bucket-x",
+            "--endpoint",
+            store.endpoint,
+            "--no-check",
+            "--no-progress",
+        ]
+    )
     assert rc == 1 and "NoSuchBucket" in capsys.readouterr().err
 
 
@@ -177,8 +208,9 @@ def test_resume_after_interruption(store: OssStore, up: Any, tmp_path: Path) -> 
     assert any(r.is_file() for r in records) and not list(Path.cwd().glob(".py-oss-upload"))
 
     events: list[UploadProgress] = []
-    res = up(big, "resume/v1", progress=events.append, multipart_threshold=1_000_000, part_size=100 * KiB,
-             num_threads=2)
+    res = up(
+        big, "resume/v1", progress=events.append, multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2
+    )
     assert 0 < res.bytes_uploaded <= 0.6 * res.total_bytes
     assert events[-1].bytes_done == res.total_bytes
     assert store.oss2_bucket().get_object("resume/v1/vectors.npy").read() == big.read_bytes()
@@ -198,8 +230,9 @@ def test_resume_drops_a_part_cut_short_by_a_kill(store: OssStore, up: Any, tmp_p
         up(big, "cut/v1", progress=interrupt, **opts)
     record = next(json.loads(p.read_text()) for p in (tmp_path / "checkpoints").rglob("*") if p.is_file())
     # a process killed in the middle of a part: the connection closes after half of the part's body
-    url = store.oss2_bucket().sign_url("PUT", "cut/v1/vectors.npy", 60,
-                                       params={"uploadId": record["upload_id"], "partNumber": "1"})
+    url = store.oss2_bucket().sign_url(
+        "PUT", "cut/v1/vectors.npy", 60, params={"uploadId": record["upload_id"], "partNumber": "1"}
+    )
     with socket.create_connection(("127.0.0.1", store.port)) as sock:
         head = f"PUT {url.split(str(store.port), 1)[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 102400\r\n\r\n"
         sock.sendall(head.encode() + big.read_bytes()[:51200])
@@ -251,8 +284,10 @@ class _CorruptingProxy:
         conn.request(environ["REQUEST_METHOD"], path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
-        start_response(f"{resp.status} {resp.reason}", [(k, v) for k, v in resp.getheaders()
-                                                         if k.lower() not in ("transfer-encoding", "connection")])
+        start_response(
+            f"{resp.status} {resp.reason}",
+            [(k, v) for k, v in resp.getheaders() if k.lower() not in ("transfer-encoding", "connection")],
+        )
         return [data]
 
 
@@ -376,7 +411,11 @@ def test_progress_callback_monotonic_and_ends_at_total(up: Any, tmp_path: Path) 
     assert [e.files_done for e in events] == sorted(e.files_done for e in events)
     last = events[-1]
     assert (last.bytes_done, last.bytes_total, last.files_done, last.files_total) == (
-        res.total_bytes, res.total_bytes, 16, 16)
+        res.total_bytes,
+        res.total_bytes,
+        16,
+        16,
+    )
     assert all(e.bytes_total == res.total_bytes for e in events)
     # a re-run (everything skipped) also reaches the total
     events.clear()

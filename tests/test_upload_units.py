@@ -164,8 +164,10 @@ def test_progress_aggregator_is_monotonic_across_threads_and_retries() -> None:
 
 
 def _server_error(status: int, code: str, message: str = "m", request_id: str = "RID1") -> oe.OssError:
-    body = f"<Error><Code>{code}</Code><Message>{message}</Message><OSSAccessKeyId>LTAIsecretid</OSSAccessKeyId>" \
-           f"<RequestId>{request_id}</RequestId></Error>".encode()
+    body = (
+        f"<Error><Code>{code}</Code><Message>{message}</Message><OSSAccessKeyId>LTAIsecretid</OSSAccessKeyId>"
+        f"<RequestId>{request_id}</RequestId></Error>".encode()
+    )
 
     class Resp:
         def __init__(self) -> None:
@@ -217,9 +219,17 @@ def test_network_and_crc_errors_and_retryability() -> None:
 def test_upload_result_repr_and_html() -> None:
     objs = tuple(UploadedObject(f"p/f{i}.npy", 1024 * i, 123 + i, skipped=i % 2 == 0) for i in range(12))
     res = UploadResult(
-        object_url="http://127.0.0.1:9/bkt/p/", bucket="bkt", endpoint="http://127.0.0.1:9", prefix="p",
-        objects=objs, total_bytes=sum(o.size for o in objs), bytes_uploaded=4096, elapsed=1.5, is_folder=True,
-        url_key="p", extra_keys=("p/old.npy",),
+        object_url="http://127.0.0.1:9/bkt/p/",
+        bucket="bkt",
+        endpoint="http://127.0.0.1:9",
+        prefix="p",
+        objects=objs,
+        total_bytes=sum(o.size for o in objs),
+        bytes_uploaded=4096,
+        elapsed=1.5,
+        is_folder=True,
+        url_key="p",
+        extra_keys=("p/old.npy",),
     )
     r = repr(res)
     assert "object_url: http://127.0.0.1:9/bkt/p/" in r and "12 objects" in r and "… and 2 more" in r

@@ -86,14 +86,17 @@ def storage_error(
             status=None,
         )
     if code in AUTH_CODES:
-        return StorageAuthError(text("the access key id or secret was refused"), code=code, status=status,
-                                request_id=request_id)
+        return StorageAuthError(
+            text("the access key id or secret was refused"), code=code, status=status, request_id=request_id
+        )
     if code == "NoSuchBucket":
-        return BucketNotFoundError(text(f"the bucket {bucket!r} does not exist"), code=code, status=status,
-                                   request_id=request_id)
+        return BucketNotFoundError(
+            text(f"the bucket {bucket!r} does not exist"), code=code, status=status, request_id=request_id
+        )
     if code in DENIED_CODES or (status == 403 and not code):
-        return StorageAccessDenied(text("access denied"), code=code or "AccessDenied", status=status,
-                                   request_id=request_id)
+        return StorageAccessDenied(
+            text("access denied"), code=code or "AccessDenied", status=status, request_id=request_id
+        )
     if status is not None and (status >= 500 or status == 429):
         return StorageError(
             text(f"the store failed{tries}"),

@@ -111,8 +111,12 @@ def plan_upload(source: str | os.PathLike | Sequence[str | os.PathLike], prefix:
             if not paths:
                 raise DataFileError("the folder holds no files to upload", file=str(root))
             files = tuple(
-                PlannedFile(p, join_key(prefix, p.relative_to(root).as_posix()), p.stat().st_size,
-                            p.relative_to(root).as_posix())
+                PlannedFile(
+                    p,
+                    join_key(prefix, p.relative_to(root).as_posix()),
+                    p.stat().st_size,
+                    p.relative_to(root).as_posix(),
+                )
                 for p in paths
             )
             return UploadPlan(files, prefix, prefix, True)
@@ -135,8 +139,7 @@ def plan_upload(source: str | os.PathLike | Sequence[str | os.PathLike], prefix:
         rel = p.resolve().relative_to(common).as_posix()
         key = join_key(prefix, rel)
         if key in seen:
-            raise ConfigError(f"{p} and {seen[key]} would both be uploaded to {key!r}",
-                              hint="list each file once")
+            raise ConfigError(f"{p} and {seen[key]} would both be uploaded to {key!r}", hint="list each file once")
         seen[key] = p
         files.append(PlannedFile(p, key, p.stat().st_size, rel))
     return UploadPlan(tuple(files), prefix, prefix, True)
@@ -260,7 +263,8 @@ class UploadResult:
         extra = (
             f"<p><b>Note:</b> {len(self.extra_keys)} other objects are under this prefix "
             f"(e.g. <code>{e(self.extra_keys[0])}</code>); an import reads them too.</p>"
-            if self.extra_keys else ""
+            if self.extra_keys
+            else ""
         )
         return (
             "<div class='zimport-upload-result'>"
@@ -359,9 +363,22 @@ for _name in ("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.resumable", "o
 
 
 class _Uploader:
-    def __init__(self, *, bucket: Any, bucket_name: str, secrets: list[str | None], plan: UploadPlan,
-                 store: Any, multipart_threshold: int, part_size: int, num_threads: int, retries: int,
-                 retry_backoff: float, progress: _ProgressAggregator, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: Any,
+        bucket_name: str,
+        secrets: list[str | None],
+        plan: UploadPlan,
+        store: Any,
+        multipart_threshold: int,
+        part_size: int,
+        num_threads: int,
+        retries: int,
+        retry_backoff: float,
+        progress: _ProgressAggregator,
+        stop: threading.Event,
+    ) -> None:
         self.bucket, self.bucket_name, self.secrets, self.plan = bucket, bucket_name, secrets, plan
         self.store, self.multipart_threshold, self.part_size = store, multipart_threshold, part_size
         self.num_threads, self.retries, self.retry_backoff = num_threads, retries, retry_backoff
@@ -385,8 +402,9 @@ class _Uploader:
                     delay = min(self.retry_backoff * 2 ** (attempt - 1), 20.0) * (0.5 + random.random() / 2)
                     time.sleep(delay)
                     continue
-                err = storage_error(exc, action=action, bucket=self.bucket_name, key=key,
-                                    secrets=self.secrets, attempts=attempt)
+                err = storage_error(
+                    exc, action=action, bucket=self.bucket_name, key=key, secrets=self.secrets, attempts=attempt
+                )
             raise err from None  # the oss2 exception's body and details may echo the access key id
 
     def list_prefix(self, prefix: str) -> dict[str, int]:
@@ -483,9 +501,14 @@ class _Uploader:
             resumed.clear()
             if multipart:
                 return oss2.resumable_upload(
-                    self.bucket, pf.key, str(pf.path), store=self.store,
-                    multipart_threshold=self.multipart_threshold, part_size=self.part_size,
-                    num_threads=self.num_threads, progress_callback=on_progress,
+                    self.bucket,
+                    pf.key,
+                    str(pf.path),
+                    store=self.store,
+                    multipart_threshold=self.multipart_threshold,
+                    part_size=self.part_size,
+                    num_threads=self.num_threads,
+                    progress_callback=on_progress,
                 )
             with open(pf.path, "rb") as f:
                 return self.bucket.put_object(pf.key, f, progress_callback=on_progress)
@@ -513,8 +536,11 @@ class _Uploader:
             server_crc = head.server_crc
             if head.content_length != pf.size:
                 self._delete_quietly(pf.key)
-                raise IntegrityError(f"upload oss://{self.bucket_name}/{pf.key}: stored {head.content_length} "
-                                     f"bytes, the local file {pf.path} has {pf.size}", code="SizeMismatch")
+                raise IntegrityError(
+                    f"upload oss://{self.bucket_name}/{pf.key}: stored {head.content_length} "
+                    f"bytes, the local file {pf.path} has {pf.size}",
+                    code="SizeMismatch",
+                )
         if server_crc is not None and server_crc != local_crc:
             self._delete_quietly(pf.key)
             cls = _ResumedMismatch if multipart and not fresh else IntegrityError
@@ -586,14 +612,30 @@ def _bucket_class() -> Any:
     return _BUCKET_CLASS
 
 
-def _make_bucket(endpoint: str, bucket: str, access_key_id: str, access_key_secret: str,
-                 security_token: str | None, connect_timeout: float, pool_size: int) -> Any:
+def _make_bucket(
+    endpoint: str,
+    bucket: str,
+    access_key_id: str,
+    access_key_secret: str,
+    security_token: str | None,
+    connect_timeout: float,
+    pool_size: int,
+) -> Any:
     import oss2
 
-    auth = oss2.StsAuth(access_key_id, access_key_secret, security_token) if security_token \
+    auth = (
+        oss2.StsAuth(access_key_id, access_key_secret, security_token)
+        if security_token
         else oss2.Auth(access_key_id, access_key_secret)
-    return _bucket_class()(auth, endpoint, bucket, enable_crc=True, connect_timeout=connect_timeout,
-                           session=oss2.Session(pool_size=pool_size))
+    )
+    return _bucket_class()(
+        auth,
+        endpoint,
+        bucket,
+        enable_crc=True,
+        connect_timeout=connect_timeout,
+        session=oss2.Session(pool_size=pool_size),
+    )
 
 
 def _run_check(source: Any, schema: Any) -> None:
@@ -671,8 +713,10 @@ def upload_to_oss(
     """
     started = time.perf_counter()
     if part_size < MIN_PART_SIZE:
-        raise ConfigError(f"part_size {part_size} is below the OSS minimum of {MIN_PART_SIZE} bytes (100 KiB)",
-                          hint="use part_size >= 102400")
+        raise ConfigError(
+            f"part_size {part_size} is below the OSS minimum of {MIN_PART_SIZE} bytes (100 KiB)",
+            hint="use part_size >= 102400",
+        )
     if num_threads < 1 or workers < 1 or retries < 0:
         raise ConfigError("num_threads and workers must be >= 1 and retries >= 0")
     multipart_threshold = max(multipart_threshold, part_size)
@@ -693,16 +737,35 @@ def upload_to_oss(
     ckpt = Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else default_checkpoint_dir()
     ckpt.mkdir(parents=True, exist_ok=True)
     store = oss2.ResumableStore(root=str(ckpt.parent), dir=ckpt.name)
-    oss_bucket = _make_bucket(endpoint_url, bucket_name, key_id, key_secret, security_token,
-                              connect_timeout, pool_size=workers + num_threads + 2)
+    oss_bucket = _make_bucket(
+        endpoint_url,
+        bucket_name,
+        key_id,
+        key_secret,
+        security_token,
+        connect_timeout,
+        pool_size=workers + num_threads + 2,
+    )
 
     stop = threading.Event()
-    with Reporter(progress, total=plan.total_bytes, desc="upload", unit="B", unit_scale=True,
-                  unit_divisor=1024) as reporter:
+    with Reporter(
+        progress, total=plan.total_bytes, desc="upload", unit="B", unit_scale=True, unit_divisor=1024
+    ) as reporter:
         agg = _ProgressAggregator(reporter, plan.total_bytes, len(plan.files), stop)
-        up = _Uploader(bucket=oss_bucket, bucket_name=bucket_name, secrets=secrets, plan=plan, store=store,
-                       multipart_threshold=multipart_threshold, part_size=part_size, num_threads=num_threads,
-                       retries=retries, retry_backoff=retry_backoff, progress=agg, stop=stop)
+        up = _Uploader(
+            bucket=oss_bucket,
+            bucket_name=bucket_name,
+            secrets=secrets,
+            plan=plan,
+            store=store,
+            multipart_threshold=multipart_threshold,
+            part_size=part_size,
+            num_threads=num_threads,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            progress=agg,
+            stop=stop,
+        )
         up.remote = up.list_prefix(plan.prefix)  # fails fast on wrong keys or a missing bucket
         objects = up.run(workers)
         # The URL is only handed out when the whole set is in place with the right sizes.
@@ -765,8 +828,9 @@ def verify_upload(
             bad.append(f"{o.key} (missing)")
             continue
         except oe.OssError as exc:
-            raise storage_error(exc, action="verifying", bucket=result.bucket, key=o.key,
-                                secrets=[key_id, key_secret, security_token]) from None
+            raise storage_error(
+                exc, action="verifying", bucket=result.bucket, key=o.key, secrets=[key_id, key_secret, security_token]
+            ) from None
         if head.content_length != o.size:
             bad.append(f"{o.key} (size {head.content_length}, expected {o.size})")
         elif head.server_crc is not None and head.server_crc != o.crc64:
