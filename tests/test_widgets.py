@@ -420,3 +420,20 @@ def test_upload_form_cancel_stops_the_upload(sandbox, tmp_path, clean_env):
     assert isinstance(form.error, zw.Cancelled), form.status.value
     assert "Cancelled" in form.status.value and form.progress.bar_style == "warning"
     assert form.result is None and form.run_button.disabled is False
+
+
+def test_standalone_import_form_embeds_its_settings_and_takes_typed_keys(cluster, sandbox, monkeypatch):
+    for name in config.SECRET_ENV_NAMES:  # keys only through the form
+        monkeypatch.delenv(name)
+    form = zw.ImportForm(collection=cluster["name"], object_url=cluster["url"], poll_interval=0.2)
+    panel = form.fields.children[0]
+    assert isinstance(panel, w.Accordion) and list(panel.children) == [form.connection, form.oss]
+    assert panel.selected_index == 0  # opened: keys are missing
+    form.connection.api_key.widget.value = sandbox.api_key
+    form.oss.access_key_id.widget.value = sandbox.access_key_id
+    form.oss.access_key_secret.widget.value = sandbox.access_key_secret
+    form.run()
+    outcome = form.wait(120)
+    assert form.error is None, form.status.value
+    assert outcome.row_count == cluster["rows"]
+    assert_no_secret(all_state(form), sandbox.api_key, sandbox.access_key_id, sandbox.access_key_secret)

@@ -25,7 +25,7 @@ import traitlets
 
 from ..errors import ZImportError, redact
 
-__all__ = ["BaseForm", "Cancelled", "SecretInput", "error_html", "is_cancel"]
+__all__ = ["BaseForm", "Cancelled", "SecretInput", "error_html", "is_cancel", "settings_panel"]
 
 #: How often (seconds) the bar and label are refreshed at most while work runs.
 REFRESH_INTERVAL = 0.1
@@ -423,6 +423,15 @@ class BaseForm(w.VBox):
         """Re-render the shown code when any of ``widgets`` changes value."""
         for widget in widgets:
             widget.observe(lambda _c: self.code_button.value and self._render_code(), "value")
+
+
+def settings_panel(*panes: tuple[w.Widget, str], open_if_missing: tuple[str, ...] = ()) -> w.Accordion:
+    """An accordion holding settings forms; opened when one of ``open_if_missing`` env variables is unset."""
+    acc = w.Accordion(children=[p for p, _ in panes])
+    for i, (_, title) in enumerate(panes):
+        acc.set_title(i, title)
+    acc.selected_index = 0 if any(not os.environ.get(n) for n in open_if_missing) else None
+    return acc
 
 
 def py_str(value: str | None) -> str:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import config
-from .base import BaseForm, env_expr, esc, note_html, py_str, text
+from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
+from .connection import ConnectionForm
+from .oss import OSSForm
 
 __all__ = ["ImportForm", "ImportOutcome"]
 
@@ -34,7 +36,8 @@ class ImportForm(BaseForm):
     """Collection, object URL (defaults to the last upload), optional partition; Import → live job progress.
 
     The cluster comes from ``connection`` (a :class:`ConnectionForm`), the OSS keys the job needs from
-    ``oss`` (an :class:`OSSForm`); without them, from the environment. Cancel stops following the job;
+    ``oss`` (an :class:`OSSForm`); the form embeds its own for any not given (prefilled from the
+    environment). Cancel stops following the job;
     the job itself keeps running on the server.
     """
 
@@ -54,34 +57,31 @@ class ImportForm(BaseForm):
         timeout: float = 3600.0,
         poll_interval: float = 1.0,
     ) -> None:
-        self.connection = connection
-        self.oss = oss
+        self.connection = connection or ConnectionForm()
+        self.oss = oss or OSSForm()
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.collection = text("Collection", collection or "", "the target collection")
         self.object_url = text("Object URL", object_url or "", "from the upload step")
         self.partition = text("Partition", partition or "", "optional")
         self.job_id = ""
+        fields: list = [self.collection, self.object_url, self.partition]
+        panes = [(f, t) for f, t, given in ((self.connection, "Connection (Zilliz)", connection),
+                                            (self.oss, "Object storage (OSS)", oss)) if given is None]  # fmt: skip
+        if panes:
+            secrets = (config.ZILLIZ_API_KEY, config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET)
+            fields.insert(0, settings_panel(*panes, open_if_missing=secrets))
         super().__init__(
-            [self.collection, self.object_url, self.partition],
+            fields,
             description="The import job reads the files from OSS with the OSS keys above.",
         )
         self.watch_code(self.collection, self.object_url, self.partition)
 
     def secrets(self) -> list[str | None]:
-        out: list[str | None] = []
-        if self.connection is not None:
-            out += self.connection.secrets()
-        if self.oss is not None:
-            out += self.oss.secrets()
-        return out
+        return [*self.connection.secrets(), *self.oss.secrets()]
 
     def _client(self) -> Any:
-        if self.connection is not None:
-            return self.connection.make_client()
-        from ..client import ImportClient
-
-        return ImportClient()
+        return self.connection.make_client()
 
     def prepare(self) -> Callable[[BaseForm], Any]:
         from ..errors import ConfigError
@@ -94,11 +94,8 @@ class ImportForm(BaseForm):
             raise ConfigError("no object URL given", hint="upload first, or paste the URL upload_to_oss returned")
         partition = self.partition.value.strip() or None
         client = self._client()
-        if self.oss is not None:
-            s = self.oss.settings()
-            key_id, secret = s["access_key_id"], s["access_key_secret"]
-        else:
-            key_id = secret = None
+        s = self.oss.settings()
+        key_id, secret = s["access_key_id"], s["access_key_secret"]
         key_id = config.require(key_id, config.OSS_ACCESS_KEY_ID, "OSS access key id (the import job reads OSS)")
         secret = config.require(secret, config.OSS_ACCESS_KEY_SECRET, "OSS access key secret")
         timeout, poll = self.timeout, self.poll_interval
@@ -152,17 +149,16 @@ class ImportForm(BaseForm):
 
     def code(self) -> str:
         conn = self.connection
-        endpoint = conn.cluster_endpoint.value.strip() if conn is not None else ""
+        endpoint = conn.cluster_endpoint.value.strip()
         lines = [
             "import os",
             "from zimport_widgets.client import ImportClient",
             "",
             f"client = ImportClient({py_str(endpoint)}, {env_expr(config.ZILLIZ_API_KEY)}"
-            + (f", controller_url={py_str(conn.controller_url.value.strip())}" if conn is not None
-               and conn.controller_url.value.strip() else "")
-            + (f", cluster_id={py_str(conn.cluster_id.value.strip())}" if conn is not None
-               and conn.cluster_id.value.strip() else "")
-            + (f", api_version={conn.api_version.value!r}" if conn is not None else "")
+            + (f", controller_url={py_str(conn.controller_url.value.strip())}"
+               if conn.controller_url.value.strip() else "")
+            + (f", cluster_id={py_str(conn.cluster_id.value.strip())}" if conn.cluster_id.value.strip() else "")
+            + f", api_version={conn.api_version.value!r}"
             + ")",
             "job = client.start_import(",
             f"    {py_str(self.collection.value.strip())},",

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import config
-from .base import BaseForm, env_expr, esc, py_str
+from .base import BaseForm, env_expr, esc, py_str, settings_panel
+from .connection import ConnectionForm
 
 __all__ = ["JobsTable"]
 
@@ -21,22 +22,22 @@ class JobsTable(BaseForm):
     has_progress = False
 
     def __init__(self, connection: Any = None, *, collection: str | None = None, refresh: bool = False) -> None:
-        self.connection = connection
+        self.connection = connection or ConnectionForm()
         self.collection_filter = collection
-        super().__init__([])
+        fields = []
+        if connection is None:
+            fields.append(
+                settings_panel((self.connection, "Connection (Zilliz)"), open_if_missing=(config.ZILLIZ_API_KEY,))
+            )
+        super().__init__(fields)
         if refresh:
             self.run()
 
     def secrets(self) -> list[str | None]:
-        return self.connection.secrets() if self.connection is not None else []
+        return self.connection.secrets()
 
     def prepare(self) -> Callable[[BaseForm], Any]:
-        if self.connection is not None:
-            client = self.connection.make_client()
-        else:
-            from ..client import ImportClient
-
-            client = ImportClient()
+        client = self.connection.make_client()
         collection = self.collection_filter
 
         def work(form: BaseForm) -> list[Any]:
@@ -68,8 +69,7 @@ class JobsTable(BaseForm):
         )
 
     def code(self) -> str:
-        conn = self.connection
-        endpoint = conn.cluster_endpoint.value.strip() if conn is not None else ""
+        endpoint = self.connection.cluster_endpoint.value.strip()
         return "\n".join(
             [
                 "import os",

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from .base import BaseForm, env_expr, esc, note_html, py_str, text
+from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
+from .oss import OSSForm
 
 __all__ = ["UploadForm"]
+
+_OSS_SECRETS = (config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET)
 
 
 def human_bytes(n: float) -> str:
@@ -23,7 +26,8 @@ def human_bytes(n: float) -> str:
 class UploadForm(BaseForm):
     """Source folder/files (defaults to the last conversion) and bucket prefix; bar in bytes with the file.
 
-    The bucket and keys come from ``oss`` (an :class:`OSSForm`); without one, from the ``OSS_*`` variables.
+    The bucket and keys come from ``oss`` (an :class:`OSSForm`); without one the form embeds its own
+    (prefilled from the ``OSS_*`` variables).
     """
 
     title = "2 · Upload to OSS"
@@ -32,23 +36,21 @@ class UploadForm(BaseForm):
     css = "zimport-upload"
 
     def __init__(self, oss: Any = None, *, source: str | None = None, prefix: str | None = None, schema: Any = None):
-        self.oss = oss
+        self.oss = oss or OSSForm()
         self.schema = schema
         self.source = text("Source", str(source or ""), "folder of .npy files (or one file) on the server")
         self.prefix = text("Bucket prefix", prefix or "", "e.g. medium_articles/v1")
+        fields: list = [self.source, self.prefix]
+        if oss is None:
+            fields.insert(0, settings_panel((self.oss, "Object storage (OSS)"), open_if_missing=_OSS_SECRETS))
         super().__init__(
-            [self.source, self.prefix],
+            fields,
             description="Files are read on the server; the object URL is what the import job needs.",
         )
         self.watch_code(self.source, self.prefix)
 
-    def _settings(self) -> dict[str, Any]:
-        if self.oss is not None:
-            return self.oss.settings()
-        return {"endpoint": None, "bucket": None, "access_key_id": None, "access_key_secret": None}
-
     def secrets(self) -> list[str | None]:
-        return self.oss.secrets() if self.oss is not None else []
+        return self.oss.secrets()
 
     def prepare(self) -> Callable[[BaseForm], Any]:
         from ..errors import ConfigError
@@ -62,7 +64,7 @@ class UploadForm(BaseForm):
         prefix = self.prefix.value.strip().strip("/")
         if not prefix:
             raise ConfigError("no bucket prefix given", hint="type a folder name for the bucket, e.g. articles/v1")
-        settings = self._settings()
+        settings = self.oss.settings()
         schema = self.schema
 
         def work(form: BaseForm) -> Any:
@@ -90,9 +92,8 @@ class UploadForm(BaseForm):
         self.output.value = render() if render else ""
 
     def code(self) -> str:
-        oss = self.oss
-        endpoint = oss.endpoint.value.strip() if oss is not None else ""
-        bucket = oss.bucket.value.strip() if oss is not None else ""
+        endpoint = self.oss.endpoint.value.strip()
+        bucket = self.oss.bucket.value.strip()
         return "\n".join(
             [
                 "import os",
