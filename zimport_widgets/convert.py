@@ -53,6 +53,7 @@ META_FIELD = "$meta"
 _CHUNK_BYTES = 16 << 20  # target size of one in-memory chunk per column
 _INFER_ROWS = 100
 _PARALLEL_MIN_BYTES = 64 << 20
+_AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
 _VECTOR_BATCH = 256  # float vectors converted together (bounded: the lists are kept until then)
 _INT_RANGES = {
     DataType.INT8: (-(1 << 7), (1 << 7) - 1),
@@ -263,7 +264,7 @@ def iter_json_rows(
 
 _CUT = re.compile(rb"\}\s*,\s*\{")  # a guess at a boundary between two rows
 _ROWS_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?\s*(?:\[|\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*\[)')
-_BLOCK = 4 << 20
+_BLOCK = 1 << 20  # JSON bytes per orjson call: ~100 medium rows; bigger blocks only cost memory
 _MAX_BLOCK = 256 << 20
 
 
@@ -1007,7 +1008,7 @@ def convert_json_to_numpy(
     :class:`DataFileError` naming file, row, field, expected and got, and nothing is left in
     ``out_dir``. Fields NumPy import cannot carry (Array, sparse, nullable) raise
     :class:`UnsupportedFieldError` before any reading. ``workers``: processes for a large file
-    (default: one per CPU, up to 4, for files of 64 MiB and more; 1 = no worker processes).
+    (default: 2 for files of 64 MiB and more on a multi-core machine; 1 = no worker processes).
     """
     started = time.monotonic()
     src_path = Path(src)
@@ -1031,7 +1032,7 @@ def convert_json_to_numpy(
 
         try:
             if workers is None:
-                workers = min(os.cpu_count() or 1, 4) if total >= _PARALLEL_MIN_BYTES else 1
+                workers = min(os.cpu_count() or 1, _AUTO_WORKERS) if total >= _PARALLEL_MIN_BYTES else 1
             split = None
             if workers > 1:
                 from .convert_split import convert_in_parts
