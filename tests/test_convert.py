@@ -520,3 +520,18 @@ def test_first_error_wins_across_columns(tmp_path):
     rows[10] = rows[10].replace("[0.0, 1e39]", '[0.0, "1"]')  # wrong type, row 10
     err = _raw(tmp_path, '{"rows": [' + ", ".join(rows) + "]}")
     _assert_names(err, 10, "v", "wrong type at element 1", "string '1'")
+
+
+def test_block_reader_skips_nested_boundaries_without_fallback(tmp_path, monkeypatch, small_blocks):
+    # JSON fields holding lists of objects ('}, {' inside rows), pretty-printed like pymilvus writes JSON
+    rows = [{"id": i, "j": [{"a": i}, {"b": [1, 2]}, {"c": {"d": "}, {"}}], "n": i % 100} for i in range(300)]
+    src = tmp_path / "nested.json"
+    src.write_text(json.dumps({"rows": rows}, indent=2))
+    calls = []
+    real = small_blocks._iter_items
+    monkeypatch.setattr(small_blocks, "_iter_items", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert list(iter_json_rows(src)) == rows
+    assert calls == [], "row boundaries should be found by the first key, without falling back to ijson"
+    schema = _schema(F("j", D.JSON), F("n", D.INT8))
+    res = convert_json_to_numpy(src, tmp_path / "out", schema, progress=False, workers=1)
+    assert [json.loads(s) for s in np.load(res.out_dir / "j.npy").tolist()] == [r["j"] for r in rows]

@@ -256,7 +256,8 @@ def iter_json_rows(
             fh.seek(0)
             n = yield from _iter_items(fh, prefix, p.name, on_bytes)
         else:
-            n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes)
+            n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes,
+                                      first_key=_first_key(p, prefix))  # fmt: skip
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
@@ -335,6 +336,7 @@ def _fast_rows(
     on_bytes: Callable[[int], None] | None = None,
     base: int = 0,
     row_offset: int = 0,
+    first_key: str | None = None,
 ) -> Generator[Any, None, int]:
     """Yield the rows in ``file[start:end]`` (the content of the rows list), parsing blocks with orjson.
 
@@ -348,6 +350,8 @@ def _fast_rows(
     n = 0
     pos = start
     buf = b""
+    # '}, {"<first key>":' once the first key is known: nested objects rarely start with it
+    key_cut = row_cut_pattern(first_key) if first_key is not None else None
     with open(path, "rb") as fh:
         fh.seek(pos)
         while True:
@@ -369,7 +373,7 @@ def _fast_rows(
                 if on_bytes is not None:
                     on_bytes(end - base)
                 return n
-            cuts = list(_CUT.finditer(buf, max(0, len(buf) - (64 << 10)))) or list(_CUT.finditer(buf))
+            cuts = _find_cut_candidates(buf, key_cut)
             if not cuts:
                 if len(buf) > _MAX_BLOCK:
                     break
@@ -381,10 +385,12 @@ def _fast_rows(
                     break
             if rows is None:
                 break
+            if key_cut is None and rows and isinstance(rows[0], dict) and rows[0]:
+                key_cut = row_cut_pattern(next(iter(rows[0])))
             for row in rows:
                 yield row
             n += len(rows)
-            brace = cut.end() - 1
+            brace = cut.start() + cut.group().index(b"{")
             pos += brace
             buf = buf[brace:]
             if on_bytes is not None:
@@ -401,6 +407,38 @@ def _fast_rows(
     finally:
         reader.close()
     return n
+
+
+def _first_key(path: Path, prefix: str) -> str | None:
+    """The first key of the first row (read with ijson events, stops right there)."""
+    try:
+        with open(path, "rb") as fh:
+            for pfx, event, value in ijson.parse(fh):
+                if pfx == prefix and event == "map_key":
+                    return str(value)
+                if pfx == prefix and event == "end_map":
+                    return None
+    except ijson.JSONError:
+        return None
+    return None
+
+
+def row_cut_pattern(first_key: str) -> re.Pattern[bytes]:
+    """A stricter row-boundary guess: ``}, {`` followed by the rows' first key (nested objects rarely match)."""
+    key = json.dumps(first_key, ensure_ascii=False).encode("utf-8")
+    return re.compile(rb"\}\s*,\s*\{\s*" + re.escape(key) + rb"\s*:")
+
+
+def _find_cut_candidates(buf: bytes, key_cut: re.Pattern[bytes] | None) -> list[re.Match[bytes]]:
+    """Row-boundary guesses near the end of ``buf`` (the last ones last)."""
+    tail = max(0, len(buf) - (64 << 10))
+    for pattern in (key_cut, _CUT):
+        if pattern is None:
+            continue
+        found = list(pattern.finditer(buf, tail)) or list(pattern.finditer(buf))
+        if found:
+            return found
+    return []
 
 
 def _loads(text: bytes) -> list | None:

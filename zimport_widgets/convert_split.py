@@ -30,10 +30,12 @@ from .convert import (
     META_FIELD,
     NpyFileInfo,
     _fast_rows,
+    _first_key,
     _npy_header,
     _open_rows,
     _rows_start,
     _run_rows,
+    row_cut_pattern,
 )
 from .errors import DataFileError
 from .schema import CollectionSchema
@@ -43,9 +45,14 @@ __all__ = ["convert_in_parts", "find_cuts"]
 _WINDOW = 8 << 20
 
 
-def find_cuts(path: Path, parts: int) -> list[tuple[int, int]]:
-    """Up to ``parts - 1`` guesses ``(comma, brace)`` of row boundaries ``}, {`` near even split points."""
+def find_cuts(path: Path, parts: int, first_key: str | None = None) -> list[tuple[int, int]]:
+    """Up to ``parts - 1`` guesses ``(comma, brace)`` of row boundaries ``}, {`` near even split points.
+
+    With ``first_key`` (the rows' first key) a boundary must be followed by it, which nested
+    objects rarely are; without a match the plain ``}, {`` is used.
+    """
     size = path.stat().st_size
+    patterns = [row_cut_pattern(first_key), _CUT] if first_key is not None else [_CUT]
     cuts: list[tuple[int, int]] = []
     with open(path, "rb") as fh:
         for k in range(1, parts):
@@ -54,11 +61,11 @@ def find_cuts(path: Path, parts: int) -> list[tuple[int, int]]:
                 continue
             fh.seek(offset)
             window = fh.read(_WINDOW)
-            m = _CUT.search(window)
+            m = next((found for found in (p.search(window) for p in patterns) if found is not None), None)
             if m is None:
                 continue
             comma = offset + m.start() + m.group().index(b",")
-            brace = offset + m.end() - 1
+            brace = offset + m.start() + m.group().index(b"{")
             cuts.append((comma, brace))
     return cuts
 
@@ -98,7 +105,8 @@ def _worker_main(task_file: str) -> int:
         start, end, closing = task["start"], task["end"], task["closing"]
 
         def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
-            return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start)
+            return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
+                              first_key=task["first_key"])  # fmt: skip
 
         def on_progress(rows: int, nbytes: int) -> None:
             sys.stdout.write(f"{nbytes} {rows}\n")
@@ -129,10 +137,11 @@ def convert_in_parts(
     Returns None when the file cannot be split or any part hit a JSON syntax problem (the caller then
     converts sequentially); raises :class:`DataFileError` for a value error, numbered file-wide.
     """
-    cuts = find_cuts(path, parts)
+    prefix, rows_start = _root(path)
+    first_key = _first_key(path, prefix)
+    cuts = find_cuts(path, parts, first_key)
     if not cuts:
         return None
-    prefix, rows_start = _root(path)
     if rows_start is None or rows_start >= cuts[0][0]:
         return None
     size = path.stat().st_size
@@ -149,7 +158,7 @@ def convert_in_parts(
             part_dir = out / f".part{k}"
             part_dir.mkdir()
             task = {"path": str(path), "start": s, "end": e, "closing": closing, "prefix": prefix,
-                    "schema": schema, "out": str(part_dir)}  # fmt: skip
+                    "first_key": first_key, "schema": schema, "out": str(part_dir)}  # fmt: skip
             task_file = part_dir / "task.pkl"
             task_file.write_bytes(pickle.dumps(task))
             procs.append(
