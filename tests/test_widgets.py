@@ -104,12 +104,13 @@ else:
 
 def test_secret_input_reads_once_clears_the_widget_and_keeps_value_in_memory(clean_env):
     secret = zw.SecretInput("Key", config.OSS_ACCESS_KEY_SECRET)
-    secret.widget.value = "typed-secret-123"
-    assert secret.source == "typed"
-    assert secret.take() == "typed-secret-123"
-    assert secret.widget.value == ""
+    assert secret.widget.continuous_update is False  # the browser sends it on Enter / leaving the box
+    secret.widget.value = "typed-secret-123"  # what the browser's sync does
+    assert secret.widget.value == ""  # taken into kernel memory and cleared at once
     assert "typed-secret-123" not in json.dumps(secret.widget.get_state())
+    assert secret.source == "memory"
     assert "kernel memory" in secret.widget.placeholder
+    assert secret.take() == "typed-secret-123"
     assert secret.take() == "typed-secret-123"  # still usable for the next run
     secret.forget()
     assert secret.take() is None

@@ -114,8 +114,10 @@ def adopt_parent(parent: Any) -> Callable[[], None]:
 class SecretInput:
     """A Password box whose value is read once, kept in kernel memory and cleared from the widget.
 
-    Order of precedence: a value typed in the box (taken and cleared at the next :meth:`take`), a value
-    taken earlier, the environment variable ``env_name``. The box only ever shows a placeholder.
+    The box syncs only on Enter or leaving it (``continuous_update=False``) and the kernel takes the value
+    and empties the box right away, so a saved notebook's widget state never holds it. Order of
+    precedence: the value taken from the box, then the environment variable ``env_name``. The box only
+    ever shows a placeholder saying where the value comes from.
     """
 
     def __init__(self, description: str, env_name: str, *, value: str | None = None, width: str = "420px") -> None:
@@ -125,9 +127,17 @@ class SecretInput:
             description=description,
             style={"description_width": "150px"},
             layout=w.Layout(width=width),
+            continuous_update=False,
         )
         self.widget.add_class("zimport-secret")
+        self.widget.observe(self._on_value, "value")
         self._refresh_placeholder()
+
+    def _on_value(self, change: dict) -> None:
+        if change["new"]:
+            self._value = change["new"]
+            self.widget.value = ""
+            self._refresh_placeholder()
 
     @property
     def source(self) -> str:
