@@ -39,6 +39,9 @@ def test_convert_without_schema_infers(tmp_path, files, capsys):
     src, _ = files
     assert main(["convert", str(src), str(tmp_path / "np"), "--quiet"]) == 0
     assert np.load(tmp_path / "np" / "title_vector.npy").shape == (30, 8)
+    assert main(["convert", str(src), str(tmp_path / "np2"), "--quiet", "--workers", "2"]) == 0
+    for name in ("id.npy", "title.npy", "title_vector.npy"):
+        np.testing.assert_array_equal(np.load(tmp_path / "np" / name), np.load(tmp_path / "np2" / name))
 
 
 def test_check_invalid_source_exits_1(tmp_path, files, capsys):

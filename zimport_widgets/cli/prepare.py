@@ -23,6 +23,8 @@ def register(subparsers: Any) -> None:
     c.add_argument("src", help="JSON file: {\"rows\": [...]} or a list of rows")
     c.add_argument("out", help="output folder for the .npy files (created; must be empty or new)")
     c.add_argument("--schema", metavar="FILE", help="collection schema: REST describe-collection JSON")
+    c.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes for a large file (default: 2 from 64 MiB on; 1 = none)")  # fmt: skip
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_convert)
 
@@ -59,7 +61,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        result = convert_json_to_numpy(src, args.out, schema, progress=not args.quiet)
+        result = convert_json_to_numpy(src, args.out, schema, progress=not args.quiet, workers=args.workers)
     except (DataFileError, SchemaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
