@@ -388,9 +388,7 @@ def _dtype_code(dtype: np.dtype) -> str:
     return f"{dtype.kind}{dtype.itemsize}"
 
 
-def _check_numpy(
-    items: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits
-) -> None:
+def _check_numpy(items: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits) -> None:
     sets = numpy_file_sets(items)
     total_rows = 0
     for folder, by_field in sets.items():

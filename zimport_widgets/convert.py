@@ -187,7 +187,7 @@ def _open_rows(path: Path) -> tuple[BinaryIO, str]:
         head = fh.read(1 << 16)
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if not text:
-            raise DataFileError("the file is empty", file=path.name, expected="{\"rows\": [...]} or [...]")
+            raise DataFileError("the file is empty", file=path.name, expected='{"rows": [...]} or [...]')
         first = text[:1]
         if first == b"[":
             prefix = "item"
@@ -240,9 +240,7 @@ def _json_error_text(path: Path, exc: Exception, row: int) -> DataFileError:
                          "are not JSON)")  # fmt: skip
 
 
-def iter_json_rows(
-    path: str | os.PathLike[str], *, on_bytes: Callable[[int], None] | None = None
-) -> Iterator[Any]:
+def iter_json_rows(path: str | os.PathLike[str], *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Any]:
     """Yield the rows of a JSON import file one at a time (floats as ``float``), streaming.
 
     Malformed or truncated JSON raises :class:`DataFileError` naming the row index where parsing

@@ -20,7 +20,7 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     c = subparsers.add_parser("convert", help="convert a JSON import file into one .npy file per field")
-    c.add_argument("src", help="JSON file: {\"rows\": [...]} or a list of rows")
+    c.add_argument("src", help='JSON file: {"rows": [...]} or a list of rows')
     c.add_argument("out", help="output folder for the .npy files (created; must be empty or new)")
     c.add_argument("--schema", metavar="FILE", help="collection schema: REST describe-collection JSON")
     c.add_argument("--workers", type=int, default=None, metavar="N",
