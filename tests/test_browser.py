@@ -59,6 +59,15 @@ def _bar_width(page, form: str) -> str:
 def _click_through(page, sb) -> None:
     """Convert → Upload → Import in the rendered wizard, checking what the browser shows at each step."""
     page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
+    # a key typed in the browser is taken into kernel memory and the box emptied (Tab leaves the box)
+    page.get_by_text("Object storage (OSS)", exact=True).first.click()
+    secret_box = page.locator(".zimport-oss input[type=password]").nth(1)
+    secret_box.fill(sb.access_key_secret)
+    secret_box.press("Tab")
+    page.wait_for_function(
+        "e => e.value === '' && e.placeholder.includes('kernel memory')", arg=secret_box.element_handle(),
+        timeout=15_000,
+    )
     page.click(".zimport-convert .zimport-run")
     text = _wait_status(page, "zimport-convert", "the check passed")
     assert f"Converted {ROWS:,} rows" in text
