@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import os
@@ -421,3 +422,19 @@ def test_progress_callback_monotonic_and_ends_at_total(up: Any, tmp_path: Path) 
     events.clear()
     up(src, "progress/v1", progress=cb, **SMALL_MULTIPART)
     assert events[-1].bytes_done == res.total_bytes and events[-1].files_done == 16
+
+
+def test_progress_bar_in_bytes_with_current_file(up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    out = io.StringIO()
+    res = up(src, "bar/v1", progress={"file": out, "mininterval": 0, "ascii": True}, **SMALL_MULTIPART)
+    text = out.getvalue()
+    final = text.replace("\r", "\n").strip().splitlines()[-1]
+    # bytes with binary prefixes (1.47 MiB), the current file as postfix, the description switched at the end
+    assert res.total_bytes == 1_540_338 and "1.47M/1.47M" in final and "100%" in final
+    assert final.startswith("uploaded:") and final.rstrip("]").split(", ")[-1] in {
+        "1/id.npy",
+        "1/title_vector.npy",
+        "2/id.npy",
+        "readme.txt",
+    }
