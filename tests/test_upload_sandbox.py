@@ -250,10 +250,10 @@ def test_crc_mismatch_detected_on_a_corrupted_object(store: OssStore, up: Any, t
     src = _folder(tmp_path / "src", big=50_000)
     res = up(src, "crc/v1")
     key = "crc/v1/1/id.npy"
-    # corrupt the stored object on the server side (same size, one byte flipped)
+    # the stored object changes behind our back (same size, one byte flipped)
     data = bytearray(store.oss2_bucket().get_object(key).read())
     data[100] ^= 0xFF
-    store._backend().put_object(store.bucket, key, bytes(data))
+    store.oss2_bucket().put_object(key, bytes(data))
     with pytest.raises(IntegrityError, match=r"1/id\.npy"):
         verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
     again = up(src, "crc/v1")  # same size but another CRC64: sent again, not skipped
