@@ -65,7 +65,8 @@ def _click_through(page, sb) -> None:
     secret_box.fill(sb.access_key_secret)
     secret_box.press("Tab")
     page.wait_for_function(
-        "e => e.value === '' && e.placeholder.includes('kernel memory')", arg=secret_box.element_handle(),
+        "e => e.value === '' && e.placeholder.includes('kernel memory')",
+        arg=secret_box.element_handle(),
         timeout=15_000,
     )
     page.click(".zimport-convert .zimport-run")
@@ -127,7 +128,7 @@ def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
             body = page.inner_text("body")
             for bad in BAD_TEXT:
                 assert bad not in body, bad
-            assert browser.console_errors[len(baseline):] == [], "console errors after the wizard ran"
+            assert browser.console_errors[len(baseline) :] == [], "console errors after the wizard ran"
             if app == "jupyterlab":
                 assert baseline == []
             else:

@@ -120,7 +120,7 @@ class SecretInput:
     ever shows a placeholder saying where the value comes from.
     """
 
-    def __init__(self, description: str, env_name: str, *, value: str | None = None, width: str = "420px") -> None:
+    def __init__(self, description: str, env_name: str, *, value: str | None = None, width: str = "620px") -> None:
         self.env_name = env_name
         self._value: str | None = value or None
         self.widget = w.Password(
@@ -221,9 +221,7 @@ class BaseForm(w.VBox):
         self.cancel_button.add_class("zimport-cancel")
         self.code_button = w.ToggleButton(description="Show code", icon="code", value=False)
         self.code_button.add_class("zimport-show-code")
-        self.progress = w.FloatProgress(
-            value=0.0, min=0.0, max=100.0, description="", layout=w.Layout(width="420px")
-        )
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=100.0, description="", layout=w.Layout(width="420px"))
         self.progress.add_class("zimport-progress")
         self.progress_label = w.HTML("")
         self.progress_label.add_class("zimport-progress-label")

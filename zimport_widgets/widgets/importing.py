@@ -155,8 +155,11 @@ class ImportForm(BaseForm):
             "from zimport_widgets.client import ImportClient",
             "",
             f"client = ImportClient({py_str(endpoint)}, {env_expr(config.ZILLIZ_API_KEY)}"
-            + (f", controller_url={py_str(conn.controller_url.value.strip())}"
-               if conn.controller_url.value.strip() else "")
+            + (
+                f", controller_url={py_str(conn.controller_url.value.strip())}"
+                if conn.controller_url.value.strip()
+                else ""
+            )
             + (f", cluster_id={py_str(conn.cluster_id.value.strip())}" if conn.cluster_id.value.strip() else "")
             + f", api_version={conn.api_version.value!r}"
             + ")",

@@ -39,9 +39,7 @@ class OSSForm(BaseForm):
         )
         self.bucket = text("Bucket", bucket or env(config.OSS_BUCKET, ""), "my-bucket")
         self.access_key_id = SecretInput("Access key id", config.OSS_ACCESS_KEY_ID, value=access_key_id)
-        self.access_key_secret = SecretInput(
-            "Access key secret", config.OSS_ACCESS_KEY_SECRET, value=access_key_secret
-        )
+        self.access_key_secret = SecretInput("Access key secret", config.OSS_ACCESS_KEY_SECRET, value=access_key_secret)
         super().__init__(
             [self.endpoint, self.bucket, self.access_key_id.widget, self.access_key_secret.widget],
             description="Values come from the OSS_* environment variables when set. "
