@@ -392,6 +392,12 @@ def test_convert_form_reads_schema_from_the_collection(cluster, tmp_path):
 
 def test_connection_form_test_button_and_bad_key(cluster, sandbox):
     form = zw.ConnectionForm()
+    env = sandbox.env()  # prefilled from the ZILLIZ_* variables; the key only as a placeholder
+    assert form.cluster_endpoint.value == env[config.ZILLIZ_CLUSTER_ENDPOINT]
+    assert form.controller_url.value == env.get(config.ZILLIZ_CONTROLLER_URL, "")
+    assert form.api_key.widget.value == "" and form.api_key.source == "env"
+    oss = zw.OSSForm()
+    assert (oss.endpoint.value, oss.bucket.value) == (sandbox.oss_endpoint, sandbox.oss_bucket)
     form.run()
     form.wait(30)
     assert form.error is None, form.status.value
