@@ -554,12 +554,19 @@ class _Uploader:
         return UploadedObject(pf.key, pf.size, local_crc, skipped=False, verified=server_crc is not None)
 
     # -- the whole plan
+    def _pooled(self, pf: PlannedFile) -> UploadedObject:
+        try:
+            return self.upload_file(pf)
+        except BaseException:
+            self.stop.set()  # the other threads (and the large file in the main thread) stop at their next chunk
+            raise
+
     def run(self, workers: int) -> list[UploadedObject]:
         large = [f for f in self.plan.files if f.size >= self.multipart_threshold]
         small = [f for f in self.plan.files if f.size < self.multipart_threshold]
         done: dict[str, UploadedObject] = {}
         pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zimport-upload")
-        futures: list[Future] = [pool.submit(self.upload_file, f) for f in small]
+        futures: list[Future] = [pool.submit(self._pooled, f) for f in small]
         error: BaseException | None = None
         try:
             for f in large:  # one at a time, each with num_threads parts in flight, while small files run
@@ -567,15 +574,14 @@ class _Uploader:
             wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException as exc:  # includes KeyboardInterrupt: stop the other threads, then re-raise
             error = exc
-        failed = [fu.exception() for fu in futures if fu.done() and not fu.cancelled() and fu.exception()]
+            self.stop.set()
+        pool.shutdown(wait=True, cancel_futures=self.stop.is_set())
+        failed = [fu.exception() for fu in futures if not fu.cancelled() and fu.exception() is not None]
         real = [e for e in failed if not isinstance(e, _Cancelled)]
         if error is None or isinstance(error, _Cancelled):
-            error = real[0] if real else error
+            error = real[0] if real else (error or (failed[0] if failed else None))
         if error is not None:
-            self.stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
             raise error
-        pool.shutdown(wait=True)
         for fu in futures:
             obj = fu.result()
             done[obj.key] = obj
