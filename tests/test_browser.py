@@ -2,7 +2,8 @@
 
 The sandbox runs in this process; the kernel gets its ``ZILLIZ_*``/``OSS_*`` variables. The test clicks
 Convert → Upload → Import and reads what the browser rendered: every bar at 100 %, the job Completed
-with the right row count, no "Loading widget", "IProgress not found" or console errors. The same run
+with the right row count, no "Loading widget", "IProgress not found" or console errors; then Cancel,
+clicked while an import runs, stops it (the kernel is not blocked by the form). The same run
 in Notebook 7. Screenshots: ``build/browser-wizard.png``, ``build/browser-wizard-notebook7.png``.
 """
 
@@ -38,7 +39,9 @@ def _status(page, form: str) -> str:
     return page.inner_text(f".{form} .zimport-status")
 
 
-def _wait_status(page, form: str, needle: str, timeout: float = 120.0) -> str:
+def _wait_status(
+    page, form: str, needle: str, timeout: float = 120.0, fail_on: tuple[str, ...] = ("Hint:", "Cancelled")
+) -> str:
     """Wait until the form's status area says ``needle``; fail early on an inline error."""
     deadline = time.monotonic() + timeout
     text = ""
@@ -46,7 +49,7 @@ def _wait_status(page, form: str, needle: str, timeout: float = 120.0) -> str:
         text = _status(page, form)
         if needle in text:
             return text
-        if "Hint:" in text or "Cancelled" in text:
+        if any(bad in text for bad in fail_on):
             raise AssertionError(f"{form} failed in the browser: {text}")
         time.sleep(0.25)
     raise AssertionError(f"{form}: {needle!r} not shown within {timeout} s (status: {text!r})")
@@ -96,6 +99,23 @@ def _click_through(page, sb) -> None:
     assert "Completed" in page.inner_text(".zimport-jobs .zimport-jobs-table")
 
 
+def _cancel_while_running(page, sb) -> None:
+    """The kernel is not blocked while a form works: Cancel, clicked mid-run, reaches it and stops the run."""
+    sb.faults.delay("*", seconds=1.0, service="controller", times=None)  # a slow import controller
+    try:
+        page.click(".zimport-import .zimport-run")
+        page.wait_for_function(
+            "() => !document.querySelector('.zimport-import .zimport-cancel').disabled", timeout=15_000
+        )
+        assert page.is_disabled(".zimport-import .zimport-run")
+        page.click(".zimport-import .zimport-cancel")
+        _wait_status(page, "zimport-import", "Cancelled", timeout=30, fail_on=("Hint:",))
+        page.wait_for_function("() => !document.querySelector('.zimport-import .zimport-run').disabled", timeout=15_000)
+        assert page.locator(".zimport-import .zimport-progress .progress-bar-warning").count() == 1
+    finally:
+        sb.faults.clear()
+
+
 def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
     started = time.perf_counter()
     nb_dir = tmp_path / "nb"
@@ -121,6 +141,7 @@ def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
             baseline = list(browser.console_errors)
             browser.run_cell(0)
             _click_through(page, sb)
+            assert client.count_rows(COLLECTION) == ROWS
 
             out = ROOT / "build"
             out.mkdir(exist_ok=True)
@@ -128,12 +149,13 @@ def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
             body = page.inner_text("body")
             for bad in BAD_TEXT:
                 assert bad not in body, bad
+            if app == "jupyterlab":
+                _cancel_while_running(page, sb)
             assert browser.console_errors[len(baseline) :] == [], "console errors after the wizard ran"
             if app == "jupyterlab":
                 assert baseline == []
             else:
                 assert not any("widget" in e.lower() for e in baseline), baseline
-        assert client.count_rows(COLLECTION) == ROWS
     print(f"browser test ({app}): {time.perf_counter() - started:.1f} s (server up in {lab.startup_seconds:.1f} s)")
 
 
