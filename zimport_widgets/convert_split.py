@@ -1,4 +1,6 @@
-"""Convert a large JSON import file in parallel: split it at row boundaries, one worker process per part.
+"""Convert a large JSON import file in parallel: split it at row boundaries, one process per part.
+
+The calling process converts the first part itself; every other part goes to a worker process.
 
 Workers are plain ``python -m zimport_widgets.convert_split TASK`` processes (no multiprocessing, so
 scripts without a ``__main__`` guard and notebooks work the same).
@@ -96,11 +98,9 @@ def _raw_message(exc: DataFileError) -> str:
     return text
 
 
-def _worker_main(task_file: str) -> int:
-    """Entry of a worker process: convert one part, print progress lines, pickle the result."""
-    task = pickle.loads(Path(task_file).read_bytes())
+def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None]) -> tuple:
+    """Convert one part; ``("ok", rows, files)``, ``("data"|"json", error state)`` or ``("crash", text)``."""
     p = Path(task["path"])
-    result_file = Path(task["out"]) / "result.pkl"
     try:
         start, end, closing = task["start"], task["end"], task["closing"]
 
@@ -108,20 +108,27 @@ def _worker_main(task_file: str) -> int:
             return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
                               first_key=task["first_key"])  # fmt: skip
 
-        def on_progress(rows: int, nbytes: int) -> None:
-            sys.stdout.write(f"{nbytes} {rows}\n")
-            sys.stdout.flush()
-
         rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
-        result: tuple = ("ok", rows, files)
+        return ("ok", rows, files)
     except DataFileError as exc:
         kind = "json" if getattr(exc, "structural", False) else "data"
         state = {"message": _raw_message(exc), "file": exc.file, "row": exc.row, "field": exc.field,
                  "expected": exc.expected, "got": exc.got, "hint": exc.hint}  # fmt: skip
-        result = (kind, state)
+        return (kind, state)
     except Exception as exc:  # reported; the parent falls back to a sequential run
-        result = ("crash", f"{type(exc).__name__}: {exc}")
-    result_file.write_bytes(pickle.dumps(result))
+        return ("crash", f"{type(exc).__name__}: {exc}")
+
+
+def _worker_main(task_file: str) -> int:
+    """Entry of a worker process: convert one part, print progress lines, pickle the result."""
+    task = pickle.loads(Path(task_file).read_bytes())
+
+    def on_progress(rows: int, nbytes: int) -> None:
+        sys.stdout.write(f"{nbytes} {rows}\n")
+        sys.stdout.flush()
+
+    result = _convert_part(task, on_progress)
+    (Path(task["out"]) / "result.pkl").write_bytes(pickle.dumps(result))
     return 0
 
 
@@ -132,7 +139,8 @@ def convert_in_parts(
     parts: int,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, list[NpyFileInfo]] | None:
-    """Convert ``path`` into ``out`` with ``parts`` worker processes (``python -m`` this module).
+    """Convert ``path`` into ``out`` in ``parts`` parts: the first in this process, each other one in a
+    worker process (``python -m`` this module).
 
     Returns None when the file cannot be split or any part hit a JSON syntax problem (the caller then
     converts sequentially); raises :class:`DataFileError` for a value error, numbered file-wide.
@@ -140,26 +148,23 @@ def convert_in_parts(
     prefix, rows_start = _root(path)
     first_key = _first_key(path, prefix)
     cuts = find_cuts(path, parts, first_key)
-    if not cuts:
-        return None
-    if rows_start is None or rows_start >= cuts[0][0]:
+    if not cuts or rows_start is None or rows_start >= cuts[0][0]:
         return None
     size = path.stat().st_size
-    bounds = []
+    tasks = []
     start = rows_start
-    for comma, brace in cuts:
-        bounds.append((start, comma, False))
+    for k, (comma, brace) in enumerate([*cuts, (size, size)]):
+        part_dir = out / f".part{k}"
+        part_dir.mkdir()
+        tasks.append({"path": str(path), "start": start, "end": comma, "closing": k == len(cuts),
+                      "prefix": prefix, "first_key": first_key, "schema": schema, "out": str(part_dir)})  # fmt: skip
         start = brace
-    bounds.append((start, size, True))
     procs: list[subprocess.Popen] = []
-    progress = [(0, 0)] * len(bounds)
+    progress = [(0, 0)] * len(tasks)
+    results: list[tuple] = [("crash", "not run")] * len(tasks)
     try:
-        for k, (s, e, closing) in enumerate(bounds):
-            part_dir = out / f".part{k}"
-            part_dir.mkdir()
-            task = {"path": str(path), "start": s, "end": e, "closing": closing, "prefix": prefix,
-                    "first_key": first_key, "schema": schema, "out": str(part_dir)}  # fmt: skip
-            task_file = part_dir / "task.pkl"
+        for task in tasks[1:]:
+            task_file = Path(task["out"]) / "task.pkl"
             task_file.write_bytes(pickle.dumps(task))
             procs.append(
                 subprocess.Popen(
@@ -171,21 +176,33 @@ def convert_in_parts(
                 )
             )
         with selectors.DefaultSelector() as sel:
-            for k, proc in enumerate(procs):
+            for k, proc in enumerate(procs, start=1):
                 assert proc.stdout is not None
                 sel.register(proc.stdout, selectors.EVENT_READ, k)
-            open_pipes = len(procs)
-            while open_pipes:
-                for key, _ in sel.select(timeout=0.2):
+            open_pipes = [len(procs)]
+
+            def drain(timeout: float) -> None:
+                for key, _ in sel.select(timeout=timeout):
                     line = key.fileobj.readline()  # type: ignore[union-attr]
                     if not line:
                         sel.unregister(key.fileobj)
-                        open_pipes -= 1
+                        open_pipes[0] -= 1
                         continue
                     nbytes, nrows = line.split()
                     progress[key.data] = (int(nbytes), int(nrows))
                 if on_progress is not None:
                     on_progress(sum(r for _, r in progress), sum(b for b, _ in progress))
+
+            def own_progress(rows: int, nbytes: int) -> None:
+                progress[0] = (nbytes, rows)
+                drain(0)
+
+            results[0] = _convert_part(tasks[0], own_progress)
+            if results[0][0] != "ok":
+                for proc in procs:
+                    proc.kill()
+            while open_pipes[0]:
+                drain(0.2)
         for proc in procs:
             proc.wait()
     finally:
@@ -195,28 +212,27 @@ def convert_in_parts(
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
-    results = []
-    for k, proc in enumerate(procs):
+    for k, proc in enumerate(procs, start=1):
         result_file = out / f".part{k}" / "result.pkl"
-        if proc.returncode != 0 or not result_file.exists():
-            results.append(("crash", f"worker exited with code {proc.returncode}"))
+        if proc.returncode == 0 and result_file.exists():
+            results[k] = pickle.loads(result_file.read_bytes())
         else:
-            results.append(pickle.loads(result_file.read_bytes()))
+            results[k] = ("crash", f"worker exited with code {proc.returncode}")
     offset = 0
     for result in results:
         kind = result[0]
         if kind in ("json", "crash"):
-            _drop_parts(out, len(bounds))
+            _drop_parts(out, len(tasks))
             return None
         if kind == "data":
             state = result[1]
-            _drop_parts(out, len(bounds))
+            _drop_parts(out, len(tasks))
             row = None if state["row"] is None else state["row"] + offset
             raise DataFileError(state.pop("message"), **{**state, "row": row})
         offset += result[1]
     rows_per_part = [r[1] for r in results]
     files = _join_parts(out, [r[2] for r in results], rows_per_part)
-    _drop_parts(out, len(bounds))
+    _drop_parts(out, len(tasks))
     return sum(rows_per_part), files
 
 
