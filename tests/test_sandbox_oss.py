@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 
 import oss2
@@ -265,3 +266,45 @@ def test_chunked_upload_from_a_generator(oss_store):
     put = b.put_object("gen.bin", parts())  # no length: sent with Transfer-Encoding: chunked
     assert put.crc == crc64(b"ab" + b"cd" * 100_000)
     assert b.get_object("gen.bin").read() == b"ab" + b"cd" * 100_000
+
+
+def _send_cut_off(store: OssStore, url: str, head: str, body: bytes) -> bytes:
+    """Send a PUT whose body stops early, close our sending side (a client gone mid-body), read the answer."""
+    target = url.split(str(store.port), 1)[1]
+    with socket.create_connection(("127.0.0.1", store.port), timeout=10) as sock:
+        sock.sendall(f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_part_cut_off_mid_body_is_not_stored(oss_store):
+    b = _bucket(oss_store)
+    whole = os.urandom(OSS_MIN_PART_SIZE)
+    up = b.init_multipart_upload("cut/part").upload_id
+    b.upload_part("cut/part", up, 1, whole)
+    url = b.sign_url("PUT", "cut/part", 60, params={"uploadId": up, "partNumber": "1"})
+    answer = _send_cut_off(oss_store, url, f"Content-Length: {len(whole)}\r\n", b"x" * (len(whole) // 2))
+    assert answer.startswith(b"HTTP/1.1 400") and b"<Code>IncompleteBody</Code>" in answer
+    # the stored part 1 is the earlier, whole one; no short part replaced it
+    parts = list(oss2.PartIterator(b, "cut/part", up))
+    assert [(p.part_number, p.size) for p in parts] == [(1, len(whole))]
+    url2 = b.sign_url("PUT", "cut/part", 60, params={"uploadId": up, "partNumber": "2"})
+    _send_cut_off(oss_store, url2, "Content-Length: 5000\r\n", b"y" * 10)
+    assert [p.part_number for p in oss2.PartIterator(b, "cut/part", up)] == [1]
+    done = b.complete_multipart_upload("cut/part", up, [oss2.models.PartInfo(1, parts[0].etag)])
+    assert done.crc == crc64(whole)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_object_cut_off_mid_body_is_not_stored(oss_store, chunked):
+    b = _bucket(oss_store)
+    url = b.sign_url("PUT", f"cut/obj-{chunked}", 60)
+    if chunked:  # a chunk announced as 4096 bytes, 100 of which arrive
+        answer = _send_cut_off(oss_store, url, "Transfer-Encoding: chunked\r\n", b"1000\r\n" + b"z" * 100)
+    else:
+        answer = _send_cut_off(oss_store, url, "Content-Length: 4096\r\n", b"z" * 100)
+    assert answer.startswith(b"HTTP/1.1 400") and b"IncompleteBody" in answer
+    assert not b.object_exists(f"cut/obj-{chunked}")

@@ -196,7 +196,14 @@ class OssDialect:
 
         body_in = b""
         if method in ("PUT", "POST"):
-            body_in = self._read_body(environ)
+            try:
+                body_in = self._read_body(environ)
+            except IncompleteBody as exc:
+                # OSS stores nothing from a request whose body ended early (the client went away mid-body)
+                return self._respond_error(
+                    start_response, environ, 400, "IncompleteBody", str(exc), rid, bucket,
+                    Key=key or None,
+                )  # fmt: skip
         self._to_moto(environ, raw_query)
 
         captured: dict[str, Any] = {}
@@ -258,12 +265,17 @@ class OssDialect:
     # -- request/response rewriting ---------------------------------------------------------------
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
+        """The whole request body, or :class:`IncompleteBody` if the connection ended before it did."""
         stream = environ["wsgi.input"]
-        if environ.get("wsgi.input_terminated") or environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-            data = stream.read()
-        else:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            data = stream.read(length) if length else b""
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        try:
+            if environ.get("wsgi.input_terminated") or chunked:
+                data = stream.read()  # werkzeug's de-chunker raises OSError on a cut-off chunked body
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                data = _read_exactly(stream, length)
+        except OSError as exc:
+            raise IncompleteBody(f"The request body was cut off ({exc}).") from None
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
@@ -334,6 +346,28 @@ class OssDialect:
              ("x-oss-request-id", rid), ("Server", "AliyunOSS")],
         )  # fmt: skip
         return [xml]
+
+
+class IncompleteBody(Exception):
+    """The client sent fewer body bytes than it announced (it disconnected mid-body)."""
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    """``length`` bytes from ``stream``; :class:`IncompleteBody` if it ends sooner."""
+    if length <= 0:
+        return b""
+    chunks: list[bytes] = []
+    got = 0
+    while got < length:
+        chunk = stream.read(length - got)
+        if not chunk:
+            raise IncompleteBody(
+                f"You did not provide the number of bytes specified by the Content-Length HTTP header "
+                f"({got} of {length} bytes arrived)."
+            )
+        chunks.append(chunk)
+        got += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _oss_header_name(name: str) -> str:
