@@ -433,56 +433,13 @@ class _Uploader:
                     self.progress.file_done(pf.relative, pf.size)
                     return UploadedObject(pf.key, pf.size, local_crc, skipped=True)
 
-        if pf.size >= self.multipart_threshold:
-            self._drop_bad_checkpoint(pf)
         try:
             return self._send_verified(pf, local_crc)
         except _ResumedMismatch:
-            # the parts kept from an interrupted run did not add up to the file (e.g. a part cut short when
-            # the process was killed): the object was deleted and the checkpoint is gone; send it afresh, once
+            # the parts kept from an interrupted run did not add up to the file (OSS never keeps a part cut
+            # short by a kill, so e.g. the file was rewritten in place): the object was deleted and the
+            # checkpoint is gone; send it afresh, once
             return self._send_verified(pf, local_crc)
-
-    def _drop_bad_checkpoint(self, pf: PlannedFile) -> None:
-        """Forget a checkpoint whose stored parts do not have the sizes the file needs (oss2 trusts them)."""
-        import oss2
-        import oss2.exceptions as oe
-        from oss2.utils import SizedFileAdapter
-
-        record_key = self.store.make_store_key(self.bucket_name, pf.key, os.path.abspath(pf.path))
-        record = self.store.get(record_key)
-        if not record or record.get("size") != pf.size or not record.get("part_size"):
-            return  # none, or oss2 itself discards it (the file changed)
-        part_size, upload_id = int(record["part_size"]), record["upload_id"]
-        count = -(-pf.size // part_size)
-
-        def expected(n: int) -> int:
-            return part_size if n < count else pf.size - part_size * (count - 1)
-
-        def list_parts() -> list[Any]:
-            try:
-                return list(oss2.PartIterator(self.bucket, pf.key, upload_id))
-            except oe.NoSuchUpload:
-                return []
-
-        parts = self.call(list_parts, action="resuming", key=pf.key)
-        bad = [p.part_number for p in parts if p.part_number > count or p.size != expected(p.part_number)]
-        if not bad:
-            return
-        if max(bad) > count:  # not a layout this file can have: start the object afresh
-            with contextlib.suppress(Exception):
-                self.bucket.abort_multipart_upload(pf.key, upload_id)
-            self.store.delete(record_key)
-            return
-        for n in bad:  # send just those parts again (same part number replaces the stored one)
-
-            def send_part(n: int = n) -> Any:
-                with open(pf.path, "rb") as f:
-                    f.seek((n - 1) * part_size)
-                    return self.bucket.upload_part(pf.key, upload_id, n, SizedFileAdapter(f, expected(n)))
-
-            self.call(send_part, action="resuming", key=pf.key)
-            with self._lock:
-                self.bytes_uploaded += expected(n)
 
     def _send_verified(self, pf: PlannedFile, local_crc: int | None) -> UploadedObject:
         import oss2
