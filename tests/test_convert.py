@@ -448,10 +448,10 @@ def test_iter_json_rows_streams_both_roots(tmp_path):
 @pytest.fixture()
 def small_blocks(monkeypatch):
     """Make the orjson block reader cut blocks of ~3 KB, so small files span many blocks."""
-    from zimport_widgets import convert
+    from zimport_widgets import json_rows
 
-    monkeypatch.setattr(convert, "_BLOCK", 3000)
-    return convert
+    monkeypatch.setattr(json_rows, "_BLOCK", 3000)
+    return json_rows
 
 
 def _both_paths(monkeypatch, convert_module, fn):

@@ -324,7 +324,7 @@ def _check_json(files: list[Path], schema: CollectionSchema | None, report: Chec
         if schema is not None:
             report.row_count = validate_json_rows(path, schema)
         else:
-            from .convert import iter_json_rows
+            from .json_rows import iter_json_rows
 
             n = 0
             for n, row in enumerate(iter_json_rows(path), start=1):

@@ -26,20 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .convert import (
-    _CHUNK_BYTES,
-    _CUT,
-    META_FIELD,
-    NpyFileInfo,
-    _fast_rows,
-    _first_key,
-    _npy_header,
-    _open_rows,
-    _rows_start,
-    _run_rows,
-    row_cut_pattern,
-)
+from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _npy_header, _run_rows
 from .errors import DataFileError
+from .json_rows import _CUT, _fast_rows, _first_key, _open_rows, _rows_start, row_cut_pattern
 from .schema import CollectionSchema
 
 __all__ = ["convert_in_parts", "find_cuts"]
