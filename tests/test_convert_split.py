@@ -124,3 +124,20 @@ def test_find_cuts_and_range_reader(tmp_path):
     finally:
         left.close()
         right.close()
+
+
+def test_progress_callback_error_stops_parallel_conversion(tmp_path):
+    from zimport_widgets.errors import ProgressCallbackError
+
+    src = tmp_path / "d.json"
+    src.write_text(json.dumps({"rows": _rows(3000)}))
+    calls = []
+
+    def cancel(event):
+        calls.append(event)
+        raise KeyError("cancelled")
+
+    with pytest.raises(ProgressCallbackError, match="cancelled"):
+        convert_json_to_numpy(src, tmp_path / "out", SCHEMA, progress=cancel, workers=2)
+    assert len(calls) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json"]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _npy_header, _run_rows
-from .errors import DataFileError
+from .errors import DataFileError, ProgressCallbackError
 from .json_rows import _CUT, _fast_rows, _first_key, _open_rows, _rows_start, row_cut_pattern
 from .schema import CollectionSchema
 
@@ -104,6 +104,8 @@ def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None])
         state = {"message": _raw_message(exc), "file": exc.file, "row": exc.row, "field": exc.field,
                  "expected": exc.expected, "got": exc.got, "hint": exc.hint}  # fmt: skip
         return (kind, state)
+    except ProgressCallbackError:  # the caller's callback (e.g. a cancel button) stops everything
+        raise
     except Exception as exc:  # reported; the parent falls back to a sequential run
         return ("crash", f"{type(exc).__name__}: {exc}")
 
