@@ -254,6 +254,8 @@ def test_unknown_key_without_dynamic_field(tmp_path):
         ({"v": "0,1"}, "v", "string"),
         ({"v": [0.0, "x"]}, "v", "string 'x'"),
         ({"v": [0.0, None]}, "v", "null"),
+        ({"v": [0.0, "1.5"]}, "v", "string '1.5'"),
+        ({"v": [[0.0], 1.0]}, "v", "list [0.0]"),
     ],
 )
 def test_wrong_type(tmp_path, bad, field, got):
@@ -535,3 +537,9 @@ def test_block_reader_skips_nested_boundaries_without_fallback(tmp_path, monkeyp
     schema = _schema(F("j", D.JSON), F("n", D.INT8))
     res = convert_json_to_numpy(src, tmp_path / "out", schema, progress=False, workers=1)
     assert [json.loads(s) for s in np.load(res.out_dir / "j.npy").tolist()] == [r["j"] for r in rows]
+
+
+def test_vector_integer_beyond_float_range(tmp_path):
+    text = json.dumps({"rows": [dict(GOOD)]}).replace("[0.0, 1.0]", "[0.0, 1" + "0" * 400 + "]")
+    err = _raw(tmp_path, text)
+    assert err.row == 0 and "data.json" in str(err)

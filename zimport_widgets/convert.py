@@ -265,6 +265,11 @@ class _FixedColumn(_Column):
                     raise err(row, "wrong type", expected, _got(v))
                 if len(v) != dim:
                     raise err(row, "vector length differs from dim", expected, f"a list of {len(v)} values")
+                try:
+                    sum(v)  # a C loop: raises for a string, null, list or object among the numbers
+                except (TypeError, OverflowError):
+                    bad = next((k for k, x in enumerate(v) if type(x) not in (float, int)), 0)
+                    raise err(row, f"wrong type at element {bad}", expected, _got(v[bad])) from None
                 if not pending:
                     self.pending_at = (j, row)
                 pending.append(v)
@@ -305,20 +310,23 @@ class _FixedColumn(_Column):
             return
         j0, row0 = self.pending_at
         k = len(pending)
-        arr = np.array(pending)
-        if arr.dtype.kind not in "fiu" or arr.shape != (k, self.vbuf.shape[1] if self._half else self.width):
-            for r, v in enumerate(pending):
-                one = np.array(v)
-                if one.dtype.kind not in "fiu" or one.ndim != 1:
-                    bad = next((i for i, x in enumerate(v) if type(x) not in (float, int)), 0)
-                    raise self.error(row0 + r, f"wrong type at element {bad}", self.expected, _got(v[bad]))
         target = (self.vbuf if self._half else self.buf)[j0 : j0 + k]
-        target[:] = arr
+        try:
+            target[:] = pending  # numbers only (checked in put): straight into float32
+        except (TypeError, ValueError, OverflowError):  # e.g. an integer beyond the float range
+            for r, v in enumerate(pending):
+                try:
+                    np.array(v, dtype=np.float64)
+                except (TypeError, ValueError, OverflowError):
+                    bad = next((i for i, x in enumerate(v) if type(x) is not float and abs(x) > 1e308), 0)
+                    raise self.error(row0 + r, f"number out of range at element {bad}", self.expected,
+                                     _got(v[bad])) from None  # fmt: skip
+            raise
         finite = np.isfinite(target)
         if not finite.all():
             r, c = (int(x[0]) for x in np.nonzero(~finite))
             raise self.error(row0 + r, f"NaN or Inf in vector at element {c}",
-                             "finite float32 numbers", repr(float(arr[r, c])))  # fmt: skip
+                             "finite float32 numbers", _got(pending[r][c]))  # fmt: skip
         if self.kind is DataType.FLOAT16_VECTOR:
             with np.errstate(over="ignore"):
                 half = target.astype(np.float16)
