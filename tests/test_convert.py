@@ -542,4 +542,10 @@ def test_block_reader_skips_nested_boundaries_without_fallback(tmp_path, monkeyp
 def test_vector_integer_beyond_float_range(tmp_path):
     text = json.dumps({"rows": [dict(GOOD)]}).replace("[0.0, 1.0]", "[0.0, 1" + "0" * 400 + "]")
     err = _raw(tmp_path, text)
-    assert err.row == 0 and "data.json" in str(err)
+    _assert_names(err, 0, "v", "number out of range at element 1")
+
+
+def test_int_only_vector_with_huge_integer(tmp_path):
+    text = json.dumps({"rows": [dict(GOOD), dict(GOOD, id=1)]}).replace("[0.0, 1.0]}]", "[0, 1" + "0" * 400 + "]}]")
+    err = _raw(tmp_path, text)
+    _assert_names(err, 1, "v", "number out of range at element 1")

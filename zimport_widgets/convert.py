@@ -268,7 +268,10 @@ class _FixedColumn(_Column):
                 try:
                     sum(v)  # a C loop: raises for a string, null, list or object among the numbers
                 except (TypeError, OverflowError):
-                    bad = next((k for k, x in enumerate(v) if type(x) not in (float, int)), 0)
+                    bad = next((k for k, x in enumerate(v) if type(x) not in (float, int)), None)
+                    if bad is None:  # an integer too large for a float
+                        bad = next((k for k, x in enumerate(v) if type(x) is int and _too_big(x)), 0)
+                        raise err(row, f"number out of range at element {bad}", expected, _got(v[bad])) from None
                     raise err(row, f"wrong type at element {bad}", expected, _got(v[bad])) from None
                 if not pending:
                     self.pending_at = (j, row)
@@ -312,16 +315,11 @@ class _FixedColumn(_Column):
         k = len(pending)
         target = (self.vbuf if self._half else self.buf)[j0 : j0 + k]
         try:
-            target[:] = pending  # numbers only (checked in put): straight into float32
-        except (TypeError, ValueError, OverflowError):  # e.g. an integer beyond the float range
-            for r, v in enumerate(pending):
-                try:
-                    np.array(v, dtype=np.float64)
-                except (TypeError, ValueError, OverflowError):
-                    bad = next((i for i, x in enumerate(v) if type(x) is not float and abs(x) > 1e308), 0)
-                    raise self.error(row0 + r, f"number out of range at element {bad}", self.expected,
-                                     _got(v[bad])) from None  # fmt: skip
-            raise
+            target[:] = pending  # numbers only (checked in put): straight to float32
+        except OverflowError:  # a list of integers only, one too large for a float
+            r, bad = next((r, i) for r, v in enumerate(pending) for i, x in enumerate(v) if _too_big(x))
+            raise self.error(row0 + r, f"number out of range at element {bad}", self.expected,
+                             _got(pending[r][bad])) from None  # fmt: skip
         finite = np.isfinite(target)
         if not finite.all():
             r, c = (int(x[0]) for x in np.nonzero(~finite))
@@ -363,6 +361,14 @@ class _FixedColumn(_Column):
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+def _too_big(x: int) -> bool:
+    try:
+        float(x)
+    except OverflowError:
+        return True
+    return False
 
 
 def _to_bfloat16(a: np.ndarray) -> np.ndarray:
