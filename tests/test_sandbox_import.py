@@ -595,3 +595,56 @@ def test_milvus_style_import_on_the_cluster_endpoint(sandbox, tiny):
         time.sleep(0.05)
     assert "reason" not in data and data["importedRows"] == 120
     assert call(sandbox, sandbox.cluster_endpoint, V2 + "describe", {"jobId": "1"})["code"] == 2100
+
+
+def test_describe_keeps_index_info_until_the_collection_changes(sandbox, monkeypatch):
+    """Milvus Lite counts every row on each index call: describe asks it once per collection, then keeps it."""
+    client = sandbox.engine.client
+    calls: list[str] = []
+    for method in ("list_indexes", "describe_index"):
+        real = getattr(client, method)
+        monkeypatch.setattr(client, method, lambda *a, _real=real, _m=method, **k: calls.append(_m) or _real(*a, **k))
+    name = unique("kept")
+    schema = tiny_schema(name)
+    create_collection(sandbox, schema)
+
+    def describe() -> dict:
+        res = call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/describe", {"collectionName": name})
+        assert res["code"] == 0, res
+        return res["data"]
+
+    first = describe()
+    assert calls and first["indexes"] == [{"fieldName": "vec", "indexName": "vec", "metricType": "COSINE"}]
+    calls.clear()
+    assert describe() == first and calls == []  # kept: no index call
+    # dropped and created again with another metric: the kept description is gone
+    call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/drop", {"collectionName": name})
+    body = create_body(schema)
+    body["indexParams"][0]["metricType"] = "L2"
+    assert call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/create", body)["code"] == 0
+    assert describe()["indexes"][0]["metricType"] == "L2" and calls
+    calls.clear()
+    sandbox.engine.invalidate(name)
+    assert describe()["indexes"][0]["metricType"] == "L2" and calls
+
+
+def test_import_flushes_its_rows_before_completing(sandbox, monkeypatch, tmp_path):
+    name = create_collection(sandbox, tiny_schema(unique("sealed")))
+    url = upload(sandbox, write_numpy(tmp_path / "np", 150), unique("sealed-src"))
+    engine = sandbox.engine
+    flushed: list[tuple[str, int]] = []
+    real_flush = engine.flush
+
+    def flush(collection: str) -> None:
+        flushed.append((collection, engine.count(collection)))  # every row is in before the flush
+        real_flush(collection)
+
+    monkeypatch.setattr(engine, "flush", flush)
+    job_id = call(sandbox, sandbox.controller_url, V1_CREATE, v1_body(sandbox, name, url))["data"]["jobId"]
+    done = wait_job(sandbox, job_id)
+    assert done["state"] == "Completed" and done["importedRows"] == 150
+    assert flushed == [(name, 150)]
+    assert count(sandbox, name) == 150
+    hit = call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/entities/query",
+               {"collectionName": name, "filter": "id == 7", "outputFields": ["title"]})["data"]  # fmt: skip
+    assert hit == [{"id": 7, "title": "title 7"}]

@@ -304,6 +304,12 @@ class JobRunner:
                         time.sleep(self.batch_delay)
                 with job._lock:
                     task.state, task.complete_time = "Completed", _now_iso()
+            # 4. persist (90-100): the rows go into sealed segments before the job is Completed
+            self._set(job, progress=90)
+            try:
+                self.engine.flush(job.collection)
+            except Exception as exc:
+                raise JobFailed(f"Failed to persist the imported rows of {job.collection}: {exc}") from None
         except BaseException:
             with contextlib.suppress(Exception):
                 self.engine.delete_ids(job.collection, inserted)

@@ -2,6 +2,12 @@
 
 :class:`MilvusEngine` starts Milvus Lite in a background thread (it takes ~1-2 s to import and open),
 so the HTTP servers can answer at once; calls that need it wait until it is ready.
+
+Milvus Lite's index calls (``list_indexes``/``describe_index``) count the collection's rows on every
+call, which is slow while the rows sit unflushed in its memtable; the engine keeps each collection's
+index description (invalidated when the engine creates or drops the collection, or on
+:meth:`MilvusEngine.invalidate`), and an import flushes its rows into sealed segments before it
+completes, as the real service persists imported data. ``count(*)`` is always a real query.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class MilvusEngine:
         self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
         self._created: dict[str, float] = {}
+        self._index_info: dict[str, list[dict[str, str]]] = {}  # collection -> describe()'s "indexes"
+        self._generation: dict[str, int] = {}  # bumped on create/drop/invalidate: a fetch in flight is not kept
         self.started_in: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -107,6 +115,7 @@ class MilvusEngine:
             self._ready.wait(120.0)
         self._thread = None
         self._ready.clear()
+        self.invalidate()
         self._error = None
         client, self._client = self._client, None
         if client is None:
@@ -182,12 +191,31 @@ class MilvusEngine:
         with self._lock:
             self._ids[name] = random.randrange(10**17, 10**18)
             self._created[name] = time.time()
+        self.invalidate(name)
 
     def drop_collection(self, name: str) -> None:
         self._require(name)
-        self.client.drop_collection(name)
+        try:
+            self.client.drop_collection(name)
+        finally:
+            with self._lock:
+                self._ids.pop(name, None)
+            self.invalidate(name)
+
+    def invalidate(self, name: str | None = None) -> None:
+        """Forget the kept index description of ``name`` (all if None), e.g. after changing indexes directly."""
         with self._lock:
-            self._ids.pop(name, None)
+            names = [name] if name is not None else list(self._index_info) + list(self._generation)
+            for n in names:
+                self._index_info.pop(n, None)
+                self._generation[n] = self._generation.get(n, 0) + 1
+
+    def flush(self, name: str) -> None:
+        """Seal the collection's inserted rows into segments (Milvus Lite keeps them in a memtable until then)."""
+        try:
+            self.client.flush(name)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
 
     def _require(self, name: str) -> None:
         if not name or not self.client.has_collection(name):
@@ -229,13 +257,7 @@ class MilvusEngine:
             fd.setdefault("clusteringKey", False)
             fd.setdefault("nullable", f.nullable)
             fields.append(fd)
-        indexes = []
-        for index_name in client.list_indexes(name):
-            info = client.describe_index(name, index_name) or {}
-            indexes.append(
-                {"fieldName": info.get("field_name", index_name), "indexName": index_name,
-                 "metricType": info.get("metric_type", "")}
-            )  # fmt: skip
+        indexes = self._indexes(name)
         state = client.get_load_state(name).get("state")
         load = {"Loaded": "LoadStateLoaded", "Loading": "LoadStateLoading"}.get(
             getattr(state, "name", str(state)), "LoadStateNotLoad"
@@ -250,6 +272,25 @@ class MilvusEngine:
             "shardsNum": 1, "partitionsNum": 1, "consistencyLevel": "Bounded", "properties": [],
             "createTime": int(created * 1000),
         }  # fmt: skip
+
+    def _indexes(self, name: str) -> list[dict[str, str]]:
+        """describe()'s ``indexes``: asked of Milvus Lite once per collection, then kept (see the module doc)."""
+        with self._lock:
+            kept = self._index_info.get(name)
+            generation = self._generation.get(name, 0)
+        if kept is None:
+            client = self.client
+            kept = []
+            for index_name in client.list_indexes(name):
+                info = client.describe_index(name, index_name) or {}
+                kept.append(
+                    {"fieldName": info.get("field_name", index_name), "indexName": index_name,
+                     "metricType": info.get("metric_type", "")}
+                )  # fmt: skip
+            with self._lock:
+                if self._generation.get(name, 0) == generation:
+                    self._index_info[name] = kept
+        return [dict(i) for i in kept]
 
     # -- entities -----------------------------------------------------------------------------------
     def insert(self, name: str, rows: list[dict[str, Any]]) -> list[Any]:
