@@ -231,8 +231,8 @@ def main() -> int:
         b1, o1 = compare(store, store.endpoint, src, 1, "single", tmp_path / "ck", multipart_threshold=largest + 1)
         print(
             f"    baseline {b1:.2f} s, upload_to_oss {o1:.2f} s; speed-up baseline/ours = {b1 / o1:.2f}x "
-            "(the gap to the line above is the sandbox store's multipart completion: moto joins the parts, "
-            "then the whole object's CRC64 is computed again)"
+            "(the gap to the line above is the sandbox store's multipart completion: moto reads the parts "
+            "back from its temporary files and writes the joined object)"
         )
         print(f"(a) link capped at {args.link_mbps:g} MB/s per connection:")
         b2, o2 = compare(store, store.slow_endpoint, src, 1, "slow", tmp_path / "ck")
