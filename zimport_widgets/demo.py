@@ -94,7 +94,8 @@ def _summary() -> list[str]:
     with ImportClient() as client:
         jobs = client.list_import_jobs()
         for job in jobs:
-            lines.append(f"job {job.job_id}: {job.collection} {job.state.value}")
+            why = f" ({job.reason[:100]})" if job.reason else ""
+            lines.append(f"job {job.job_id}: {job.collection} {job.state.value}{why}")
         for name in sorted({j.collection for j in jobs if j.collection}):
             lines.append(f"rows imported into {name}: {client.count_rows(name):,}")
     return lines

@@ -92,8 +92,9 @@ def execute_notebook(
     nb = nbformat.read(src, as_version=4)
     client = NotebookClient(
         nb,
-        timeout=timeout,
         kernel_name="python3",
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not the loopback "TCP without encryption" notice
+        timeout=timeout,
         resources={"metadata": {"path": str(src.parent)}},
         store_widget_state=True,
     )
