@@ -37,6 +37,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/convert.py
 	$(PY) benchmarks/upload.py
+	$(PY) benchmarks/sandbox_start.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,0 +1,32 @@
+"""The README's code example runs as written (against the sandbox, in a folder with the sample file)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from zimport_widgets import ImportClient
+from zimport_widgets.samples import sample_schema, write_sample_json
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_readme_opens_with_the_two_commands():
+    first_block = re.search(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S).group(1)
+    assert [line.split()[:2] for line in first_block.strip().splitlines()] == [["make", "demo"], ["make", "test"]]
+
+
+def test_readme_script_example_imports_the_sample(sandbox_env, tmp_path: Path, monkeypatch, capsys):
+    example = next(b for b in _python_blocks() if "convert_json_to_numpy(" in b)
+    monkeypatch.chdir(tmp_path)
+    write_sample_json(tmp_path / "medium_articles_2020_dpr.json", 300, dim=8)
+    name = "readme_articles"
+    with ImportClient() as client:
+        client.create_collection(name, sample_schema(dim=8, collection_name=name))
+    code = example.replace('"medium_articles"', repr(name)).replace("imports/medium/", "readme/medium/")
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "300"
