@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[test]'
+	# ipykernel 6 beside the venv's 7, for the widget tests that run on both (PYTHONPATH picks it)
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/ipykernel6 'ipykernel>=6.29,<7'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -2,7 +2,7 @@
 
 The secrets reach the kernel only through the environment, which the first cell moves into the Password
 widgets (as a user typing them would) and then deletes, so the run can only succeed through the widgets.
-The forms run their work in threads under ipykernel (≥ 7), the notebook waits for each, and the saved
+The forms run their work in threads under ipykernel 7 and 6, the notebook waits for each, and the saved
 ``.ipynb`` (outputs + ``metadata.widgets``) is searched for every secret.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -66,7 +68,28 @@ def sandbox_env(monkeypatch):
         yield sb
 
 
-def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path):
+IPYKERNEL6 = Path(sys.prefix) / "ipykernel6"  # `make` installs ipykernel 6 there, beside the venv's 7
+
+
+@pytest.fixture(params=["python3", "ipykernel6"])
+def kernel_name(request, tmp_path_factory, monkeypatch) -> str:
+    """The venv's kernel (ipykernel 7), and the same Python with ipykernel 6 first on its path."""
+    if request.param == "python3":
+        return "python3"
+    assert (IPYKERNEL6 / "ipykernel").is_dir(), f"ipykernel 6 is missing from {IPYKERNEL6}: run `make venv`"
+    root = tmp_path_factory.mktemp("jupyter-path")
+    spec = root / "kernels" / "ipykernel6"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel 6)", "language": "python",
+        "env": {"PYTHONPATH": str(IPYKERNEL6)},
+    }))  # fmt: skip
+    monkeypatch.setenv("JUPYTER_PATH", str(root))
+    return "ipykernel6"
+
+
+def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path, kernel_name):
     sb = sandbox_env
     ImportClient.from_env(sb.env()).create_collection(COLLECTION, sample_schema(dim=DIM))
     source = write_sample_json(tmp_path / "articles.json", n=ROWS, dim=DIM)
@@ -76,8 +99,9 @@ def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path)
         nbformat.v4.new_code_cell(RUN),
         nbformat.v4.new_code_cell(CHECK),
     ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
+    nb.cells.append(nbformat.v4.new_code_cell("import ipykernel; print('ipykernel', ipykernel.__version__)"))
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=300, kernel_name=kernel_name, store_widget_state=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
     path = tmp_path / "run.ipynb"
     nbformat.write(nb, path)
@@ -103,3 +127,5 @@ def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path)
     assert any("Completed" in json.dumps(m["state"]) for m in state.values())
     assert any("os.environ" in json.dumps(m["state"]) for m in state.values())  # the shown code
     assert os.environ[config.OSS_ACCESS_KEY_SECRET] == sb.access_key_secret  # the test process kept its env
+    major = "".join(o.get("text", "") for o in nb.cells[3].outputs).split()[1].split(".")[0]
+    assert major == ("6" if kernel_name == "ipykernel6" else "7")
