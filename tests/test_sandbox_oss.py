@@ -369,3 +369,141 @@ def test_multipart_completion_checks_parts_and_handles_copied_parts(oss_store):
     )
     assert done.crc == crc64(src + b"tail")  # a copied part's CRC64 is not known: read from the object
     assert b.get_object("mp/copied").read() == src + b"tail"
+
+
+# -- key policies and STS temporary keys ----------------------------------------------------------------
+def _denied(fn, code: str = "AccessDenied") -> oss2.exceptions.OssError:
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        fn()
+    e = err.value
+    assert (e.status, e.code) == (403, code), (e.status, e.code, e.message)
+    assert re.fullmatch(r"[0-9A-F]{24}", e.request_id)
+    assert e.details["RequestId"] == e.request_id
+    return e
+
+
+def test_read_only_keys_read_and_list_but_every_write_is_access_denied(oss_store, tmp_path):
+    full = _bucket(oss_store)
+    full.put_object("ro/a.npy", b"alpha")
+    full.put_object("ro/b.npy", b"beta")
+    ak, sk = oss_store.add_credentials(read_only=True)
+    assert ak != oss_store.access_key_id and oss_store.credentials[ak] == sk
+    ro = oss2.Bucket(oss2.Auth(ak, sk), oss_store.endpoint, oss_store.bucket)
+    assert ro.get_object("ro/a.npy").read() == b"alpha"
+    assert ro.head_object("ro/b.npy").content_length == 4
+    assert [o.key for o in oss2.ObjectIteratorV2(ro, prefix="ro/")] == ["ro/a.npy", "ro/b.npy"]
+    assert [o.key for o in oss2.ObjectIterator(ro, prefix="ro/")] == ["ro/a.npy", "ro/b.npy"]
+    ro.get_object_to_file("ro/a.npy", str(tmp_path / "a.npy"))
+    assert (tmp_path / "a.npy").read_bytes() == b"alpha"
+
+    e = _denied(lambda: ro.put_object("ro/new.npy", b"x"))
+    assert e.message == "You have no right to access this object because of bucket acl."
+    assert e.details["EC"] == "0003-00000001"
+    _denied(lambda: ro.delete_object("ro/a.npy"))
+    _denied(lambda: ro.batch_delete_objects(["ro/a.npy"]))
+    _denied(lambda: ro.init_multipart_upload("ro/mp.npy"))
+    # a part and the completion of an upload the full keys started
+    upload_id = full.init_multipart_upload("ro/mp.npy").upload_id
+    _denied(lambda: ro.upload_part("ro/mp.npy", upload_id, 1, b"p" * 10))
+    part = full.upload_part("ro/mp.npy", upload_id, 1, b"p" * 10)
+    _denied(lambda: ro.complete_multipart_upload("ro/mp.npy", upload_id, [oss2.models.PartInfo(1, part.etag)]))
+    # nothing changed; the primary keys still write
+    assert [o.key for o in oss2.ObjectIterator(full, prefix="ro/")] == ["ro/a.npy", "ro/b.npy"]
+    full.complete_multipart_upload("ro/mp.npy", upload_id, [oss2.models.PartInfo(1, part.etag)])
+    assert full.get_object("ro/mp.npy").read() == b"p" * 10
+
+
+def test_read_only_denial_is_oss_xml_on_the_wire(oss_store):
+    ak, sk = oss_store.add_credentials(read_only=True)
+    ro = oss2.Bucket(oss2.Auth(ak, sk), oss_store.endpoint, oss_store.bucket)
+    resp = requests.put(ro.sign_url("PUT", "wire.bin", 60), data=b"x", timeout=10)
+    assert resp.status_code == 403 and "xmlns" not in resp.text
+    assert "<Code>AccessDenied</Code>" in resp.text and "because of bucket acl." in resp.text
+    rid = re.search(r"<RequestId>([0-9A-F]{24})</RequestId>", resp.text)
+    assert rid and resp.headers["x-oss-request-id"] == rid.group(1)
+    assert ak not in resp.text and sk not in resp.text
+
+
+def test_full_access_extra_keys_and_given_pairs(oss_store):
+    ak, sk = oss_store.add_credentials()
+    b = oss2.Bucket(oss2.Auth(ak, sk), oss_store.endpoint, oss_store.bucket)
+    b.put_object("second-user", b"2")
+    assert b.get_object("second-user").read() == b"2"
+    assert oss_store.add_credentials("LTAIgivenkeyid0000", "given-secret", read_only=True) == (
+        "LTAIgivenkeyid0000", "given-secret",
+    )  # fmt: skip
+    given = oss2.Bucket(oss2.Auth("LTAIgivenkeyid0000", "given-secret"), oss_store.endpoint, oss_store.bucket)
+    assert given.get_object("second-user").read() == b"2"
+    _denied(lambda: given.put_object("k", b"v"))
+    with pytest.raises(ValueError):
+        oss_store.add_credentials("LTAIonlytheid", None)
+
+
+def test_sts_keys_work_with_their_token_in_header_and_presigned_url(oss_store):
+    creds = oss_store.issue_sts_credentials(ttl=600)
+    ak, sk, token = creds
+    assert ak.startswith("STS.") and token.startswith("CAIS")
+    assert ak not in repr(creds) and sk not in repr(creds) and token not in repr(creds)
+    b = oss2.Bucket(oss2.StsAuth(ak, sk, token), oss_store.endpoint, oss_store.bucket)
+    b.put_object("sts/a", b"temporary")
+    assert b.get_object("sts/a").read() == b"temporary"
+    assert [o.key for o in oss2.ObjectIteratorV2(b, prefix="sts/")] == ["sts/a"]
+    url = b.sign_url("GET", "sts/a", 60)
+    assert "security-token=" in url
+    assert requests.get(url, timeout=10).content == b"temporary"
+    # V4 signing with the token (oss2 sends it as x-oss-security-token there too)
+    v4 = oss2.Bucket(
+        oss2.ProviderAuthV4(oss2.credentials.StaticCredentialsProvider(ak, sk, token)),
+        oss_store.endpoint, oss_store.bucket, region="cn-hangzhou",
+    )  # fmt: skip
+    assert v4.get_object("sts/a").read() == b"temporary"
+
+
+def test_sts_keys_without_or_with_a_wrong_token_are_refused(oss_store):
+    _bucket(oss_store).put_object("sts/b", b"b")
+    ak, sk, token = oss_store.issue_sts_credentials(ttl=600)
+    other_token = oss_store.issue_sts_credentials(ttl=600).security_token
+
+    def get(auth):
+        return lambda: oss2.Bucket(auth, oss_store.endpoint, oss_store.bucket).get_object("sts/b")
+
+    e = _denied(get(oss2.Auth(ak, sk)), "InvalidAccessKeyId")  # the token is missing
+    assert e.details["EC"] == "0002-00000002"
+    e = _denied(get(oss2.StsAuth(ak, sk, token[:-4] + "abcd")), "InvalidSecurityToken")
+    assert e.message == "The security token you provided is invalid."
+    _denied(get(oss2.StsAuth(ak, sk, other_token)), "InvalidSecurityToken")
+    # a token sent with long-term keys makes it an STS request, which OSS refuses
+    _denied(get(oss2.StsAuth(oss_store.access_key_id, oss_store.access_key_secret, token)), "InvalidAccessKeyId")
+    # the token is checked before the signature: a pre-signed URL with another token is InvalidSecurityToken
+    good = oss2.Bucket(oss2.StsAuth(ak, sk, token), oss_store.endpoint, oss_store.bucket)
+    resp = requests.get(good.sign_url("GET", "sts/b", 60).replace("security-token=", "security-token=X"), timeout=10)
+    assert resp.status_code == 403 and "<Code>InvalidSecurityToken</Code>" in resp.text
+
+
+def test_sts_keys_expire(oss_store):
+    _bucket(oss_store).put_object("sts/c", b"c")
+    ak, sk, token = oss_store.issue_sts_credentials(ttl=0.5)
+    b = oss2.Bucket(oss2.StsAuth(ak, sk, token), oss_store.endpoint, oss_store.bucket)
+    assert b.get_object("sts/c").read() == b"c"
+    time.sleep(0.6)
+    e = _denied(lambda: b.get_object("sts/c"), "SecurityTokenExpired")
+    assert e.message == "The security token you provided has expired."
+    assert e.details["EC"] == "0002-00000007"
+    # expire_sts_credentials ends another pair at once
+    ak2, sk2, token2 = oss_store.issue_sts_credentials()
+    b2 = oss2.Bucket(oss2.StsAuth(ak2, sk2, token2), oss_store.endpoint, oss_store.bucket)
+    assert b2.object_exists("sts/c")
+    oss_store.expire_sts_credentials(ak2)
+    _denied(lambda: b2.get_object("sts/c"), "SecurityTokenExpired")
+    with pytest.raises(ValueError):
+        oss_store.issue_sts_credentials(ttl=0)
+    with pytest.raises(ValueError):
+        oss_store.expire_sts_credentials(oss_store.access_key_id)
+
+
+def test_read_only_sts_keys(oss_store):
+    _bucket(oss_store).put_object("sts/d", b"d")
+    ak, sk, token = oss_store.issue_sts_credentials(read_only=True)
+    b = oss2.Bucket(oss2.StsAuth(ak, sk, token), oss_store.endpoint, oss_store.bucket)
+    assert b.get_object("sts/d").read() == b"d"
+    _denied(lambda: b.put_object("sts/e", b"e"))

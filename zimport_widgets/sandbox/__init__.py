@@ -10,13 +10,15 @@
 
 ``sb.env()`` gives the eight ``ZILLIZ_*``/``OSS_*`` variables; ``sb.faults`` injects faults (:mod:`.faults`);
 ``zimport sandbox`` runs the same in the foreground; :func:`start_if_unconfigured` starts one in-process
-when no variable is set. :class:`OssStore` can also run alone.
+when no variable is set. :class:`OssStore` can also run alone; it can add read-only key pairs and issue
+STS temporary keys (:mod:`.oss_policy`).
 """
 
 from __future__ import annotations
 
 from .faults import Faults
+from .oss_policy import StsCredentials
 from .oss_store import OssStore
 from .sandbox import Sandbox, start_if_unconfigured
 
-__all__ = ["Faults", "OssStore", "Sandbox", "start_if_unconfigured"]
+__all__ = ["Faults", "OssStore", "Sandbox", "StsCredentials", "start_if_unconfigured"]

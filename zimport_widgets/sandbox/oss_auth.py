@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
-__all__ = ["AuthFailure", "SignedRequest", "verify"]
+__all__ = ["AuthFailure", "SignedRequest", "claimed_access_key_id", "verify"]
 
 #: Query parameters that are part of the V1 canonical resource (OSS "sub-resources").
 SUBRESOURCES = frozenset(
@@ -83,6 +83,20 @@ def verify(req: SignedRequest, credentials: Mapping[str, str], *, now: float | N
     if req.param("OSSAccessKeyId") is not None:
         return _verify_v1_url(req, credentials, now)
     raise AuthFailure("AccessDenied", "AccessDenied: Anonymous access is forbidden for this operation.")
+
+
+def claimed_access_key_id(req: SignedRequest) -> str | None:
+    """The access key id a request names (header V1/V4 or pre-signed URL), before any check; None if none."""
+    auth = req.headers.get("authorization", "")
+    if auth.startswith("OSS "):
+        return auth[4:].strip().rpartition(":")[0] or None
+    if auth.startswith(V4_ALGORITHM):
+        for item in auth[len(V4_ALGORITHM) :].split(","):
+            name, _, value = item.strip().partition("=")
+            if name.strip() == "Credential":
+                return value.strip().split("/", 1)[0] or None
+        return None
+    return req.param("OSSAccessKeyId") or None
 
 
 # -- V1 ----------------------------------------------------------------------------------------------

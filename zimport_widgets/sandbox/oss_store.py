@@ -37,7 +37,8 @@ from xml.sax.saxutils import escape
 from .crc64 import crc64, crc64_of_parts
 from .faults import Faults, drop_connection
 from .httpserver import ServerThread
-from .oss_auth import AuthFailure, SignedRequest, verify
+from .oss_auth import AuthFailure, SignedRequest, claimed_access_key_id, verify
+from .oss_policy import Grant, KeyRing, StsCredentials
 
 __all__ = ["OSS_MIN_PART_SIZE", "OssDialect", "OssStore", "crc64"]
 
@@ -205,7 +206,10 @@ class OssDialect:
         query = parse_qsl(raw_query, keep_blank_values=True)
         headers = self._headers(environ)
         try:
-            verify(SignedRequest(method, bucket, key, query, headers), store.credentials)
+            signed = SignedRequest(method, bucket, key, query, headers)
+            token = headers.get("x-oss-security-token") or signed.param("security-token")
+            store._keys.check_token(claimed_access_key_id(signed), token)
+            store._keys.check_access(verify(signed, store.credentials), method)
         except AuthFailure as exc:
             return self._respond_error(
                 start_response, environ, exc.status, exc.code, exc.message, rid, bucket, **exc.extra
@@ -435,7 +439,9 @@ class OssStore:
     """An OSS-dialect object store on ``host`` (127.0.0.1), a free port unless ``port`` is given.
 
     ``bucket`` (created at start) defaults to ``zimport-demo-<random>``; the key pair is random unless given.
-    More key pairs can be added with :meth:`add_credentials`. Faults: ``store.faults`` (see :mod:`.faults`).
+    That pair has full access. More key pairs, optionally read-only, come from :meth:`add_credentials`;
+    STS temporary keys (used with ``oss2.StsAuth``) from :meth:`issue_sts_credentials` (see :mod:`.oss_policy`).
+    Faults: ``store.faults`` (see :mod:`.faults`).
     """
 
     def __init__(
@@ -457,7 +463,7 @@ class OssStore:
         self.region = region
         self.faults = faults if faults is not None else Faults()
         self.account_id = str(100000000000 + uuid.uuid4().int % 899999999999)
-        self._credentials = {self.access_key_id: self.access_key_secret}
+        self._keys = KeyRing(self.access_key_id, self.access_key_secret)
         self._cred_lock = threading.Lock()
         self._server = ServerThread(OssDialect(self), host=host, port=port, name="oss")
         self._crc_cache: dict[tuple[str, str, str], int] = {}  # (bucket, key, ETag) -> CRC64
@@ -546,13 +552,36 @@ class OssStore:
 
     @property
     def credentials(self) -> dict[str, str]:
-        with self._cred_lock:
-            return dict(self._credentials)
+        """Every accepted key pair, {access key id: secret} (STS pairs included)."""
+        return self._keys.secrets()
 
-    def add_credentials(self, access_key_id: str, access_key_secret: str) -> None:
-        """Accept another key pair (e.g. a second user)."""
-        with self._cred_lock:
-            self._credentials[access_key_id] = access_key_secret
+    def add_credentials(
+        self, access_key_id: str | None = None, access_key_secret: str | None = None, *, read_only: bool = False
+    ) -> tuple[str, str]:
+        """Accept another key pair (random unless given) and return it as ``(id, secret)``.
+
+        ``read_only``: reads, heads and listings work; writes (PUT object/part, POST multipart init/complete,
+        DELETE) answer ``403 AccessDenied`` ("... because of bucket acl.") with a request id, as OSS does.
+        """
+        if access_key_id is None or access_key_secret is None:
+            if access_key_id is not None or access_key_secret is not None:
+                raise ValueError("give both access_key_id and access_key_secret, or neither")
+            return self._keys.new_pair(read_only=read_only)
+        self._keys.add(access_key_id, access_key_secret, Grant(read_only=read_only))
+        return access_key_id, access_key_secret
+
+    def issue_sts_credentials(self, ttl: float = 3600.0, *, read_only: bool = False) -> StsCredentials:
+        """Temporary keys valid for ``ttl`` seconds, as STS AssumeRole gives: ``(id, secret, security_token)``.
+
+        Requests must carry the token (``oss2.StsAuth(id, secret, token)`` sends ``x-oss-security-token``):
+        none gives ``InvalidAccessKeyId``, another one ``InvalidSecurityToken``, and after ``ttl`` every
+        request gets ``SecurityTokenExpired`` (all 403). ``read_only`` as in :meth:`add_credentials`.
+        """
+        return self._keys.new_sts(ttl, read_only=read_only)
+
+    def expire_sts_credentials(self, access_key_id: str) -> None:
+        """Let STS keys from :meth:`issue_sts_credentials` expire now."""
+        self._keys.expire(access_key_id)
 
     @property
     def request_count(self) -> int:

@@ -20,6 +20,7 @@ from .faults import Faults
 from .httpserver import ServerThread
 from .importer import JobRunner
 from .milvus import MilvusEngine
+from .oss_policy import StsCredentials
 from .oss_store import OssStore
 
 __all__ = ["Sandbox", "start_if_unconfigured"]
@@ -194,6 +195,20 @@ class Sandbox:
     @property
     def access_key_secret(self) -> str:
         return self.store.access_key_secret
+
+    def add_credentials(self, *, read_only: bool = False) -> tuple[str, str]:
+        """A new random key pair for the object store, ``(id, secret)``; ``read_only``: writes get AccessDenied.
+
+        Import jobs only read, so read-only keys are enough for ``accessKey``/``secretKey``.
+        """
+        return self.store.add_credentials(read_only=read_only)
+
+    def issue_sts_credentials(self, ttl: float = 3600.0, *, read_only: bool = False) -> StsCredentials:
+        """STS temporary keys for the object store, ``(id, secret, security_token)``, valid ``ttl`` seconds.
+
+        Use them with ``oss2.StsAuth``, ``upload_to_oss(..., security_token=)`` or an import's v2 ``token``.
+        """
+        return self.store.issue_sts_credentials(ttl, read_only=read_only)
 
     def env(self) -> dict[str, str]:
         """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox."""
