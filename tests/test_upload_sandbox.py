@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -27,6 +28,7 @@ from zimport_widgets.errors import (
     IntegrityError,
     ProgressCallbackError,
     SourceInvalidError,
+    StorageAccessDenied,
     StorageAuthError,
     StorageError,
     StorageNetworkError,
@@ -441,3 +443,114 @@ def test_progress_bar_in_bytes_with_current_file(up: Any, tmp_path: Path) -> Non
         "2/id.npy",
         "readme.txt",
     }
+
+
+# ------------------------------------------------------------------ key policies and STS credentials
+
+
+def _local_crcs(src: Path, prefix: str) -> dict[str, int]:
+    return {f"{prefix}/{p.relative_to(src).as_posix()}": file_crc64(p) for p in sorted(src.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["whole", "multipart"])
+def test_read_only_keys_raise_access_denied_without_secrets(
+    store: OssStore, up: Any, tmp_path: Path, multipart: bool
+) -> None:
+    src = _folder(tmp_path / "src", big=1_500_000 if multipart else 10)
+    ak, sk = store.add_credentials(read_only=True)
+    prefix = f"denied/{'mp' if multipart else 'whole'}"
+    with pytest.raises(StorageAccessDenied) as info:
+        up(src, prefix, access_key_id=ak, access_key_secret=sk, retries=3, **SMALL_MULTIPART)
+    err = info.value
+    assert (err.code, err.status) == ("AccessDenied", 403)
+    assert err.request_id and re.fullmatch(r"[0-9A-F]{24}", err.request_id)
+    assert err.request_id in str(err) and "[OSS AccessDenied, HTTP 403]" in str(err)
+    assert "because of bucket acl" in str(err)  # the server's own words
+    assert err.hint == StorageAccessDenied.hint and f"Hint: {err.hint}" in str(err)
+    _no_secret(err, ak, sk, store.access_key_id, store.access_key_secret)
+    assert _listing(store, prefix + "/") == {}
+    # the same keys may read: they verify what the full keys uploaded
+    result = up(src, prefix, **SMALL_MULTIPART)
+    assert verify_upload(result, access_key_id=ak, access_key_secret=sk) == len(result.objects)
+
+
+def test_sts_credentials_upload_and_verify(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    ak, sk, token = store.issue_sts_credentials(ttl=600)
+    result = up(src, "sts/v1", access_key_id=ak, access_key_secret=sk, security_token=token, **SMALL_MULTIPART)
+    assert {o.key: o.crc64 for o in result.objects} == _local_crcs(src, "sts/v1")
+    assert _listing(store, "sts/v1/") == {o.key: o.size for o in result.objects}
+    assert verify_upload(result, access_key_id=ak, access_key_secret=sk, security_token=token) == 4
+    for o in result.objects:  # read back with the primary keys: the bytes are the files'
+        assert store.oss2_bucket().get_object(o.key).read() == (src / o.key[len("sts/v1/") :]).read_bytes()
+    for text in (repr(result), result._repr_html_()):
+        assert ak not in text and sk not in text and token not in text
+    # a re-run with the same temporary keys skips everything
+    again = up(src, "sts/v1", access_key_id=ak, access_key_secret=sk, security_token=token, **SMALL_MULTIPART)
+    assert all(o.skipped for o in again.objects) and again.bytes_uploaded == 0
+
+
+def test_sts_token_from_the_environment(
+    store: OssStore, up: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    ak, sk, token = store.issue_sts_credentials(ttl=600)
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", ak)
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", sk)
+    monkeypatch.setenv("OSS_SECURITY_TOKEN", token)
+    result = up(src, "sts/env", access_key_id=None, access_key_secret=None)
+    assert verify_upload(result) == len(result.objects) == 4
+    # keys given as arguments are long-term keys: they never pick up the environment's token
+    primary = up(src, "sts/env2")
+    assert len(primary.objects) == 4
+    monkeypatch.delenv("OSS_SECURITY_TOKEN")
+    with pytest.raises(StorageAuthError) as info:  # STS keys without their token
+        up(src, "sts/env3", access_key_id=None, access_key_secret=None)
+    assert info.value.code == "InvalidAccessKeyId"
+    _no_secret(info.value, ak, sk, token)
+
+
+@pytest.mark.parametrize("problem", ["wrong", "other", "expired"])
+def test_bad_sts_token_raises_auth_error_without_secrets(
+    store: OssStore, up: Any, tmp_path: Path, problem: str
+) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    ak, sk, token = store.issue_sts_credentials(ttl=600)
+    if problem == "wrong":
+        sent = token[:-6] + "XXXXXX"
+    elif problem == "other":
+        sent = store.issue_sts_credentials(ttl=600).security_token
+    else:
+        sent = token
+        store.expire_sts_credentials(ak)
+    with pytest.raises(StorageAuthError) as info:
+        up(src, f"sts/bad-{problem}", access_key_id=ak, access_key_secret=sk, security_token=sent)
+    err = info.value
+    code = "SecurityTokenExpired" if problem == "expired" else "InvalidSecurityToken"
+    assert (err.code, err.status) == (code, 403) and err.request_id
+    assert err.request_id in str(err)
+    assert ("expired" if problem == "expired" else "not the one issued") in str(err)
+    assert "security_token" in err.hint and "OSS_SECURITY_TOKEN" in err.hint
+    _no_secret(err, ak, sk, token, sent)
+    assert _listing(store, f"sts/bad-{problem}/") == {}
+
+
+def test_read_only_sts_keys_raise_access_denied(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src", big=10)
+    ak, sk, token = store.issue_sts_credentials(read_only=True)
+    with pytest.raises(StorageAccessDenied) as info:
+        up(src, "sts/ro", access_key_id=ak, access_key_secret=sk, security_token=token)
+    assert info.value.code == "AccessDenied" and info.value.status == 403
+    _no_secret(info.value, ak, sk, token)
+
+
+def test_debug_logs_carry_no_sts_token(
+    store: OssStore, up: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = _folder(tmp_path / "src")
+    ak, sk, token = store.issue_sts_credentials()
+    with caplog.at_level(logging.DEBUG):
+        up(src, "sts/logs", access_key_id=ak, access_key_secret=sk, security_token=token, **SMALL_MULTIPART)
+    assert "'x-oss-security-token': '***'" in caplog.text  # oss2 logs it among the request headers: masked
+    for secret in (ak, sk, token):
+        assert secret not in caplog.text

@@ -12,6 +12,7 @@ __all__ = [
     "OSS_ACCESS_KEY_SECRET",
     "OSS_BUCKET",
     "OSS_ENDPOINT",
+    "OSS_SECURITY_TOKEN",
     "SECRET_ENV_NAMES",
     "ZILLIZ_API_KEY",
     "ZILLIZ_CLUSTER_ENDPOINT",
@@ -29,6 +30,9 @@ OSS_ENDPOINT = "OSS_ENDPOINT"
 OSS_BUCKET = "OSS_BUCKET"
 OSS_ACCESS_KEY_ID = "OSS_ACCESS_KEY_ID"
 OSS_ACCESS_KEY_SECRET = "OSS_ACCESS_KEY_SECRET"
+#: Optional STS security token that goes with temporary keys in OSS_ACCESS_KEY_ID/SECRET. A secret like
+#: them, but not one of the eight ENV_NAMES (the sandbox neither needs nor exports it).
+OSS_SECURITY_TOKEN = "OSS_SECURITY_TOKEN"
 
 ENV_NAMES = (
     ZILLIZ_CLUSTER_ENDPOINT,

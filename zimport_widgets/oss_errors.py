@@ -24,6 +24,14 @@ __all__ = ["AUTH_CODES", "is_retryable", "storage_error"]
 AUTH_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken", "SecurityTokenExpired", "AccessKeyDisabled"}
 )
+TOKEN_CODES = {
+    "InvalidSecurityToken": "the STS security token was refused (it is not the one issued with these keys)",
+    "SecurityTokenExpired": "the STS security token has expired",
+}
+TOKEN_HINT = (
+    "get new temporary keys from STS (AssumeRole) and pass all three together: access_key_id, "
+    "access_key_secret and security_token (or OSS_SECURITY_TOKEN)"
+)
 DENIED_CODES = frozenset({"AccessDenied", "AccessForbidden", "UserDisable"})
 RETRYABLE_CODES = frozenset({"RequestTimeout", "SlowDown", "ServiceUnavailable", "InternalError"})
 
@@ -84,6 +92,10 @@ def storage_error(
             redact(f"{action} {where}: the store could not be reached{tries} ({reason})", secrets),
             code=None,
             status=None,
+        )
+    if code in TOKEN_CODES:
+        return StorageAuthError(
+            text(TOKEN_CODES[code]), code=code, status=status, request_id=request_id, hint=TOKEN_HINT
         )
     if code in AUTH_CODES:
         return StorageAuthError(

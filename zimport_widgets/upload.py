@@ -35,7 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_BUCKET, OSS_ENDPOINT, require
+from .config import (
+    OSS_ACCESS_KEY_ID,
+    OSS_ACCESS_KEY_SECRET,
+    OSS_BUCKET,
+    OSS_ENDPOINT,
+    OSS_SECURITY_TOKEN,
+    env_value,
+    require,
+)
 from .errors import ConfigError, DataFileError, IntegrityError
 from .object_url import UrlForm, join_key, normalize_endpoint, normalize_prefix, object_url
 from .oss_errors import is_retryable, storage_error
@@ -336,7 +344,10 @@ class _ProgressAggregator:
 
 _AUTH_HEADER = re.compile(r"(OSS4?-?[A-Z0-9-]*\s+)[^\s:'\",]+:[^\s'\",]+")
 _TOKEN_HEADER = re.compile(r"('x-oss-security-token'\s*:\s*')[^']*'", re.IGNORECASE)
-_CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId)=)[^/&\s'\",]+")
+_CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId|security-token)=)[^/&\s'\",]+")
+#: the token inside a string to sign (oss2.auth logs it: ``x-oss-security-token:TOKEN\n``) and the key id
+#: oss2.StsAuth logs when it is made (``Init StsAuth: access_key_id: ID, ...``)
+_TOKEN_SIGNED = re.compile(r"(x-oss-security-token:|access_key_id: )[^\s\\'\",]+", re.IGNORECASE)
 
 
 class _RedactFilter(logging.Filter):
@@ -348,6 +359,7 @@ class _RedactFilter(logging.Filter):
         except Exception:
             return True
         clean = _CREDENTIAL.sub(r"\1***", _TOKEN_HEADER.sub(r"\1***'", _AUTH_HEADER.sub(r"\1***", text)))
+        clean = _TOKEN_SIGNED.sub(r"\1***", clean)
         if clean != text:
             record.msg, record.args = clean, ()
         return True
@@ -601,6 +613,17 @@ def _make_bucket(
     )
 
 
+def _sts_token(security_token: str | None, access_key_id: str | None) -> str | None:
+    """The STS token: the argument, else ``OSS_SECURITY_TOKEN`` if the key id comes from the environment too.
+
+    A token only belongs with the temporary key id it was issued with; OSS refuses a token sent with
+    long-term keys, so keys passed as arguments never pick one up from the environment.
+    """
+    if security_token:
+        return security_token
+    return None if access_key_id else env_value(None, OSS_SECURITY_TOKEN)
+
+
 def _run_check(source: Any, schema: Any) -> None:
     from .checks import check_import_source
 
@@ -642,7 +665,8 @@ def upload_to_oss(
     endpoint, bucket, access_key_id, access_key_secret
         Default to ``OSS_ENDPOINT``, ``OSS_BUCKET``, ``OSS_ACCESS_KEY_ID``, ``OSS_ACCESS_KEY_SECRET``.
     security_token
-        An STS token, for temporary keys.
+        The STS security token that goes with temporary keys (``oss2.StsAuth``). Defaults to
+        ``OSS_SECURITY_TOKEN`` when the key id also comes from the environment.
     progress
         ``True`` (one tqdm.auto bar in bytes, current file as postfix), ``False``, a dict of tqdm
         arguments, or a callable receiving :class:`~zimport_widgets.progress.UploadProgress`.
@@ -687,6 +711,7 @@ def upload_to_oss(
     plan = plan_upload(source, prefix)
     endpoint_url = normalize_endpoint(require(endpoint, OSS_ENDPOINT, "OSS endpoint"))
     bucket_name = require(bucket, OSS_BUCKET, "OSS bucket")
+    security_token = _sts_token(security_token, access_key_id)
     key_id = require(access_key_id, OSS_ACCESS_KEY_ID, "OSS access key id")
     key_secret = require(access_key_secret, OSS_ACCESS_KEY_SECRET, "OSS access key secret")
     secrets = [key_id, key_secret, security_token]
@@ -776,8 +801,9 @@ def verify_upload(
     """HEAD every object of ``result`` and compare its size and CRC64 with the recorded ones.
 
     Returns the number of objects checked; raises :class:`IntegrityError` naming every object that is
-    missing, has another size, or another CRC64.
+    missing, has another size, or another CRC64. Keys and token default as in :func:`upload_to_oss`.
     """
+    security_token = _sts_token(security_token, access_key_id)
     key_id = require(access_key_id, OSS_ACCESS_KEY_ID, "OSS access key id")
     key_secret = require(access_key_secret, OSS_ACCESS_KEY_SECRET, "OSS access key secret")
     import oss2.exceptions as oe
