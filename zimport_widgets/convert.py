@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataFileError, SchemaError, UnsupportedFieldError
-from .json_rows import _got, _short, iter_json_rows
+from .json_rows import VectorSpecs, _got, _short, iter_json_rows
 from .progress import ConvertProgress, ProgressArg, Reporter
 from .schema import CollectionSchema, DataType, FieldSchema
 
@@ -259,8 +259,15 @@ class _FixedColumn(_Column):
             expected = f"a list of {dim} numbers ({dt.value}, dim {dim})"
             self.expected = expected
             pending = self.pending
+            target = self.vbuf if self._half else self.buf
+            ndarray = np.ndarray
 
             def put_fvec(j: int, row: int, v: Any) -> None:
+                if type(v) is ndarray:  # from the fast block reader: float32, dim long, finite, in range
+                    if pending:
+                        self.settle()
+                    target[j] = v
+                    return
                 if type(v) is not list:
                     raise err(row, "wrong type", expected, _got(v))
                 if len(v) != dim:
@@ -519,6 +526,21 @@ def _build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: 
 
 
 RowSource = Callable[[Callable[[int], None]], Iterator[Any]]
+_FLOAT16_MAX = 65504.0
+
+
+def vector_specs(schema: CollectionSchema) -> VectorSpecs:
+    """The float-vector fields the fast block reader may hand over as float32 rows (see ``json_rows``)."""
+    specs: dict[str, tuple[int, float | None]] = {}
+    for fs in schema.input_fields:
+        if fs.nullable or not fs.dim:
+            continue
+        if fs.dtype in (DataType.FLOAT_VECTOR, DataType.BFLOAT16_VECTOR):
+            specs[fs.name] = (int(fs.dim), None)
+        elif fs.dtype is DataType.FLOAT16_VECTOR:
+            specs[fs.name] = (int(fs.dim), _FLOAT16_MAX)
+    return specs
+
 
 
 def _run_rows(
@@ -537,8 +559,10 @@ def _run_rows(
         src = path.name
         file_path = path
 
+        vectors = vector_specs(schema)
+
         def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
-            return iter_json_rows(file_path, on_bytes=on_bytes)
+            return iter_json_rows(file_path, on_bytes=on_bytes, vectors=vectors)
 
     fields = schema.input_fields
     chunk = _chunk_rows(fields)

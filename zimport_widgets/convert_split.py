@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _npy_header, _run_rows
+from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _npy_header, _run_rows, vector_specs
 from .errors import DataFileError, ProgressCallbackError
 from .json_rows import _CUT, _fast_rows, _first_key, _open_rows, _rows_start, row_cut_pattern
 from .schema import CollectionSchema
@@ -92,10 +92,11 @@ def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None])
     p = Path(task["path"])
     try:
         start, end, closing = task["start"], task["end"], task["closing"]
+        vectors = vector_specs(task["schema"])
 
         def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
             return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
-                              first_key=task["first_key"])  # fmt: skip
+                              first_key=task["first_key"], vectors=vectors)  # fmt: skip
 
         rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
         return ("ok", rows, files)

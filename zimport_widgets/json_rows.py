@@ -4,6 +4,10 @@ Blocks of about 1 MiB are cut at a guessed row boundary (``}, {"<first key>":``)
 orjson. A guess inside a string or a nested object makes the block fail to parse; then ijson's C
 backend reads on from the last good boundary, so the rows, the errors and their row numbers are
 always exactly those of a plain streaming parse. Memory holds one block of rows at a time.
+
+When the caller names its float-vector fields (``vectors=``), blocks are parsed by simdjson
+instead and each block's vectors go from simdjson's parsed doubles to one float32 array, never
+through Python floats; a block with anything unusual in it is read by orjson as above.
 """
 
 from __future__ import annotations
@@ -11,20 +15,28 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
+import numpy as np
 
 try:  # the fast path: whole blocks of rows at C speed; ijson alone is used without it
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency, but reading works without it
     orjson = None
+try:  # float vectors straight from the JSON text into float32, never as Python floats
+    import simdjson
+except ImportError:  # pragma: no cover - pysimdjson is a dependency, but reading works without it
+    simdjson = None
 
 from .errors import DataFileError
 
-__all__ = ["iter_json_rows", "row_cut_pattern"]
+__all__ = ["VectorSpecs", "iter_json_rows", "row_cut_pattern"]
+
+VectorSpecs = Mapping[str, "tuple[int, float | None]"]
+"""Float-vector fields read by the fast block reader: name -> (dim, largest allowed |value| or None)."""
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -99,11 +111,18 @@ def _json_error_text(path: Path, exc: Exception, row: int) -> DataFileError:
                          "are not JSON)")  # fmt: skip
 
 
-def iter_json_rows(path: str | os.PathLike[str], *, on_bytes: Callable[[int], None] | None = None) -> Iterator[Any]:
+def iter_json_rows(
+    path: str | os.PathLike[str],
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+    vectors: VectorSpecs | None = None,
+) -> Iterator[Any]:
     """Yield the rows of a JSON import file one at a time (floats as ``float``), streaming.
 
     Malformed or truncated JSON raises :class:`DataFileError` naming the row index where parsing
-    stopped. ``on_bytes(n)`` is called now and then with the bytes read so far.
+    stopped. ``on_bytes(n)`` is called now and then with the bytes read so far. ``vectors``: float
+    vector fields that may come as float32 NumPy rows (already checked: dim long, finite, within the
+    limit) instead of lists; any other value of such a field still comes as parsed.
     """
     p = Path(path)
     fh, prefix = _open_rows(p)
@@ -114,7 +133,7 @@ def iter_json_rows(path: str | os.PathLike[str], *, on_bytes: Callable[[int], No
             n = yield from _iter_items(fh, prefix, p.name, on_bytes)
         else:
             n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes,
-                                      first_key=_first_key(p, prefix))  # fmt: skip
+                                      first_key=_first_key(p, prefix), vectors=vectors)  # fmt: skip
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
@@ -194,6 +213,7 @@ def _fast_rows(
     base: int = 0,
     row_offset: int = 0,
     first_key: str | None = None,
+    vectors: VectorSpecs | None = None,
 ) -> Generator[Any, None, int]:
     """Yield the rows in ``file[start:end]`` (the content of the rows list), parsing blocks with orjson.
 
@@ -201,7 +221,9 @@ def _fast_rows(
     bad), the block fails to parse as a whole and ijson takes over from the block's start, so rows,
     errors and row numbers are exactly those of a plain ijson pass. ``closing``: the range runs to
     the end of the file, i.e. also holds the closing ``]`` (and ``}``). Returns the row count.
+    ``vectors``: see :func:`iter_json_rows`.
     """
+    load = _loads if not vectors or simdjson is None or orjson is None else _VectorBlocks(vectors).load
     obj_root = prefix != "item"
     head = b"[" if not obj_root else b"{" + json.dumps(prefix[: -len(".item")]).encode() + b": ["
     n = 0
@@ -221,7 +243,7 @@ def _fast_rows(
                     body = body[:-1].rstrip() if body.endswith(b"}") else b""
                 if closing and not body.endswith(b"]"):
                     break  # not the plain shape: let ijson judge it
-                rows = _loads(b"[" + body if closing else b"[" + body + b"]")
+                rows = load(b"[" + body if closing else b"[" + body + b"]")
                 if rows is None:
                     break
                 for row in rows:
@@ -237,7 +259,7 @@ def _fast_rows(
                 continue
             for cut in cuts[-1:-4:-1]:  # a guess inside a string fails to parse: try an earlier one
                 comma = cut.start() + cut.group().index(b",")
-                rows = _loads(b"[" + buf[:comma] + b"]")
+                rows = load(b"[" + buf[:comma] + b"]")
                 if rows is not None:
                     break
             if rows is None:
@@ -306,6 +328,113 @@ def _loads(text: bytes) -> list | None:
     except ValueError:
         return None
     return value if isinstance(value, list) else None
+
+
+class _VectorBlocks:
+    """Parses a block of rows with simdjson; float vectors go from its parsed doubles to float32 at once.
+
+    Anything unusual in a block (a vector that is not a flat list of ``dim`` numbers, a value beyond
+    float32 or the limit, a duplicate key, an escaped bracket) makes ``load`` fall back to orjson for
+    the whole block, so every error is found and worded by the exact path. simdjson flattens nested
+    lists into the buffer (objects and non-numbers raise), so the block's ``[`` are counted: every
+    one must be a list or a character of a string or key that was seen.
+    """
+
+    _ESCAPED_BRACKET = re.compile(rb"\\u005[bB]")
+
+    def __init__(self, vectors: VectorSpecs) -> None:
+        self.vectors = {name: spec for name, spec in vectors.items() if spec[0] > 0}
+        self.parser = simdjson.Parser()
+        self.key_opens: dict[tuple[str, ...], int] = {}  # '[' in each set of row keys seen
+
+    def load(self, text: bytes) -> list | None:
+        rows = self._load_fast(text) if self.vectors else None
+        return rows if rows is not None else _loads(text)
+
+    def _load_fast(self, text: bytes) -> list | None:
+        if text.find(b"\\") >= 0 and self._ESCAPED_BRACKET.search(text):
+            return None
+        try:
+            doc = self.parser.parse(text)
+        except RuntimeError:  # a proxy of the last block still alive: use a fresh parser
+            self.parser = simdjson.Parser()
+            return None
+        except ValueError:
+            return None
+        try:
+            return self._rows(doc, text)
+        except (TypeError, ValueError, RuntimeError):
+            return None
+        finally:
+            del doc
+
+    def _rows(self, doc: Any, text: bytes) -> list | None:
+        array_t, object_t, vectors = simdjson.Array, simdjson.Object, self.vectors
+        if type(doc) is not array_t:
+            return None
+        opens = 1  # '[' met: must equal the text's count, so no vector hides a nested list
+        key_opens = self.key_opens
+        rows: list[dict] = []
+        found: dict[str, tuple[list[int], list[Any]]] = {name: ([], []) for name in vectors}
+        for obj in doc:
+            if type(obj) is not object_t:
+                return None
+            keys = list(obj.keys())
+            row: dict[str, Any] = {}
+            for k in keys:
+                v = obj[k]
+                tv = type(v)
+                if tv is str:
+                    opens += v.count("[")
+                elif tv is array_t:
+                    spec = vectors.get(k)
+                    if spec is not None:
+                        buf = v.as_buffer(of_type="d")  # TypeError unless all numbers (nested lists: see opens)
+                        if memoryview(buf).nbytes != 8 * spec[0]:
+                            return None
+                        at, bufs = found[k]
+                        at.append(len(rows))
+                        bufs.append(buf)
+                        opens += 1
+                        row[k] = None
+                        continue
+                    v = v.as_list()
+                    opens += _opens_in(v)
+                elif tv is object_t:
+                    v = v.as_dict()
+                    opens += _opens_in(v)
+                row[k] = v
+            if len(row) != len(keys):
+                return None  # a duplicate key: orjson keeps the last one, simdjson the first
+            names = tuple(keys)
+            in_keys = key_opens.get(names)
+            if in_keys is None:
+                in_keys = key_opens[names] = sum(k.count("[") for k in keys)
+            opens += in_keys
+            rows.append(row)
+        if opens != text.count(b"["):
+            return None
+        for name, (at, bufs) in found.items():
+            if not at:
+                continue
+            dim, limit = vectors[name]
+            vecs = np.frombuffer(b"".join(bufs), dtype=np.float64).astype(np.float32).reshape(len(at), dim)
+            if not np.isfinite(vecs).all() or (limit is not None and float(np.abs(vecs).max()) > limit):
+                return None
+            for r, vec in zip(at, vecs, strict=True):
+                rows[r][name] = vec
+        return rows
+
+
+def _opens_in(value: Any) -> int:
+    """How many ``[`` the JSON text of ``value`` holds (lists, and inside strings and keys)."""
+    if type(value) is str:
+        return value.count("[")
+    if type(value) is list:
+        return 1 + sum(_opens_in(v) for v in value)
+    if type(value) is dict:
+        return sum(_opens_in(k) + _opens_in(v) for k, v in value.items())
+    return 0
 
 
 def _iter_items(
