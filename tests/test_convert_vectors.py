@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from zimport_widgets import json_rows
+from zimport_widgets.checks import check_import_source
 from zimport_widgets.convert import convert_json_to_numpy, iter_json_rows, vector_specs
 from zimport_widgets.errors import DataFileError
 from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
@@ -123,6 +124,8 @@ def test_unusual_but_valid_blocks_match_exact_path(tmp_path, monkeypatch, small_
         ("[0.5, [1.0], 2.0]", ("wrong type at element 1", "list")),  # nested list: simdjson would flatten it
         ("[0.5, [1.0, 2.0]]", ("vector length differs from dim",)),  # flattened it has the right length
         ("[0.5, 1.0, []]", ("wrong type at element 2",)),
+        ("[0.5, true, 2.0]", ("wrong type at element 1", "boolean True")),
+        ("[false, 1.0, 2.0]", ("wrong type at element 0", "boolean False")),
         ('[0.5, "1", 2.0]', ("wrong type at element 1", "string '1'")),
         ("[0.5, null, 2.0]", ("wrong type at element 1", "null")),
         ('[0.5, {"a": 1}, 2.0]', ("wrong type at element 1",)),
@@ -143,6 +146,41 @@ def test_bad_vectors_give_exact_errors(tmp_path, monkeypatch, small_blocks, bad,
     assert "row 97" in text and "'v'" in text and "data.json" in text
     for w in words:
         assert w in text, (w, text)
+
+
+def test_bool_in_float_vector_is_an_error_in_every_path(tmp_path):
+    # regression: true/false used to be taken as 1.0/0.0
+    rows = [_row(i) for i in range(40)]
+    rows[33]["v"] = [0.5, 1.0, True]
+    src = _write_text(tmp_path, json.dumps({"rows": rows}))
+    text, file, row, field = _convert(src)
+    assert (file, row, field) == ("data.json", 33, "v")
+    assert "wrong type at element 2" in text and "expected a list of 3 numbers" in text and "boolean True" in text
+    report = check_import_source([src], SCHEMA)
+    assert not report.ok and any("row 33" in e and "boolean True" in e for e in map(str, report.errors))
+
+
+def test_bool_among_equal_floats_is_found_first(tmp_path):
+    rows = [_row(i, [1.0, 0.0, 1.0]) for i in range(10)]
+    rows[6]["v"] = [1.0, 0.0, False]
+    rows[8]["v"] = [1.0, 1e39, 0.0]
+    text, *_rest, row, field = _convert(_write_text(tmp_path, json.dumps({"rows": rows})))
+    assert (row, field) == (6, "v") and "element 2" in text and "boolean False" in text
+
+
+@pytest.mark.parametrize(
+    ("fs", "vector"),
+    [
+        (F("v", D.INT8_VECTOR, dim=3), [1, True, -3]),
+        (F("v", D.BINARY_VECTOR, dim=16), [255, False]),
+    ],
+)
+def test_bool_in_integer_vectors(tmp_path, fs, vector):
+    schema = CollectionSchema(fields=(F("id", D.INT64, is_primary=True), fs))
+    rows = [{"id": 0, "v": [1, 2, 3][: len(vector)]}, {"id": 1, "v": vector}]
+    text, file, row, field = _convert(_write_text(tmp_path, json.dumps({"rows": rows})), schema)
+    assert (file, row, field) == ("data.json", 1, "v")
+    assert "wrong type at element 1" in text and "boolean" in text
 
 
 def test_float16_vector_range_checked_on_fast_path(tmp_path, monkeypatch, small_blocks):

@@ -303,7 +303,7 @@ class _FixedColumn(_Column):
             if len(v) != width:
                 raise err(row, "vector length differs from dim", expected, f"a list of {len(v)} values")
             arr = np.array(v)
-            if arr.dtype.kind not in "iu" or arr.ndim != 1:
+            if arr.dtype.kind not in "iu" or arr.ndim != 1 or (arr.size and _bool_among(v, arr)):
                 bad = next((k for k, x in enumerate(v) if type(x) is not int), 0)
                 raise err(row, f"wrong type at element {bad}", expected, _got(v[bad]))
             if arr.size and (arr.min() < lo or arr.max() > hi):
@@ -328,8 +328,13 @@ class _FixedColumn(_Column):
             raise self.error(row0 + r, f"number out of range at element {bad}", self.expected,
                              _got(pending[r][bad])) from None  # fmt: skip
         finite = np.isfinite(target)
-        if not finite.all():
-            r, c = (int(x[0]) for x in np.nonzero(~finite))
+        bad = None if finite.all() else tuple(int(x[0]) for x in np.nonzero(~finite))
+        boolean = _first_bool(pending, target, bad[0] if bad is not None else k - 1)
+        if boolean is not None and (bad is None or boolean <= bad):
+            r, c = boolean
+            raise self.error(row0 + r, f"wrong type at element {c}", self.expected, _got(pending[r][c]))
+        if bad is not None:
+            r, c = bad
             raise self.error(row0 + r, f"NaN or Inf in vector at element {c}",
                              "finite float32 numbers", _got(pending[r][c]))  # fmt: skip
         if self.kind is DataType.FLOAT16_VECTOR:
@@ -368,6 +373,27 @@ class _FixedColumn(_Column):
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+def _bool_among(values: list, arr: np.ndarray) -> bool:
+    """True if ``values`` (read as integers ``arr``) holds a ``true``/``false`` (NumPy takes them as 1/0)."""
+    at = np.flatnonzero((arr == 0) | (arr == 1))
+    return bool(at.size) and any(type(values[c]) is bool for c in at.tolist())
+
+
+def _first_bool(values: list[list], converted: np.ndarray, last_row: int) -> tuple[int, int] | None:
+    """(row, element) of the first ``true``/``false`` in ``values[:last_row + 1]`` (NumPy took them as 1/0).
+
+    Only elements equal to 0 or 1 after conversion are looked at, so this costs next to nothing.
+    """
+    head = converted[: last_row + 1]
+    candidates = (head == 0) | (head == 1)
+    for r in np.flatnonzero(candidates.any(axis=1)).tolist():
+        row = values[r]
+        for c in np.flatnonzero(candidates[r]).tolist():
+            if type(row[c]) is bool:
+                return r, c
+    return None
 
 
 def _too_big(x: int) -> bool:
