@@ -194,3 +194,34 @@ def test_float16_vector_range_checked_on_fast_path(tmp_path, monkeypatch, small_
     src = _write_text(tmp_path, json.dumps({"rows": rows}))
     fast, exact = _fast_and_exact(monkeypatch, lambda: _convert(src, schema))
     assert fast == exact and fast[2] == 70 and "float16 range" in fast[0]
+
+
+# ---------------------------------------------------------------------------------------------- root keys
+@pytest.mark.parametrize(
+    ("tail", "key"),
+    [(', "extra": 1}', "extra"), (', "rows": []}', "rows"), (', "meta": {"a": [1, 2]}}', "meta")],
+)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_second_root_key_is_an_error(tmp_path, monkeypatch, tail, key, workers):
+    monkeypatch.setattr("zimport_widgets.convert_split._WINDOW", 1 << 16)
+    monkeypatch.setattr("zimport_widgets.convert._PARALLEL_MIN_BYTES", 0)
+    rows = [_row(i) for i in range(300)]
+    text = json.dumps({"rows": rows})
+    src = _write_text(tmp_path, text[:-1] + tail)
+    msg, file, row, _field = _convert(src, workers=workers)
+    assert file == "data.json" and row is None
+    assert f"second key {key!r}" in msg and "only the key 'rows'" in msg
+    report = check_import_source([src], SCHEMA)
+    assert not report.ok and any(f"second key {key!r}" in str(e) for e in report.errors)
+
+
+def test_key_before_rows_is_an_error(tmp_path):
+    src = _write_text(tmp_path, '{"meta": 1, "rows": [' + json.dumps(_row(0)) + "]}")
+    msg, *_ = _convert(src)
+    assert "root key should be 'rows'" in msg and "'meta'" in msg
+
+
+def test_single_rows_key_with_trailing_whitespace_is_fine(tmp_path):
+    src = _write_text(tmp_path, json.dumps({"rows": [_row(0), _row(1)]}) + "\n\n  ")
+    out = _convert(src)
+    assert not isinstance(out, tuple) and out["id"].tolist() == [0, 1]

@@ -131,6 +131,7 @@ def iter_json_rows(
         if start is None:
             fh.seek(0)
             n = yield from _iter_items(fh, prefix, p.name, on_bytes)
+            _check_root_keys(fh, prefix, p.name)
         else:
             n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes,
                                       first_key=_first_key(p, prefix), vectors=vectors)  # fmt: skip
@@ -283,9 +284,34 @@ def _fast_rows(
                 on_bytes(pos - base + nbytes)
 
         n += yield from _iter_items(reader, prefix, path.name, shifted, row_offset=row_offset + n)
+        if closing:
+            _check_root_keys(reader, prefix, path.name)
     finally:
         reader.close()
     return n
+
+
+def _check_root_keys(fh: Any, prefix: str, name: str) -> None:
+    """Raise if the root object holds a key besides the rows (Milvus's reader wants ``{"rows": [...]}`` only).
+
+    Only reached when the file did not end right after the rows list; ``fh`` is a seekable stream
+    already parsed once without error.
+    """
+    if prefix == "item":
+        return
+    rows_key = prefix[: -len(".item")]
+    fh.seek(0)
+    seen = False
+    try:
+        for pfx, event, value in ijson.parse(fh):
+            if pfx == "" and event == "map_key":
+                if seen:
+                    raise DataFileError(f"the root object holds a second key {value!r} next to {rows_key!r}",
+                                        file=name, expected=f"only the key {rows_key!r} at the root",
+                                        got=f"key {value!r}", hint="move the extra data out of the file")  # fmt: skip
+                seen = True
+    except ijson.JSONError as exc:  # pragma: no cover - the same stream parsed fine just before
+        raise _json_error(Path(name), exc, 0) from None
 
 
 def _first_key(path: Path, prefix: str) -> str | None:
