@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import oss2
 import pytest
 import requests
 
@@ -648,3 +649,82 @@ def test_import_flushes_its_rows_before_completing(sandbox, monkeypatch, tmp_pat
     hit = call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/entities/query",
                {"collectionName": name, "filter": "id == 7", "outputFields": ["title"]})["data"]  # fmt: skip
     assert hit == [{"id": 7, "title": "title 7"}]
+
+
+# -- import with read-only keys and STS temporary keys ---------------------------------------------------------
+def _v2_create(sb, name: str, url: str, access_key: str, secret_key: str, token: str | None = None) -> str:
+    body = {"clusterId": sb.cluster_id, "collectionName": name, "objectUrls": [[url]],
+            "accessKey": access_key, "secretKey": secret_key}  # fmt: skip
+    if token is not None:
+        body["token"] = token
+    res = call(sb, sb.controller_url, V2 + "create", body)
+    assert res["code"] == 0, res
+    return res["data"]["jobId"]
+
+
+def test_import_with_read_only_keys_completes(sandbox, tmp_path):
+    ak, sk = sandbox.add_credentials(read_only=True)
+    ro = oss2.Bucket(oss2.Auth(ak, sk), sandbox.oss_endpoint, sandbox.oss_bucket)
+    with pytest.raises(oss2.exceptions.OssError) as err:  # the keys really are read-only
+        ro.put_object(unique("ro-probe"), b"x")
+    assert (err.value.status, err.value.code) == (403, "AccessDenied")
+    name = create_collection(sandbox, tiny_schema(unique("ro")))
+    url = upload(sandbox, write_numpy(tmp_path / "np", 80), unique("ro-src"))
+    done = wait_job(sandbox, _v2_create(sandbox, name, url, ak, sk))
+    assert done["state"] == "Completed" and done["importedRows"] == 80, done
+    res = call(sandbox, sandbox.controller_url, V1_CREATE, v1_body(sandbox, name, url, accessKey=ak, secretKey=sk))
+    assert wait_job(sandbox, res["data"]["jobId"])["state"] == "Completed"
+    assert count(sandbox, name) == 80  # (the same primary keys twice)
+    assert sk not in json.dumps(describe_job(sandbox, res["data"]["jobId"]))
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "full"])
+def test_import_with_an_sts_token_completes(sandbox, tmp_path, read_only):
+    ak, sk, token = sandbox.issue_sts_credentials(ttl=600, read_only=read_only)
+    name = create_collection(sandbox, tiny_schema(unique("sts")))
+    prefix = unique("sts-src")
+    url = upload(sandbox, write_numpy(tmp_path / "np", 90), prefix)
+    job_id = _v2_create(sandbox, name, f"oss://{sandbox.oss_bucket}/{prefix}/", ak, sk, token)
+    done = wait_job(sandbox, job_id)
+    assert done["state"] == "Completed" and done["importedRows"] == 90 and done["totalRows"] == 90, done
+    assert count(sandbox, name) == 90
+    listed = call(sandbox, sandbox.controller_url, V2 + "list", {"clusterId": sandbox.cluster_id, "pageSize": 100})
+    for text in (json.dumps(done), json.dumps(listed)):
+        assert ak not in text and sk not in text and token not in text
+    assert url.endswith(prefix + "/")
+
+
+@pytest.mark.parametrize("problem", ["expired", "wrong", "missing"])
+def test_import_with_a_bad_sts_token_fails_with_the_stores_reason(sandbox, tiny, problem):
+    name, url, _ = tiny
+    ak, sk, token = sandbox.issue_sts_credentials(ttl=600)
+    sent: str | None = token
+    if problem == "expired":
+        sandbox.store.expire_sts_credentials(ak)
+    elif problem == "wrong":
+        sent = sandbox.issue_sts_credentials(ttl=600).security_token
+    else:
+        sent = None
+    done = wait_job(sandbox, _v2_create(sandbox, name, url, ak, sk, sent))
+    expected = {"expired": "SecurityTokenExpired", "wrong": "InvalidSecurityToken", "missing": "InvalidAccessKeyId"}
+    assert done["state"] == "Failed" and expected[problem] in done["reason"], done
+    assert "HTTP 403" in done["reason"] and "request id" in done["reason"]
+    assert done["importedRows"] == 0
+    text = json.dumps(done)
+    assert ak not in text and sk not in text and token not in text
+
+
+def test_an_sts_token_that_expires_while_the_job_reads_fails_it(sandbox, sandbox_faults, tmp_path):
+    name = create_collection(sandbox, tiny_schema(unique("sts_exp")))
+    prefix = unique("sts-exp-src")
+    url = upload(sandbox, write_numpy(tmp_path / "np", 50), prefix)
+    ak, sk, token = sandbox.issue_sts_credentials(ttl=600)
+    # hold the job's first object read (not the listing at create time) until the token has expired
+    held = sandbox_faults.delay(f"/{sandbox.oss_bucket}/{prefix}/*", seconds=1.0, service="oss", method="GET")
+    job_id = _v2_create(sandbox, name, url, ak, sk, token)
+    sandbox.store.expire_sts_credentials(ak)
+    done = wait_job(sandbox, job_id)
+    assert held.hits == 1
+    assert done["state"] == "Failed" and "SecurityTokenExpired" in done["reason"], done
+    assert prefix in done["reason"]  # it names the object it could not read
+    assert count(sandbox, name) == 0
