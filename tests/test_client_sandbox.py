@@ -13,7 +13,7 @@ from _client_fixtures import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
 
 from zimport_widgets.cli import main as cli_main
 from zimport_widgets.client import ImportClient, ImportStallWarning
-from zimport_widgets.errors import ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
+from zimport_widgets.errors import ConfigError, ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
 from zimport_widgets.http import RetryPolicy
 from zimport_widgets.jobs import FileProgress, ImportState
 
@@ -502,3 +502,27 @@ def test_a_raising_callback_stops_waiting_but_not_the_job(sb, tiny):
         c.wait_for_import(job, progress=cancel, timeout=60, poll_interval=0.1)
     assert len(seen) == 1
     assert c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1).completed
+
+
+def test_sts_keys_import_through_v2_with_the_security_token(sb, tiny, caplog):
+    creds = sb.issue_sts_credentials(ttl=600, read_only=True)
+    ak, sk, token = creds
+    v2 = make_client(sb, api_version="v2")
+    name = fresh_collection(v2, "client_sts")
+    caplog.set_level(logging.DEBUG)
+    job = v2.start_import(name, tiny, access_key_id=ak, access_key_secret=sk, security_token=token)
+    final = v2.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert final.completed and v2.count_rows(name) == 40
+    assert_no_secret([repr(job), repr(final), *(r.getMessage() for r in caplog.records)], [ak, sk, token])
+
+    # without the token the store refuses the temporary keys, and the job says so
+    bad = v2.start_import(name, tiny, access_key_id=ak, access_key_secret=sk)
+    with pytest.raises(ImportJobFailed) as err:
+        v2.wait_for_import(bad, progress=False, timeout=60, poll_interval=0.1)
+    assert "InvalidAccessKeyId" in err.value.reason
+    assert_no_secret(exception_texts(err.value), [ak, sk, token])
+
+
+def test_security_token_needs_the_v2_api(sb, tiny):
+    with pytest.raises(ConfigError, match="v2"):
+        make_client(sb).start_import("client_v1", tiny, security_token="t0ken-value")

@@ -302,11 +302,14 @@ class ImportClient:
         object_urls: Sequence[Sequence[str]] | None = None,
         files: Sequence[Sequence[str]] | None = None,
         options: Mapping[str, str] | None = None,
+        security_token: str | None = None,
         dedupe: bool = True,
     ) -> ImportJob:
         """Start an import of ``object_url`` into ``collection`` and return the job.
 
-        Storage keys default to ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` (not used by ``"milvus"``).
+        Storage keys default to ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` (not used by ``"milvus"``);
+        ``security_token`` (STS temporary keys, v2 only) to ``OSS_SECURITY_TOKEN`` when the key id comes
+        from the environment too.
         ``object_urls`` (v2) and ``files`` (Milvus) take the list-of-lists forms. The request is never
         sent twice blindly: if its answer is lost, the job list is checked for the job first (``dedupe``).
         """
@@ -332,14 +335,22 @@ class ImportClient:
                 raise ConfigError("no object URL given", hint="pass the object URL that upload_to_oss returned")
             ak = access_key_id or self._get(config.OSS_ACCESS_KEY_ID) or ""
             sk = access_key_secret or self._get(config.OSS_ACCESS_KEY_SECRET) or ""
-            self._http.add_secret(ak)
-            self._http.add_secret(sk)
+            token = security_token or (None if access_key_id else self._get(config.OSS_SECURITY_TOKEN))
+            if token and self.api_version != "v2":
+                raise ConfigError(
+                    "STS temporary keys (a security token) can only be passed by the v2 import API",
+                    hint='use ImportClient(..., api_version="v2"), or long-term keys with v1',
+                )
+            for secret in (ak, sk, token):
+                self._http.add_secret(secret)
             body = {"clusterId": cluster_id, "collectionName": collection, "partitionName": partition or ""}
             if object_urls and self.api_version == "v2":
                 body["objectUrls"] = [list(g) for g in object_urls]
             else:
                 body["objectUrl"] = object_url or object_urls[0][0]  # type: ignore[index]
             body["accessKey"], body["secretKey"] = ak, sk
+            if token:
+                body["token"] = token
             if self.api_version == "v2":
                 body = self._with_db(body)
                 method, path = "POST", _V2_CREATE
