@@ -1,9 +1,9 @@
 """Streaming JSON → per-field NumPy conversion for Zilliz/Milvus bulk import.
 
 ``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) row by row (``json_rows``:
-orjson blocks, ijson where needed), checks every value against the collection schema and writes one
-``<field>.npy`` per field. Large files are split across worker
-processes (``convert_split``).
+orjson blocks, float vectors via simdjson straight to float32, ijson where needed), checks every
+value against the collection schema and writes one ``<field>.npy`` per field. Large files are
+split across worker processes (``convert_split``).
 Fixed-width columns go straight into their ``.npy`` (header patched at the end); string columns are
 spilled as UTF-8 and rewritten as ``<U{longest}`` at the end. Memory stays flat: one chunk of rows
 at a time. Output is built in a temporary folder next to ``out_dir`` and moved into place only on
@@ -566,7 +566,6 @@ def vector_specs(schema: CollectionSchema) -> VectorSpecs:
         elif fs.dtype is DataType.FLOAT16_VECTOR:
             specs[fs.name] = (int(fs.dim), _FLOAT16_MAX)
     return specs
-
 
 
 def _run_rows(
