@@ -276,10 +276,12 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
                         for b in range(0, n, step):
                             dst.write(np.full(min(step, n - b), "{}", dtype=dtype).tobytes())
                         continue
-                    arr = np.load(info.path, mmap_mode="r")
-                    for b in range(0, n, step):
-                        dst.write(np.asarray(arr[b : b + step]).astype(dtype).tobytes())
-                    del arr
+                    part_dtype = np.dtype(info.dtype)
+                    with open(info.path, "rb") as src:  # read, not mmap: mapped pages would count as RSS
+                        src.seek(_data_offset(info.path))
+                        for b in range(0, n, step):
+                            data = src.read(min(step, n - b) * part_dtype.itemsize)
+                            dst.write(np.frombuffer(data, dtype=part_dtype).astype(dtype).tobytes())
         joined.append(NpyFileInfo(name, target, dtype.str, shape, target.stat().st_size))
     return joined
 
