@@ -225,3 +225,33 @@ def test_single_rows_key_with_trailing_whitespace_is_fine(tmp_path):
     src = _write_text(tmp_path, json.dumps({"rows": [_row(0), _row(1)]}) + "\n\n  ")
     out = _convert(src)
     assert not isinstance(out, tuple) and out["id"].tolist() == [0, 1]
+
+
+def test_root_key_is_case_insensitive_and_still_single(tmp_path):
+    src = _write_text(tmp_path, json.dumps({"Rows": [_row(0), _row(1)]}))
+    out = _convert(src)
+    assert not isinstance(out, tuple) and out["id"].tolist() == [0, 1]
+    src = _write_text(tmp_path, json.dumps({"Rows": [_row(0)], "x": 1}))
+    msg, *_ = _convert(src)
+    assert "second key 'x' next to 'Rows'" in msg
+
+
+# ---------------------------------------------------------------------------------------------- scalars
+@pytest.mark.parametrize(
+    ("fs", "value", "words"),
+    [
+        (F("x", D.FLOAT), True, ("a number (Float)", "boolean True")),
+        (F("x", D.DOUBLE), False, ("a number (Double)", "boolean False")),
+        (F("x", D.VARCHAR, max_length=9), True, ("a string", "boolean True")),
+        (F("x", D.BOOL), 1, ("true or false", "integer 1")),
+        (F("x", D.BOOL), "true", ("true or false", "string 'true'")),
+    ],
+)
+def test_bool_and_number_are_not_interchangeable_in_scalars(tmp_path, fs, value, words):
+    schema = CollectionSchema(fields=(F("id", D.INT64, is_primary=True), fs))
+    rows = [{"id": 0, "x": {D.BOOL: True, D.VARCHAR: "a"}.get(fs.dtype, 1.5)}, {"id": 1, "x": value}]
+    msg, file, row, field = _convert(_write_text(tmp_path, json.dumps({"rows": rows})), schema)
+    assert (file, row, field) == ("data.json", 1, "x")
+    assert "wrong type" in msg
+    for w in words:
+        assert w in msg, (w, msg)
