@@ -274,14 +274,14 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
                     if info is None:
                         assert name == f"{META_FIELD}.npy"
                         for b in range(0, n, step):
-                            dst.write(np.full(min(step, n - b), "{}", dtype=dtype).tobytes())
+                            dst.write(np.full(min(step, n - b), "{}", dtype=dtype).data)
                         continue
                     part_dtype = np.dtype(info.dtype)
                     with open(info.path, "rb") as src:  # read, not mmap: mapped pages would count as RSS
                         src.seek(_data_offset(info.path))
                         for b in range(0, n, step):
                             data = src.read(min(step, n - b) * part_dtype.itemsize)
-                            dst.write(np.frombuffer(data, dtype=part_dtype).astype(dtype).tobytes())
+                            dst.write(np.frombuffer(data, dtype=part_dtype).astype(dtype).data)
         joined.append(NpyFileInfo(name, target, dtype.str, shape, target.stat().st_size))
     return joined
 
