@@ -18,16 +18,20 @@ import pytest
 from zimport_widgets.sandbox import OssStore, Sandbox
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def _running_sandbox(data_dir) -> Iterator[Sandbox]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sb = Sandbox(data_dir=tmp_path_factory.mktemp("session-sandbox"))
+        sb = Sandbox(data_dir=data_dir)
         sb.start()
     try:
         yield sb
     finally:
         sb.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    yield from _running_sandbox(tmp_path_factory.mktemp("session-sandbox"))
 
 
 @pytest.fixture()
@@ -47,14 +51,7 @@ def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 
 @pytest.fixture()
 def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sb = Sandbox(data_dir=tmp_path_factory.mktemp("fresh-sandbox"))
-        sb.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
+    yield from _running_sandbox(tmp_path_factory.mktemp("fresh-sandbox"))
 
 
 @pytest.fixture()

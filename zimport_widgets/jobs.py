@@ -242,16 +242,7 @@ def parse_progress(data: Mapping[str, Any], *, api_version: str, job_id: str | N
         percent = _percent(data.get("readyPercentage"), fraction=True)
         error = _text(data.get("errorMessage"))
         complete = _time_text(data.get("completeTime"))
-        if "state" in data:
-            state = ImportState.parse(data.get("state"))
-        elif error:
-            state = ImportState.FAILED
-        elif complete and percent >= 100:
-            state = ImportState.COMPLETED
-        elif percent > 0:
-            state = ImportState.IMPORTING
-        else:
-            state = ImportState.PENDING
+        state = _state_of(data, percent, error, complete)
         reason = error or _text(data.get("reason"))
     else:
         percent = _percent(data.get("progress"), fraction=False)
@@ -316,21 +307,23 @@ def parse_job_list(data: Any) -> list[ImportJobSummary]:
     return out
 
 
+def _state_of(d: Mapping[str, Any], percent: float, error: str, complete: str | None) -> ImportState:
+    """The explicit ``state`` if the answer has one; else (v1 has none) inferred from error, time and percent."""
+    if "state" in d:
+        return ImportState.parse(d.get("state"))
+    if error:
+        return ImportState.FAILED
+    if complete and percent >= 100:
+        return ImportState.COMPLETED
+    return ImportState.IMPORTING if percent > 0 else ImportState.PENDING
+
+
 def _parse_file(d: Mapping[str, Any]) -> FileProgress:
     fraction = "readyPercentage" in d and "progress" not in d
     percent = _percent(d.get("readyPercentage") if fraction else d.get("progress"), fraction=fraction)
     error = _text(d.get("reason")) or _text(d.get("errorMessage"))
     complete = _time_text(d.get("completeTime"))
-    if "state" in d:
-        state = ImportState.parse(d.get("state"))
-    elif error:
-        state = ImportState.FAILED
-    elif complete and percent >= 100:
-        state = ImportState.COMPLETED
-    elif percent > 0:
-        state = ImportState.IMPORTING
-    else:
-        state = ImportState.PENDING
+    state = _state_of(d, percent, error, complete)
     if state is ImportState.COMPLETED:
         percent = 100.0
     name = d.get("fileName")
