@@ -340,15 +340,8 @@ def _check_json(files: list[Path], schema: CollectionSchema | None, report: Chec
 
 
 def _item_text(exc: DataFileError) -> str:
-    """The error's text without the file/field prefix (the item shows those), keeping the row."""
-    where = [str(exc.file)] if exc.file is not None else []
-    if exc.row is not None:
-        where.append(f"row {exc.row}")
-    if exc.field is not None:
-        where.append(f"field {exc.field!r}")
-    prefix = ", ".join(where) + ": "
-    text = exc.message[len(prefix) :] if where and exc.message.startswith(prefix) else exc.message
-    return f"row {exc.row}: {text}" if exc.row is not None else text
+    """The error's text without the file/field (the item shows those), keeping the row."""
+    return f"row {exc.row}: {exc.what}" if exc.row is not None else exc.what
 
 
 # --------------------------------------------------------------------------------------------

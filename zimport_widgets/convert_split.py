@@ -70,23 +70,6 @@ def _root(path: Path) -> tuple[str, int | None]:
         fh.close()
 
 
-def _raw_message(exc: DataFileError) -> str:
-    where = [str(exc.file)] if exc.file is not None else []
-    if exc.row is not None:
-        where.append(f"row {exc.row}")
-    if exc.field is not None:
-        where.append(f"field {exc.field!r}")
-    text = exc.message
-    prefix = ", ".join(where) + ": "
-    if where and text.startswith(prefix):
-        text = text[len(prefix) :]
-    if exc.expected is not None:
-        suffix = f" (expected {exc.expected}" + (f", got {exc.got})" if exc.got is not None else ")")
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
-    return text
-
-
 def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None]) -> tuple:
     """Convert one part; ``("ok", rows, files)``, ``("data"|"json", error state)`` or ``("crash", text)``."""
     p = Path(task["path"])
@@ -102,7 +85,7 @@ def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None])
         return ("ok", rows, files)
     except DataFileError as exc:
         kind = "json" if getattr(exc, "structural", False) else "data"
-        state = {"message": _raw_message(exc), "file": exc.file, "row": exc.row, "field": exc.field,
+        state = {"message": exc.detail, "file": exc.file, "row": exc.row, "field": exc.field,
                  "expected": exc.expected, "got": exc.got, "hint": exc.hint}  # fmt: skip
         return (kind, state)
     except ProgressCallbackError:  # the caller's callback (e.g. a cancel button) stops everything

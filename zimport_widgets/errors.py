@@ -114,6 +114,8 @@ class DataFileError(ZImportError, ValueError):
     ) -> None:
         self.file, self.row, self.field = file, row, field
         self.expected, self.got = expected, got
+        #: The message alone, without where (file, row, field) and what (expected, got).
+        self.detail = message
         where = []
         if file is not None:
             where.append(str(file))
@@ -121,11 +123,15 @@ class DataFileError(ZImportError, ValueError):
             where.append(f"row {row}")
         if field is not None:
             where.append(f"field {field!r}")
-        text = (", ".join(where) + ": " if where else "") + message
-        if expected is not None:
-            text += f" (expected {expected}"
-            text += f", got {got})" if got is not None else ")"
+        text = (", ".join(where) + ": " if where else "") + self.what
         super().__init__(text, hint=hint)
+
+    @property
+    def what(self) -> str:
+        """The message with expected/got, without the file, row and field."""
+        if self.expected is None:
+            return self.detail
+        return f"{self.detail} (expected {self.expected}" + (f", got {self.got})" if self.got is not None else ")")
 
 
 class SourceInvalidError(ZImportError, ValueError):
