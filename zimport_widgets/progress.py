@@ -96,13 +96,6 @@ class Reporter:
         """The tqdm bar, if any (for embedding its ``container`` in a form)."""
         return self._bar
 
-    def set_total(self, total: float) -> None:
-        with self._lock:
-            self.total = total
-            if self._bar is not None:
-                self._bar.total = total
-                self._bar.refresh()
-
     def update(self, position: float, event: Any = None, *, postfix: str | None = None) -> None:
         with self._lock:
             if position > self.position:
