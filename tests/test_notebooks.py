@@ -54,6 +54,8 @@ def test_make_demo_runs_every_notebook_and_leaks_no_secret(tmp_path: Path, monke
     assert "rows imported into medium_articles: 5,979" in printed
     assert "rows imported into medium_articles_quickstart: 5,979" in printed
     assert "time per step: convert" in printed
+    failed = [line for line in printed.splitlines() if " Failed (" in line]
+    assert len(failed) == 1 and "claps" in failed[0], printed  # the tutorial's bad source, with its reason
 
     executed = {p.name: p for p in (tmp_path / "notebooks").glob("*.ipynb")}
     assert sorted(executed) == sorted(NOTEBOOKS)

@@ -89,12 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _summary() -> list[str]:
     """Jobs and row counts, read back from the cluster the notebooks imported into."""
     from .client import ImportClient
+    from .jobs import ImportState
 
     lines = []
     with ImportClient() as client:
         jobs = client.list_import_jobs()
         for job in jobs:
-            why = f" ({job.reason[:100]})" if job.reason else ""
+            reason = job.reason
+            if job.state is ImportState.FAILED and not reason:  # a v1 job list carries no reason: ask the job
+                reason = client.get_import_progress(job.job_id).reason
+            why = f" ({reason[:100]})" if reason else ""
             lines.append(f"job {job.job_id}: {job.collection} {job.state.value}{why}")
         for name in sorted({j.collection for j in jobs if j.collection}):
             lines.append(f"rows imported into {name}: {client.count_rows(name):,}")
