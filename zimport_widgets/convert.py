@@ -350,7 +350,7 @@ class _FixedColumn(_Column):
     def _half(self) -> bool:
         return self.kind is DataType.FLOAT16_VECTOR or self.kind is DataType.BFLOAT16_VECTOR
 
-    def flush(self, k: int, first_row: int) -> None:
+    def flush(self, k: int) -> None:
         self.settle()
         if self.kind is DataType.FLOAT16_VECTOR:
             self.buf[:k] = self.vbuf[:k].astype(np.float16).view(np.uint8)
@@ -459,7 +459,7 @@ class _StrColumn(_Column):
 
         return put_json
 
-    def flush(self, k: int, first_row: int) -> None:
+    def flush(self, k: int) -> None:
         vals = self.values
         longest = max(map(len, vals), default=0)
         if longest > self.longest:
@@ -538,7 +538,7 @@ def _build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: 
             # checking a JSON source for JSON import: these types are fine there; check presence only
             col = _Column(fs, fs.name, chunk, src, None)
             col.put = lambda j, row, v: None  # type: ignore[attr-defined]
-            col.flush = lambda k, first: None  # type: ignore[attr-defined]
+            col.flush = lambda k: None  # type: ignore[attr-defined]
             col.finish = lambda rows: None  # type: ignore[attr-defined]
             col.close = lambda: None  # type: ignore[attr-defined]
             cols.append(col)
@@ -635,7 +635,7 @@ def _run_rows(
                 j += 1
                 if j == chunk:
                     for col in all_cols:
-                        col.flush(j, i - j)
+                        col.flush(j)
                     j = 0
         except DataFileError:
             try:  # a float vector of an earlier row may be bad too: it is the first error then
@@ -647,7 +647,7 @@ def _run_rows(
             raise
         if j:
             for col in all_cols:
-                col.flush(j, i - j)
+                col.flush(j)
         files = []
         for col in all_cols:
             if col is meta and not meta.used:

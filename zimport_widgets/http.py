@@ -69,7 +69,6 @@ class RetryPolicy:
         return wait
 
 
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 class RequestNotSent(ZillizNetworkError):

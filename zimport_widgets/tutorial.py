@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +119,3 @@ def execute_notebook(
         html_path = executed.with_suffix(".html")
         html_path.write_text(body, encoding="utf-8")
     return NotebookRun(name=name, seconds=seconds, executed_path=executed, html_path=html_path)
-
-
-def run_all(out_dir: Path, names: Sequence[str] = NOTEBOOKS, **kwargs: object) -> list[NotebookRun]:
-    """Execute the notebooks in order (the environment must already point at a sandbox or cluster)."""
-    return [execute_notebook(name, out_dir, **kwargs) for name in names]  # type: ignore[arg-type]

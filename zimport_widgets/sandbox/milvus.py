@@ -65,7 +65,6 @@ class MilvusEngine:
         self._created: dict[str, float] = {}
         self._index_info: dict[str, list[dict[str, str]]] = {}  # collection -> describe()'s "indexes"
         self._generation: dict[str, int] = {}  # bumped on create/drop/invalidate: a fetch in flight is not kept
-        self.started_in: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> MilvusEngine:
@@ -76,7 +75,6 @@ class MilvusEngine:
         return self
 
     def _open(self) -> None:
-        t0 = time.perf_counter()
         grpc_log = logging.getLogger("grpc._server")
         if _GRPC_FILTER not in grpc_log.filters:
             grpc_log.addFilter(_GRPC_FILTER)
@@ -90,7 +88,6 @@ class MilvusEngine:
         except BaseException as exc:  # reported to every caller of .client
             self._error = exc
         finally:
-            self.started_in = time.perf_counter() - t0
             self._ready.set()
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
