@@ -16,7 +16,7 @@ from zimport_widgets.checks import (
     numpy_file_sets,
     read_npy_header,
 )
-from zimport_widgets.convert import convert_json_to_numpy
+from zimport_widgets.convert import convert_json_to_numpy, npy_dtype_for
 from zimport_widgets.errors import DataFileError, SourceInvalidError
 from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
@@ -440,3 +440,59 @@ def test_value_checks_run_beside_other_errors(np_dir, schema):
     np.save(np_dir / "title_vector.npy", vec)
     report = check_import_source(np_dir, schema)
     assert sorted(e.field for e in report.errors) == ["claps", "title_vector"]
+
+
+# ---------------------------------------------------------------------------------------------- as the real importer
+def test_fortran_flag_on_a_1d_array_is_fine(np_dir, schema):
+    with open(np_dir / "claps.npy", "wb") as fh:  # 1-D: the same bytes in either order
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<i8", "fortran_order": True, "shape": (40,)})
+        fh.write(np.arange(40, dtype=np.int64).tobytes())
+    assert read_npy_header(np_dir / "claps.npy").fortran_order
+    report = check_import_source(np_dir, schema)
+    assert report.ok, report
+
+
+def test_hand_written_header_milvus_misreads_is_an_error(np_dir, schema):
+    # NumPy reads "(40, 16)}" fine; Milvus's npyio cuts the shape by position and reads a 1-D (40,)
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (40, 16)}"
+    header += b" " * (117 - len(header)) + b"\n"
+    data = np.zeros((40, 16), np.float32).tobytes()
+    (np_dir / "title_vector.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + data)
+    assert np.load(np_dir / "title_vector.npy").shape == (40, 16)  # NumPy is forgiving
+    err = _only_error(check_import_source(np_dir, schema))
+    assert err.field == "title_vector" and "numpy.save" in err.message
+    assert "shape (40,)" in err.message and "(40, 16)" in err.message
+
+
+def test_unsupported_file_named_explicitly_is_an_error(tmp_path, sample_json, schema):
+    res = convert_json_to_numpy(sample_json, tmp_path / "np", schema, progress=False)
+    notes = res.out_dir / "README.txt"
+    notes.write_text("notes")
+    files = sorted(res.out_dir.iterdir())
+    err = _only_error(check_import_source(files, schema))
+    assert err.file.endswith("README.txt") and "refuses" in err.message
+    assert check_import_source(res.out_dir, schema).ok  # in a folder: ignored, a warning
+
+
+@pytest.mark.parametrize("value", [[1, 2], 3, 2.5, True])
+def test_json_field_value_must_be_object_or_string(tmp_path, value):
+    schema = CollectionSchema((F("id", D.INT64, is_primary=True), F("j", D.JSON), F("v", D.FLOAT_VECTOR, dim=2)))
+    src = tmp_path / "rows.json"
+    rows = [{"id": 0, "j": {"a": 1}, "v": [0, 1]}, {"id": 1, "j": json.dumps(value), "v": [0, 1]}]
+    src.write_text(json.dumps({"rows": [*rows, {"id": 2, "j": value, "v": [0, 1]}]}))
+    err = _only_error(check_import_source(src, schema))
+    assert "row 2" in err.message and err.field == "j" and "a JSON object, or a string" in err.message
+
+
+def test_zero_rows_is_a_warning(tmp_path, schema):
+    src = tmp_path / "empty.json"
+    src.write_text('{"rows": []}')
+    report = check_import_source(src, schema)
+    assert report.ok and report.row_count == 0 and "no rows" in report.warnings[0].message
+    folder = tmp_path / "np"
+    folder.mkdir()
+    for fs in schema.input_fields:
+        dtype, row_shape = npy_dtype_for(fs)
+        np.save(folder / f"{fs.name}.npy", np.zeros((0, *row_shape), dtype=dtype))
+    report = check_import_source(folder, schema)
+    assert report.ok and report.row_count == 0 and "no rows" in report.warnings[0].message

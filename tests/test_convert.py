@@ -526,7 +526,7 @@ def test_first_error_wins_across_columns(tmp_path):
 
 def test_block_reader_skips_nested_boundaries_without_fallback(tmp_path, monkeypatch, small_blocks):
     # JSON fields holding lists of objects ('}, {' inside rows), pretty-printed like pymilvus writes JSON
-    rows = [{"id": i, "j": [{"a": i}, {"b": [1, 2]}, {"c": {"d": "}, {"}}], "n": i % 100} for i in range(300)]
+    rows = [{"id": i, "j": {"l": [{"a": i}, {"b": [1, 2]}, {"c": {"d": "}, {"}}]}, "n": i % 100} for i in range(300)]
     src = tmp_path / "nested.json"
     src.write_text(json.dumps({"rows": rows}, indent=2))
     calls = []

@@ -21,6 +21,7 @@ import numpy as np
 
 from .convert import META_FIELD, validate_json_rows
 from .errors import DataFileError, SchemaError, SourceInvalidError
+from .npy_format import milvus_view
 from .schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = [
@@ -277,7 +278,12 @@ def check_import_source(
             report._error("no such file or folder", item)
     jsons = [f for f in files if f.suffix.lower() == ".json"]
     npys = [f for f in files if f.suffix.lower() == ".npy"]
-    report.ignored = [f for f in files if f not in jsons and f not in npys]
+    named = {item for item in items if item.is_file()}
+    report.ignored = [f for f in files if f not in jsons and f not in npys and f not in named]
+    for f in files:
+        if f in named and f not in jsons and f not in npys:  # the importer refuses a file it is told to read
+            report._error(f"not a .json or .npy file: the import refuses a file of type {f.suffix or '(none)'!r} "
+                          "named in its file list", f)  # fmt: skip
     for f in report.ignored:
         report._warn("not a .json or .npy file: ignored by the import", f)
     report.files = jsons + npys
@@ -336,7 +342,7 @@ def _check_json(files: list[Path], schema: CollectionSchema | None, report: Chec
         report._error(_item_text(exc), path, exc.field)
         return
     if report.row_count == 0:
-        report._error("the file has no rows", path)
+        report._warn("the file has no rows: the import completes with nothing imported", path)
 
 
 def _item_text(exc: DataFileError) -> str:
@@ -397,8 +403,13 @@ def _check_numpy(items: list[Path], schema: CollectionSchema | None, report: Che
                 report._error(f"the numpy file dtype '{h.dtype.str}' is not supported (object arrays cannot be "
                               "imported; save with an explicit dtype)", path, name)  # fmt: skip
                 continue
-            if h.fortran_order:
-                report._error("Fortran-ordered arrays are not supported; save a C-ordered array", path, name)
+            if h.fortran_order and len(h.shape) > 1:  # Milvus reads the bytes in C order: rows would be scrambled
+                report._error("Fortran-ordered arrays are not supported (Milvus would read the values in the wrong "
+                              "order); save a C-ordered array (numpy.ascontiguousarray)", path, name)  # fmt: skip
+            misread = _milvus_misreads(h)
+            if misread:
+                report._error(misread, path, name)
+                continue
             if h.file_bytes < h.data_offset + h.data_bytes:
                 report._error(
                     f"the file is truncated: the header promises {h.data_bytes:,} data bytes, "
@@ -442,10 +453,30 @@ def _check_numpy(items: list[Path], schema: CollectionSchema | None, report: Che
                 if fs is not None:
                     _check_values(h, fs, report)
     report.row_count = total_rows
+    if sets and total_rows == 0 and report.ok:
+        report._warn("the files hold no rows: the import completes with nothing imported")
 
 
 def _field(schema: CollectionSchema, name: str) -> FieldSchema | None:
     return next((f for f in schema.fields if f.name == name), None)
+
+
+def _milvus_misreads(h: NpyHeader) -> str | None:
+    """Why Milvus's header parser would refuse or misread a header NumPy reads fine (None if it reads it alike)."""
+    view = milvus_view(h.path)
+    fix = "re-save the array with numpy.save (or write it with numpy.lib.format)"
+    if view.error is not None:
+        return f"Milvus cannot parse this .npy header ({view.error}): {fix}"
+    try:
+        same_dtype = view.descr is not None and np.dtype(view.descr) == h.dtype
+    except TypeError:
+        same_dtype = False
+    if not same_dtype:
+        return f"Milvus would read the dtype as {view.descr!r}, NumPy reads {h.dtype.str!r}: {fix}"
+    if view.shape != h.shape or view.fortran_order != h.fortran_order:
+        return (f"the header is not laid out as numpy.save writes it: Milvus would read shape {view.shape}, "
+                f"NumPy reads {h.shape}; {fix}")  # fmt: skip
+    return None
 
 
 def _check_names(folder: Path, by_field: dict[str, Path], schema: CollectionSchema, report: CheckReport) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import DataFileError, SchemaError, UnsupportedFieldError
 from .json_rows import VectorSpecs, _got, _short, iter_json_rows
+from .npy_format import header_bytes
 from .progress import ConvertProgress, ProgressArg, Reporter
 from .schema import CollectionSchema, DataType, FieldSchema
 
@@ -208,7 +209,7 @@ class _FixedColumn(_Column):
         self.header_len = 0
         if self.path is not None:
             self.fh = open(self.path, "wb")  # noqa: SIM115 - closed in finish()/close()
-            self.header_len = len(_npy_header(self.dtype, (10**15, *self.row_shape)))
+            self.header_len = len(header_bytes(self.dtype, (0, *self.row_shape)))  # the same for any row count
             self.fh.write(b"\0" * self.header_len)
         self.put = self._make_put()
 
@@ -363,16 +364,32 @@ class _FixedColumn(_Column):
         if self.fh is None or self.path is None:
             return None
         shape = (rows, *self.row_shape)
-        self.fh.seek(0)
-        self.fh.write(_npy_header(self.dtype, shape, self.header_len))
-        self.fh.close()
-        self.fh = None
+        header = header_bytes(self.dtype, shape)
+        if len(header) != self.header_len:  # only if NumPy stopped padding for growth: move the data
+            self.fh.close()
+            self.fh = None
+            _replace_header(self.path, self.header_len, header)
+        else:
+            self.fh.seek(0)
+            self.fh.write(header)
+            self.fh.close()
+            self.fh = None
         return NpyFileInfo(self.path.name, self.path, self.dtype.str, shape, self.path.stat().st_size)
 
     def close(self) -> None:
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+def _replace_header(path: Path, old_len: int, header: bytes) -> None:
+    """Rewrite ``path`` with ``header`` in place of its first ``old_len`` bytes (through a temporary file)."""
+    tmp = path.with_suffix(".hdr.part")
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        dst.write(header)
+        src.seek(old_len)
+        shutil.copyfileobj(src, dst, 8 << 20)
+    os.replace(tmp, path)
 
 
 def _bool_among(values: list, arr: np.ndarray) -> bool:
@@ -444,18 +461,19 @@ class _StrColumn(_Column):
 
             return put_str
 
+        expected = "a JSON object, or a string holding JSON (JSON field)"
+
         def put_json(j: int, row: int, v: Any) -> None:
-            if type(v) is str:
+            if type(v) is dict:
+                values.append(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+            elif type(v) is str:
                 try:
                     json.loads(v)
                 except ValueError as exc:
-                    raise err(row, f"the JSON string does not parse ({exc})", "a JSON value or a JSON string",
-                              _got(v)) from None  # fmt: skip
+                    raise err(row, f"the JSON string does not parse ({exc})", expected, _got(v)) from None
                 values.append(v)
-            elif v is None:
-                raise err(row, "wrong type", "a JSON object (JSON field)", "null")
-            else:
-                values.append(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+            else:  # Milvus's JSON reader takes an object or a string only: a list or a number is refused
+                raise err(row, "wrong type", expected, _got(v))
 
         return put_json
 
@@ -481,7 +499,7 @@ class _StrColumn(_Column):
         blob_path, lens_path = self.path.with_suffix(".utf8.part"), self.path.with_suffix(".lens.part")
         per_batch = max(1, _CHUNK_BYTES // (4 * width))
         with open(self.path, "wb") as out, open(blob_path, "rb") as blob, open(lens_path, "rb") as lens:
-            out.write(_npy_header(dtype, (rows,)))
+            out.write(header_bytes(dtype, (rows,)))
             for nrows, nbytes in self.chunks:
                 text = blob.read(nbytes).decode("utf-8")
                 lengths = np.frombuffer(lens.read(8 * nrows), dtype=np.int64)
@@ -497,19 +515,6 @@ class _StrColumn(_Column):
         for fh in (self.blob, self.lens):
             if fh is not None:
                 fh.close()
-
-
-def _npy_header(dtype: np.dtype, shape: tuple[int, ...], total: int | None = None) -> bytes:
-    """A NumPy format 1.0 header, padded with spaces to ``total`` bytes (default: next multiple of 64)."""
-    d = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
-    text = repr(d).encode("latin1")
-    base = len(np.lib.format.MAGIC_PREFIX) + 2 + 2 + len(text) + 1
-    if total is None:
-        total = -(-base // 64) * 64
-    if base > total or total - 10 > 0xFFFF:
-        raise ValueError("npy header does not fit")
-    text += b" " * (total - base) + b"\n"
-    return np.lib.format.MAGIC_PREFIX + b"\x01\x00" + (total - 10).to_bytes(2, "little") + text
 
 
 # --------------------------------------------------------------------------------------------

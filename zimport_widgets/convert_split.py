@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _npy_header, _run_rows, vector_specs
+from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _run_rows, vector_specs
 from .errors import DataFileError, ProgressCallbackError
 from .json_rows import _CUT, _fast_rows, _first_key, _open_rows, _rows_start, row_cut_pattern
+from .npy_format import data_offset, header_bytes
 from .schema import CollectionSchema
 
 __all__ = ["convert_in_parts", "find_cuts"]
@@ -216,16 +217,6 @@ def _drop_parts(out: Path, n: int) -> None:
         shutil.rmtree(out / f".part{k}", ignore_errors=True)
 
 
-def _data_offset(path: Path) -> int:
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            np.lib.format.read_array_header_1_0(fh)
-        else:
-            np.lib.format.read_array_header_2_0(fh)
-        return fh.tell()
-
-
 def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int]) -> list[NpyFileInfo]:
     names: list[str] = []
     for files in part_files:
@@ -241,10 +232,10 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
             dtype = dtypes.pop()
             shape = (total, *present[0].shape[1:])
             with open(target, "wb") as dst:
-                dst.write(_npy_header(dtype, shape))
+                dst.write(header_bytes(dtype, shape))
                 for info in present:
                     with open(info.path, "rb") as src:
-                        src.seek(_data_offset(info.path))
+                        src.seek(data_offset(info.path))
                         shutil.copyfileobj(src, dst, 8 << 20)
         else:  # string columns of different widths, or $meta missing in parts without dynamic keys
             width = max([np.dtype(i.dtype).itemsize // 4 for i in present] + [2])
@@ -252,7 +243,7 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
             shape = (total,)
             step = max(1, _CHUNK_BYTES // (4 * width))
             with open(target, "wb") as dst:
-                dst.write(_npy_header(dtype, shape))
+                dst.write(header_bytes(dtype, shape))
                 for info, n in zip(infos, rows, strict=True):
                     if info is None:
                         assert name == f"{META_FIELD}.npy"
@@ -261,7 +252,7 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
                         continue
                     part_dtype = np.dtype(info.dtype)
                     with open(info.path, "rb") as src:  # read, not mmap: mapped pages would count as RSS
-                        src.seek(_data_offset(info.path))
+                        src.seek(data_offset(info.path))
                         for b in range(0, n, step):
                             data = src.read(min(step, n - b) * part_dtype.itemsize)
                             dst.write(np.frombuffer(data, dtype=part_dtype).astype(dtype).data)
