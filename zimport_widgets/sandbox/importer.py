@@ -250,11 +250,12 @@ class JobRunner:
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _import(self, job: ImportJobRecord, root: str) -> None:
-        # 1. read the objects with the request's keys (10-30)
+    def _download(self, job: ImportJobRecord, root: str, span: tuple[int, int] = (10, 30)) -> dict[str, list[str]]:
+        """Read every object of the job with the request's keys into ``root/objects``; progress moves over ``span``."""
         self._resolve_deferred(job)
         total_bytes = max(1, job.file_size)
         done_bytes = 0
+        lo, hi = span
         local: dict[str, list[str]] = {}
         for task in job.files:
             task.state = "InProgress"
@@ -267,8 +268,13 @@ class JobRunner:
                     task.reason = f"failed to read {key}: {exc.reason}"
                     raise JobFailed(f"Failed to read object {task.bucket}/{key}: {exc.reason}") from None
                 paths.append(dest)
-                self._set(job, progress=10 + int(20 * min(done_bytes, total_bytes) / total_bytes))
+                self._set(job, progress=lo + int((hi - lo) * min(done_bytes, total_bytes) / total_bytes))
             local[task.group.label] = paths
+        return local
+
+    def _import(self, job: ImportJobRecord, root: str) -> None:
+        # 1. read the objects with the request's keys (10-30)
+        local = self._download(job, root)
 
         # 2. check every group against the collection's schema (30-40)
         try:

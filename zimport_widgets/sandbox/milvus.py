@@ -51,7 +51,14 @@ _GRPC_FILTER = _UnimplementedFilter()
 
 
 class MilvusEngine:
-    """One Milvus Lite database in ``data_dir`` (``milvus.db`` inside it)."""
+    """One Milvus Lite database in ``data_dir`` (``milvus.db`` inside it).
+
+    Milvus Lite cannot bulk-import, so with this engine the sandbox's import jobs trust the project's
+    own checker and converter (:mod:`.importer`); the ``"milvus"`` engine (:mod:`.real_engine`) asks a
+    real server instead.
+    """
+
+    kind = "lite"
 
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
@@ -65,6 +72,10 @@ class MilvusEngine:
         self._created: dict[str, float] = {}
         self._index_info: dict[str, list[dict[str, str]]] = {}  # collection -> describe()'s "indexes"
         self._generation: dict[str, int] = {}  # bumped on create/drop/invalidate: a fetch in flight is not kept
+
+    @property
+    def description(self) -> str:
+        return "Milvus Lite (imports checked by the project's own checker, then inserted)"
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> MilvusEngine:

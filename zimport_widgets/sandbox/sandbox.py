@@ -31,7 +31,9 @@ class Sandbox:
 
     * object store (Aliyun OSS dialect) with the bucket ``oss_bucket`` created;
     * import controller (REST v1 + v2 import routes) on ``controller_url``;
-    * cluster data plane (REST v2 subset, Milvus Lite in ``data_dir``) on ``cluster_endpoint``.
+    * cluster data plane (REST v2 subset) on ``cluster_endpoint``, over ``engine``: ``"lite"`` (default,
+      fast: Milvus Lite, imports trusted to the project's checker) or ``"milvus"`` (a real Milvus server
+      whose own bulk insert judges every import; Linux x86_64, see :mod:`.milvus_server`).
 
     Credentials are random unless given. ``faults`` arms injected faults on every server;
     ``batch_rows``/``batch_delay`` set how import jobs insert (a delay makes progress observable).
@@ -51,6 +53,7 @@ class Sandbox:
         region: str = "cn-hangzhou",
         batch_rows: int = 1000,
         batch_delay: float = 0.0,
+        engine: str = "lite",
     ) -> None:
         self.host = host
         self._own_dir = data_dir is None
@@ -65,10 +68,20 @@ class Sandbox:
             host=host, bucket=bucket, access_key_id=access_key_id, access_key_secret=access_key_secret,
             region=region, faults=self.faults,
         )  # fmt: skip
-        self.engine = MilvusEngine(os.path.join(self.data_dir, "milvus"))
         jobs_dir = os.path.join(self.data_dir, "jobs")
-        self.runner = JobRunner(self.engine, self.faults, work_dir=jobs_dir, batch_rows=batch_rows,
-                                batch_delay=batch_delay)  # fmt: skip
+        self.engine: MilvusEngine
+        self.runner: JobRunner
+        if engine == "milvus":
+            from .real_engine import BulkInsertRunner, RealMilvusEngine
+
+            self.engine = real = RealMilvusEngine(os.path.join(self.data_dir, "milvus"))
+            self.runner = BulkInsertRunner(real, self.faults, work_dir=jobs_dir)
+        elif engine == "lite":
+            self.engine = MilvusEngine(os.path.join(self.data_dir, "milvus"))
+            self.runner = JobRunner(self.engine, self.faults, work_dir=jobs_dir, batch_rows=batch_rows,
+                                    batch_delay=batch_delay)  # fmt: skip
+        else:
+            raise ValueError(f"engine must be 'lite' or 'milvus', not {engine!r}")
         self.controller = ImportController(
             store=self.store, engine=self.engine, runner=self.runner, faults=self.faults,
             api_key=lambda: self.api_key, cluster_id=lambda: self.cluster_id,
@@ -107,7 +120,10 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         self.store.wait_ready(timeout)
         if not self.engine.wait_ready(timeout):
-            raise RuntimeError(f"Milvus Lite did not start: {self.engine._error or 'timeout'}")
+            error = self.engine._error
+            if isinstance(error, RuntimeError):  # MilvusUnavailable says what is missing
+                raise error
+            raise RuntimeError(f"the sandbox's Milvus ({self.engine.kind}) did not start: {error or 'timeout'}")
         while True:
             problems = self.probe()
             if not problems:
