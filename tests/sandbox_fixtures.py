@@ -6,6 +6,8 @@
 * ``sandbox_env`` (function): the session sandbox's eight variables set in ``os.environ`` (monkeypatched).
 * ``fresh_sandbox`` (function): a new sandbox of its own (about 1-2 s to start), for tests that need a clean one.
 * ``oss_store`` (function): just the OSS-dialect object store (fast), with its own random bucket and keys.
+* ``milvus_sandbox`` (session): a sandbox on the ``"milvus"`` engine (a real Milvus server judges its imports);
+  fails, saying what is missing, where the server cannot run.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from collections.abc import Iterator
 import pytest
 
 from zimport_widgets.sandbox import OssStore, Sandbox
+from zimport_widgets.sandbox.milvus_server import MilvusUnavailable
 
 
-def _running_sandbox(data_dir) -> Iterator[Sandbox]:
+def _running_sandbox(data_dir, engine: str = "lite") -> Iterator[Sandbox]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sb = Sandbox(data_dir=data_dir)
-        sb.start()
+        sb = Sandbox(data_dir=data_dir, engine=engine)
+        try:
+            sb.start(timeout=300)
+        except MilvusUnavailable as exc:
+            pytest.fail(f"the real Milvus server cannot run on this machine: {exc}", pytrace=False)
     try:
         yield sb
     finally:
@@ -58,3 +64,8 @@ def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
 def oss_store() -> Iterator[OssStore]:
     with OssStore() as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def milvus_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    yield from _running_sandbox(tmp_path_factory.mktemp("milvus-sandbox"), engine="milvus")

@@ -127,6 +127,14 @@ def main() -> int:
         stop()
         return 2
     threading.Thread(target=lambda: (sys.stdin.read(), stop()), name="parent-watch", daemon=True).start()
+    proc = server.server_proc
+
+    def watch_server() -> None:  # a panic in the server (e.g. on a malformed .npy header) ends the Go process
+        code = proc.wait()
+        if not stopping.is_set():
+            print(f"EXITED {code}", flush=True)
+
+    threading.Thread(target=watch_server, name="server-watch", daemon=True).start()
     print(f"READY {time.perf_counter() - t0:.2f}", flush=True)
     while not stopping.is_set():
         conn, _ = listener.accept()

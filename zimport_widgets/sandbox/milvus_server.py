@@ -73,6 +73,7 @@ class MilvusServer:
         self._proc: subprocess.Popen[str] | None = None
         self._log: list[str] = []
         self.startup_seconds: float | None = None
+        self.exit_code: int | None = None  # set when the server process ended by itself (a crash)
 
     @property
     def socket_path(self) -> Path:
@@ -88,7 +89,8 @@ class MilvusServer:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        """The launcher lives and the server process has not ended."""
+        return self._proc is not None and self._proc.poll() is None and self.exit_code is None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -119,6 +121,8 @@ class MilvusServer:
                 line = line.rstrip("\n")
                 self._log.append(line)
                 del self._log[:-50]
+                if line.startswith("EXITED "):
+                    self.exit_code = int(line.split()[1])
                 if line.startswith(("READY", "FAILED")) and not ready.is_set():
                     outcome.append(line)
                     ready.set()

@@ -14,6 +14,7 @@ when another fails.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import time
@@ -52,6 +53,16 @@ def _state_name(raw: Any) -> str:
     return "Pending" if name == "Pending" else "Importing"
 
 
+class _RefusalFilter(logging.Filter):
+    """pymilvus logs a refused bulk insert at ERROR with a traceback; the refusal is the job's reason instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "[do_bulk_insert]" not in record.getMessage()
+
+
+_REFUSALS = _RefusalFilter()
+
+
 class RealMilvusEngine(MilvusEngine):
     """A real Milvus server in ``data_dir`` (started in the background, like Milvus Lite)."""
 
@@ -67,6 +78,9 @@ class RealMilvusEngine(MilvusEngine):
         return f"real Milvus {MILVUS_VERSION} server (its own bulk insert judges every import)"
 
     def _open(self) -> None:
+        pymilvus_log = logging.getLogger("pymilvus.decorators")
+        if _REFUSALS not in pymilvus_log.filters:
+            pymilvus_log.addFilter(_REFUSALS)
         try:
             os.makedirs(self.data_dir, exist_ok=True)
             self.server.start()
@@ -112,8 +126,17 @@ class RealMilvusEngine(MilvusEngine):
         except Exception as exc:
             raise EngineError(getattr(exc, "message", None) or str(exc)) from None
 
+    def _alive(self) -> None:
+        if self.server.exit_code is not None:
+            raise EngineError(
+                f"the Milvus server process ended (exit code {self.server.exit_code}) while reading the files; "
+                "Milvus 2.3 crashes on some malformed .npy headers"
+            )
+
     def bulk_insert_state(self, task_id: int) -> BulkInsertState:
         from pymilvus import utility
+
+        self._alive()
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -131,7 +154,13 @@ class RealMilvusEngine(MilvusEngine):
         """Poll a task until Milvus says Completed or Failed."""
         deadline = time.monotonic() + timeout
         while True:
-            st = self.bulk_insert_state(task_id)
+            try:
+                st = self.bulk_insert_state(task_id)
+            except EngineError:
+                raise
+            except Exception as exc:  # the server went away mid-poll
+                self._alive()
+                raise EngineError(f"the state of bulk insert task {task_id} is unknown: {exc}") from None
             if st.state in _TERMINAL:
                 return st
             if time.monotonic() > deadline:
@@ -169,7 +198,10 @@ class BulkInsertRunner(JobRunner):
                 task.reason = str(exc).replace(strip, "")
                 raise JobFailed(f"Milvus refused the import of {task.group.label}: {task.reason}") from None
         while True:
-            states = [(task, self.engine.bulk_insert_state(tid)) for task, tid in started]
+            try:
+                states = [(task, self.engine.bulk_insert_state(tid)) for task, tid in started]
+            except Exception as exc:
+                raise JobFailed(f"Milvus stopped answering about the import: {exc}") from None
             with job._lock:
                 for task, st in states:
                     task.state = {"Importing": "InProgress"}.get(st.state, st.state)
