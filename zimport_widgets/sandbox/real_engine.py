@@ -122,7 +122,7 @@ class RealMilvusEngine(MilvusEngine):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return int(utility.do_bulk_insert(collection, files=files, partition_name=partition or None,
-                                                  using=self._alias))  # fmt: skip
+                                                  timeout=30, using=self._alias))  # fmt: skip
         except Exception as exc:
             raise EngineError(getattr(exc, "message", None) or str(exc)) from None
 
@@ -140,7 +140,7 @@ class RealMilvusEngine(MilvusEngine):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            st = utility.get_bulk_insert_state(task_id, using=self._alias)
+            st = utility.get_bulk_insert_state(task_id, timeout=10, using=self._alias)  # bounds pymilvus's retries
         infos = dict(st.infos or {})
         try:
             progress = int(float(infos.get("progress_percent") or 0))
