@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	# ipykernel 6 beside the venv's 7, for the widget tests that run on both (PYTHONPATH picks it)
 	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/ipykernel6 'ipykernel>=6.29,<7'
+	# the real Milvus server (Embedded Milvus 2.3.5: its package imports only the standard library; run in a
+	# private network namespace by zimport_widgets.sandbox.milvus_server) for the conformance tests and the demo
+	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/milvus-server 'milvus==2.3.5'
 	touch $(STAMP)
 
 venv: $(STAMP)

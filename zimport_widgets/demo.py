@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .tutorial import NOTEBOOKS, NotebookFailed, NotebookRun, execute_notebook, tutorial_env
+from .tutorial import ENGINE_VAR, NOTEBOOKS, NotebookFailed, NotebookRun, execute_notebook, tutorial_env
 
 __all__ = ["main", "step_seconds"]
 
@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zimport_widgets.demo", description=__doc__)
     parser.add_argument("--out", default="build", help="output folder (default: build)")
     parser.add_argument("--notebook", action="append", help="run only these notebooks (file names)")
+    parser.add_argument(
+        "--engine", choices=("auto", "milvus", "lite"), default="auto",
+        help="the sandbox's cluster: a real Milvus server (auto: where it can run) or Milvus Lite",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     work = out / "tutorial"
@@ -57,8 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     runs: list[NotebookRun] = []
-    with tutorial_env(work) as env:
+    with tutorial_env(work, args.engine) as env:
         print(f"zimport demo: {len(names)} notebooks against {env.get('ZILLIZ_CONTROLLER_URL', '?')}", flush=True)
+        judge = env.get(ENGINE_VAR, "?")
+        print(f"  imports judged by: {judge}", flush=True)
         for name in names:
             print(f"  running {name} …", end=" ", flush=True)
             try:
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             runs.append(run)
             print(f"{run.seconds:.1f} s")
-        summary = _summary()
+        summary = _summary(judge)
     total = time.perf_counter() - t0
 
     print("\nSummary")
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _summary() -> list[str]:
+def _summary(judge: str) -> list[str]:
     """Jobs and row counts, read back from the cluster the notebooks imported into."""
     from .client import ImportClient
     from .jobs import ImportState
@@ -94,11 +100,14 @@ def _summary() -> list[str]:
     lines = []
     with ImportClient() as client:
         jobs = client.list_import_jobs()
+        done = sum(j.state is ImportState.COMPLETED for j in jobs)
+        failed = sum(j.state is ImportState.FAILED for j in jobs)
+        lines.append(f"{judge}: {done} job(s) completed, {failed} failed")
         for job in jobs:
             reason = job.reason
             if job.state is ImportState.FAILED and not reason:  # a v1 job list carries no reason: ask the job
                 reason = client.get_import_progress(job.job_id).reason
-            why = f" ({reason[:100]})" if reason else ""
+            why = f" ({reason[:160]})" if reason else ""
             lines.append(f"job {job.job_id}: {job.collection} {job.state.value}{why}")
         for name in sorted({j.collection for j in jobs if j.collection}):
             lines.append(f"rows imported into {name}: {client.count_rows(name):,}")

@@ -47,24 +47,49 @@ def notebooks_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "notebooks"
 
 
+ENGINE_VAR = "ZIMPORT_SANDBOX_ENGINE"  # what judged the imports: told to the kernels and to the demo's summary
+
+
+def _start_sandbox(work_dir: Path, engine: str):  # -> Sandbox, description
+    """A sandbox on the real Milvus engine where this machine can run it (``auto``), else on Milvus Lite."""
+    from .sandbox import Sandbox
+    from .sandbox.milvus_server import MilvusUnavailable
+
+    if engine in ("auto", "milvus"):
+        sandbox = Sandbox(data_dir=work_dir / "sandbox", engine="milvus")
+        try:
+            sandbox.start(timeout=300)
+            return sandbox, sandbox.engine.description
+        except MilvusUnavailable as exc:
+            if engine == "milvus":
+                raise
+            why = str(exc)
+    sandbox = Sandbox(data_dir=work_dir / "sandbox").start()
+    note = sandbox.engine.description
+    return sandbox, note if engine == "lite" else f"{note}; the real Milvus server could not run here: {why}"
+
+
 @contextmanager
-def tutorial_env(work_dir: Path) -> Iterator[dict[str, str]]:
+def tutorial_env(work_dir: Path, engine: str = "auto") -> Iterator[dict[str, str]]:
     """Point the kernels at a sandbox: the configured one if ``ZILLIZ_*``/``OSS_*`` are set, else a new one.
 
-    Yields the variables (kernels inherit them through ``os.environ``); ``ZIMPORT_WORK_DIR`` tells the
-    notebooks where to share files between them.
+    ``engine`` of a new sandbox: ``auto`` (the real Milvus server where it can run, else Milvus Lite),
+    ``milvus`` or ``lite``. Yields the variables (kernels inherit them through ``os.environ``);
+    ``ZIMPORT_WORK_DIR`` tells the notebooks where to share files, ``ZIMPORT_SANDBOX_ENGINE`` what judges
+    the imports.
     """
-    saved = {k: os.environ.get(k) for k in (*ENV_NAMES, "ZIMPORT_WORK_DIR")}
+    names = (*ENV_NAMES, "ZIMPORT_WORK_DIR", ENGINE_VAR)
+    saved = {k: os.environ.get(k) for k in names}
     sandbox = None
     try:
         if not any(os.environ.get(k) for k in ENV_NAMES):
-            from .sandbox import Sandbox
-
-            sandbox = Sandbox(data_dir=work_dir / "sandbox")
-            sandbox.start()
+            sandbox, description = _start_sandbox(work_dir, engine)
             os.environ.update(sandbox.env())
+            os.environ[ENGINE_VAR] = description
+        else:
+            os.environ[ENGINE_VAR] = "the configured cluster"
         os.environ["ZIMPORT_WORK_DIR"] = str(work_dir)
-        yield {k: os.environ[k] for k in (*ENV_NAMES, "ZIMPORT_WORK_DIR") if k in os.environ}
+        yield {k: os.environ[k] for k in names if k in os.environ}
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -106,7 +106,8 @@ class RealMilvusEngine(MilvusEngine):
         with contextlib.suppress(Exception):
             if client is not None:
                 client.close()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             from pymilvus import connections
 
             connections.disconnect(self._alias)
@@ -215,7 +216,7 @@ class BulkInsertRunner(JobRunner):
             failed = [(task, st) for task, st in states if st.state == "Failed"]
             if failed:
                 task, st = failed[0]
-                raise JobFailed(f"Milvus failed to import {task.group.label}: {task.reason}")
+                raise JobFailed(f"{task.reason} (Milvus's bulk insert of {task.group.label})")
             if all(st.state == "Completed" for _, st in states):
                 break
             time.sleep(_POLL)
