@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/convert.py
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/sandbox_start.py
+	$(PY) benchmarks/real_milvus.py
 
 clean:
 	rm -rf build .pytest_cache

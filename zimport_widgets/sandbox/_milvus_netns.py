@@ -1,7 +1,8 @@
 """Runs inside a private network namespace (see ``milvus_server``): Milvus, and a Unix socket into it.
 
-argv: DATA_DIR SERVER_PACKAGE_DIR; stdin: the new root password, then nothing until the parent goes
-(EOF stops everything). Prints ``READY <seconds>`` or ``FAILED <reason>``.
+argv: DATA_DIR SERVER_PACKAGE_DIR SOCKET_PATH (in a folder only this user may open); stdin: the new
+root password, then nothing until the parent goes (EOF stops everything). Prints ``READY <seconds>``
+or ``FAILED <reason>``, and ``EXITED <code>`` if the server process ends by itself.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _pump(a: socket.socket, b: socket.socket) -> None:
 
 
 def main() -> int:
-    data_dir, package = Path(sys.argv[1]), sys.argv[2]
+    data_dir, package, path = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     password = sys.stdin.readline().strip()
     t0 = time.perf_counter()
     try:
@@ -112,10 +113,8 @@ def main() -> int:
         client = MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus")
         client.update_password("root", "Milvus", password)
         client.close()
-        sock_dir = data_dir / "sock"
-        sock_dir.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(sock_dir, 0o700)
-        path = sock_dir / "milvus.sock"
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(path.parent, 0o700)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

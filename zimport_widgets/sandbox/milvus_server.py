@@ -74,10 +74,14 @@ class MilvusServer:
         self._log: list[str] = []
         self.startup_seconds: float | None = None
         self.exit_code: int | None = None  # set when the server process ended by itself (a crash)
+        self._sock_dir: Path | None = None
 
     @property
     def socket_path(self) -> Path:
-        return self.data_dir / "sock" / "milvus.sock"
+        # a short private folder of its own: a Unix socket path is limited to 107 bytes
+        if self._sock_dir is None:
+            self._sock_dir = Path(tempfile.mkdtemp(prefix="zmv-"))  # mode 0700
+        return self._sock_dir / "milvus.sock"
 
     @property
     def uri(self) -> str:
@@ -101,7 +105,7 @@ class MilvusServer:
             return self
         package = find_server_package()
         command = [*_unshare_command(), sys.executable, "-m", "zimport_widgets.sandbox._milvus_netns",
-                   str(self.data_dir), str(package)]  # fmt: skip
+                   str(self.data_dir), str(package), str(self.socket_path)]  # fmt: skip
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         t0 = time.perf_counter()
@@ -150,6 +154,9 @@ class MilvusServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+        if self._sock_dir is not None:
+            shutil.rmtree(self._sock_dir, ignore_errors=True)
+            self._sock_dir = None
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
