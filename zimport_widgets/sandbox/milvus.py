@@ -112,24 +112,30 @@ class MilvusEngine:
 
     @property
     def client(self) -> Any:
-        if not self._ready.wait(120.0):
-            raise EngineError("Milvus Lite did not start within 120 s")
+        if not self._ready.wait(self.start_timeout):
+            raise EngineError(f"the engine did not start within {self.start_timeout:.0f} s")
         if self._error is not None:
-            raise EngineError(f"Milvus Lite failed to start: {self._error}")
+            raise EngineError(f"the engine ({self.kind}) failed to start: {self._error}")
         return self._client
 
     def stop(self) -> None:
         if self._thread is not None:
-            self._ready.wait(120.0)
+            self._ready.wait(self.start_timeout)
         self._thread = None
         self._ready.clear()
         self.invalidate()
         self._error = None
         client, self._client = self._client, None
-        if client is None:
-            return
         with contextlib.suppress(Exception):
-            client.close()
+            if client is not None:
+                client.close()
+        self._release()
+
+    #: how long a caller waits for the engine to open
+    start_timeout = 120.0
+
+    def _release(self) -> None:
+        """Let go of what :meth:`_open` started (Milvus Lite's server process for this database)."""
         with contextlib.suppress(Exception):
             from milvus_lite.server_manager import server_manager_instance
 

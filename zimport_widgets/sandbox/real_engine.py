@@ -95,17 +95,9 @@ class RealMilvusEngine(MilvusEngine):
         finally:
             self._ready.set()
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._ready.wait(300.0)
-        self._thread = None
-        self._ready.clear()
-        self.invalidate()
-        self._error = None
-        client, self._client = self._client, None
-        with contextlib.suppress(Exception):
-            if client is not None:
-                client.close()
+    start_timeout = 300.0
+
+    def _release(self) -> None:
         with contextlib.suppress(Exception), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from pymilvus import connections
