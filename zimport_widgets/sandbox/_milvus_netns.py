@@ -110,9 +110,12 @@ def main() -> int:
         from pymilvus import MilvusClient
 
         port = server.listen_port
-        client = MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus")
-        client.update_password("root", "Milvus", password)
-        client.close()
+        try:  # a restart on the same data: the password was replaced already
+            MilvusClient(uri=f"http://127.0.0.1:{port}", token=f"root:{password}").close()
+        except Exception:
+            client = MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus")
+            client.update_password("root", "Milvus", password)
+            client.close()
         path.parent.mkdir(mode=0o700, exist_ok=True)
         os.chmod(path.parent, 0o700)
         with contextlib.suppress(FileNotFoundError):

@@ -361,6 +361,8 @@ class JobRunner:
             more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
             task.reason = problems + more
             raise JobFailed(f"Failed to checkFiles {{{task.group.label}}}: {problems}{more}")
+        if task.group.kind == "json" and report.row_count == 0:
+            return {}, 0  # nothing to insert: the job completes with 0 rows, as Milvus's importer does
         if task.group.kind == "json":
             from ..convert import convert_json_to_numpy
 

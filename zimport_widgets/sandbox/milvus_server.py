@@ -103,6 +103,9 @@ class MilvusServer:
     def start(self, timeout: float = 180.0) -> MilvusServer:
         if self.running:
             return self
+        if self._proc is not None:  # the server process ended (a crash): clear the launcher first
+            self.stop()
+        self.exit_code = None
         package = find_server_package()
         command = [*_unshare_command(), sys.executable, "-m", "zimport_widgets.sandbox._milvus_netns",
                    str(self.data_dir), str(package), str(self.socket_path)]  # fmt: skip
@@ -159,6 +162,15 @@ class MilvusServer:
             self._sock_dir = None
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def restart(self, timeout: float = 180.0) -> MilvusServer:
+        """Stop and start again on the same data (collections and imported rows are kept)."""
+        own, self._own_dir = self._own_dir, False
+        try:
+            self.stop()
+        finally:
+            self._own_dir = own
+        return self.start(timeout)
 
     def log_tail(self, n: int = 20) -> list[str]:
         """The last lines the server's launcher printed (for failure messages)."""

@@ -29,6 +29,8 @@ from .milvus_server import MILVUS_VERSION, MilvusServer
 
 __all__ = ["BulkInsertRunner", "BulkInsertState", "RealMilvusEngine"]
 
+log = logging.getLogger("zimport_widgets.sandbox")
+
 _POLL = 0.25
 _TERMINAL = ("Completed", "Failed")
 
@@ -115,8 +117,9 @@ class RealMilvusEngine(MilvusEngine):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 return int(utility.do_bulk_insert(collection, files=files, partition_name=partition or None,
-                                                  timeout=30, using=self._alias))  # fmt: skip
+                                                  timeout=15, using=self._alias))  # fmt: skip
         except Exception as exc:
+            self._alive()  # a refusal, or the server died on the request
             raise EngineError(getattr(exc, "message", None) or str(exc)) from None
 
     def _alive(self) -> None:
@@ -160,6 +163,22 @@ class RealMilvusEngine(MilvusEngine):
                 raise EngineError(f"bulk insert task {task_id} still {st.state} after {timeout:.0f} s")
             time.sleep(_POLL)
 
+    def recover(self) -> bool:
+        """Restart the server if its process ended (True if it did); collections and rows are kept on disk."""
+        if self.server.exit_code is None:
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pymilvus import MilvusClient, connections
+
+            with contextlib.suppress(Exception):
+                connections.disconnect(self._alias)
+            self.server.restart()
+            self._client = MilvusClient(uri=self.server.uri, token=self.server.token)
+            connections.connect(self._alias, uri=self.server.uri, token=self.server.token)
+        self.invalidate()
+        return True
+
     def make_visible(self, collection: str) -> None:
         """Load the imported segments so count and search see them (Milvus does not do it by itself)."""
         client = self.client
@@ -180,6 +199,17 @@ class BulkInsertRunner(JobRunner):
         super().__init__(engine, faults, work_dir=work_dir)
 
     def _import(self, job: ImportJobRecord, root: str) -> None:
+        try:
+            self._bulk_insert(job, root)
+        except JobFailed:
+            if self.engine.server.exit_code is not None:  # it crashed on these files: bring it back for the next job
+                try:
+                    self.engine.recover()
+                except Exception as exc:
+                    log.warning("the sandbox's Milvus server could not be restarted: %s", exc)
+            raise
+
+    def _bulk_insert(self, job: ImportJobRecord, root: str) -> None:
         local = self._download(job, root, span=(5, 10))
         strip = os.path.join(root, "objects") + os.sep
         started: list[tuple[Any, int]] = []
