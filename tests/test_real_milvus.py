@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +59,10 @@ class Judge:
 @pytest.fixture(scope="session")
 def judge(milvus_sandbox) -> Judge:
     return Judge(milvus_sandbox.engine)
+
+
+def _terminal(st) -> tuple[bool, str, int]:
+    return st.state == "Completed", st.reason, st.rows
 
 
 # ---------------------------------------------------------------------------------------------- read back equal
@@ -176,7 +179,7 @@ def test_version_differences_table_lists_exactly_the_laxer_cases():
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.crashes], ids=[c.name for c in CASES if c.crashes])
 def test_header_that_kills_the_server(tmp_path, case):
-    """Milvus 2.3.5's npyio panics on some headers NumPy reads fine: the server process ends. The checker refuses."""
+    """Milvus 2.3.5's npyio panics on some headers NumPy reads fine: the server aborts (or hangs). Check refuses."""
     from zimport_widgets.sandbox.real_engine import RealMilvusEngine
 
     files = build(case, tmp_path / "src")
@@ -186,14 +189,11 @@ def test_header_that_kills_the_server(tmp_path, case):
     try:
         assert engine.wait_ready(300), engine._error
         judge = Judge(engine)
+        task = judge.submit(judge.collection(case.schema), files)
         try:
-            verdict = judge.outcome(judge.submit(judge.collection(case.schema), files))
-        except EngineError as exc:
+            verdict = (False, task, 0) if isinstance(task, str) else _terminal(engine.wait_bulk_insert(task, 90))
+        except EngineError as exc:  # the server died (usually: SIGABRT) or stopped answering
             verdict = (False, str(exc), 0)
-        assert not verdict[0], verdict
-        deadline = time.monotonic() + 30  # the panic may come just after the task is marked failed
-        while engine.server.exit_code is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert engine.server.exit_code is not None, f"expected the server to crash; it said {verdict[1]!r}"
+        assert not verdict[0], f"the real importer accepted it: {verdict}"
     finally:
         engine.stop()

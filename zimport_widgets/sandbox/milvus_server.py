@@ -163,15 +163,6 @@ class MilvusServer:
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def restart(self, timeout: float = 180.0) -> MilvusServer:
-        """Stop and start again on the same data (collections and imported rows are kept)."""
-        own, self._own_dir = self._own_dir, False
-        try:
-            self.stop()
-        finally:
-            self._own_dir = own
-        return self.start(timeout)
-
     def log_tail(self, n: int = 20) -> list[str]:
         """The last lines the server's launcher printed (for failure messages)."""
         return self._log[-n:]

@@ -8,7 +8,8 @@ job state, progress, row counts and failure reasons are Milvus's. Our checker is
 
 Milvus 2.3.5 differs from Zilliz Cloud where it is laxer (see ``docs/milvus-versions.md``); a job over
 several file groups runs one bulk-insert task per group, so groups that completed keep their rows
-when another fails.
+when another fails. A malformed ``.npy`` header can crash the 2.3.5 server: the job then fails saying
+so, and the sandbox needs a restart.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from .milvus_server import MILVUS_VERSION, MilvusServer
 
 __all__ = ["BulkInsertRunner", "BulkInsertState", "RealMilvusEngine"]
 
-log = logging.getLogger("zimport_widgets.sandbox")
 
 _POLL = 0.25
 _TERMINAL = ("Completed", "Failed")
@@ -119,10 +119,14 @@ class RealMilvusEngine(MilvusEngine):
                 return int(utility.do_bulk_insert(collection, files=files, partition_name=partition or None,
                                                   timeout=15, using=self._alias))  # fmt: skip
         except Exception as exc:
-            self._alive()  # a refusal, or the server died on the request
+            self._alive(wait=20.0 if "UNAVAILABLE" in str(exc) else 0.0)  # a refusal, or the server died on it
             raise EngineError(getattr(exc, "message", None) or str(exc)) from None
 
-    def _alive(self) -> None:
+    def _alive(self, wait: float = 0.0) -> None:
+        """Raise if the server process has ended; after a failed call, ``wait`` for its exit to be reported."""
+        deadline = time.monotonic() + wait
+        while self.server.exit_code is None and self.server._proc is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
         if self.server.exit_code is not None:
             raise EngineError(
                 f"the Milvus server process ended (exit code {self.server.exit_code}) while reading the files; "
@@ -133,10 +137,13 @@ class RealMilvusEngine(MilvusEngine):
         from pymilvus import utility
 
         self._alive()
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            st = utility.get_bulk_insert_state(task_id, timeout=10, using=self._alias)  # bounds pymilvus's retries
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                st = utility.get_bulk_insert_state(task_id, timeout=10, using=self._alias)  # bounds pymilvus's retries
+        except Exception as exc:
+            self._alive(wait=20.0)  # a crash: the server's exit is reported a moment after its socket closes
+            raise EngineError(f"the state of bulk insert task {task_id} is unknown: {exc}") from None
         infos = dict(st.infos or {})
         try:
             progress = int(float(infos.get("progress_percent") or 0))
@@ -150,34 +157,12 @@ class RealMilvusEngine(MilvusEngine):
         """Poll a task until Milvus says Completed or Failed."""
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                st = self.bulk_insert_state(task_id)
-            except EngineError:
-                raise
-            except Exception as exc:  # the server went away mid-poll
-                self._alive()
-                raise EngineError(f"the state of bulk insert task {task_id} is unknown: {exc}") from None
+            st = self.bulk_insert_state(task_id)
             if st.state in _TERMINAL:
                 return st
             if time.monotonic() > deadline:
                 raise EngineError(f"bulk insert task {task_id} still {st.state} after {timeout:.0f} s")
             time.sleep(_POLL)
-
-    def recover(self) -> bool:
-        """Restart the server if its process ended (True if it did); collections and rows are kept on disk."""
-        if self.server.exit_code is None:
-            return False
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from pymilvus import MilvusClient, connections
-
-            with contextlib.suppress(Exception):
-                connections.disconnect(self._alias)
-            self.server.restart()
-            self._client = MilvusClient(uri=self.server.uri, token=self.server.token)
-            connections.connect(self._alias, uri=self.server.uri, token=self.server.token)
-        self.invalidate()
-        return True
 
     def make_visible(self, collection: str) -> None:
         """Load the imported segments so count and search see them (Milvus does not do it by itself)."""
@@ -199,17 +184,6 @@ class BulkInsertRunner(JobRunner):
         super().__init__(engine, faults, work_dir=work_dir)
 
     def _import(self, job: ImportJobRecord, root: str) -> None:
-        try:
-            self._bulk_insert(job, root)
-        except JobFailed:
-            if self.engine.server.exit_code is not None:  # it crashed on these files: bring it back for the next job
-                try:
-                    self.engine.recover()
-                except Exception as exc:
-                    log.warning("the sandbox's Milvus server could not be restarted: %s", exc)
-            raise
-
-    def _bulk_insert(self, job: ImportJobRecord, root: str) -> None:
         local = self._download(job, root, span=(5, 10))
         strip = os.path.join(root, "objects") + os.sep
         started: list[tuple[Any, int]] = []
@@ -223,7 +197,7 @@ class BulkInsertRunner(JobRunner):
         while True:
             try:
                 states = [(task, self.engine.bulk_insert_state(tid)) for task, tid in started]
-            except Exception as exc:
+            except EngineError as exc:
                 raise JobFailed(f"Milvus stopped answering about the import: {exc}") from None
             with job._lock:
                 for task, st in states:
