@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import stat
 import subprocess
@@ -17,7 +16,6 @@ from _client_fixtures import TINY_DIM, tiny_schema, write_tiny_numpy
 
 from zimport_widgets import ImportClient, upload_to_oss
 from zimport_widgets.errors import ImportJobFailed
-from zimport_widgets.samples import write_sample_json
 
 pytestmark = pytest.mark.real_milvus
 
@@ -128,20 +126,24 @@ def test_cli_sandbox_on_the_milvus_engine(tmp_path):
     assert "real Milvus 2.3.5 server" in err and "sandbox stopped" in err
 
 
-def test_demo_sample_flow_on_the_real_engine(milvus_env, tmp_path):
-    from zimport_widgets import convert_json_to_numpy
-    from zimport_widgets.samples import sample_schema
+def test_a_server_started_again_on_its_data_keeps_collections_and_rows(tmp_path):
+    from zimport_widgets.sandbox.real_engine import RealMilvusEngine
 
-    name = f"medium_{secrets.token_hex(3)}"
-    schema = sample_schema(dim=16, collection_name=name)
-    src = write_sample_json(tmp_path / "m.json", 400, dim=16)
-    conv = convert_json_to_numpy(src, tmp_path / "np", schema, progress=False)
-    with ImportClient() as client:
-        client.create_collection(name, schema)
-        up = upload_to_oss(conv.out_dir, prefix=f"medium/{name}/", progress=False)
-        done = client.wait_for_import(client.start_import(name, up.object_url).job_id, progress=False)
-        assert done.state.value == "Completed" and client.count_rows(name) == 400
-    assert os.environ["ZILLIZ_CLUSTER_ENDPOINT"].startswith("http://127.0.0.1:")
+    engine = RealMilvusEngine(str(tmp_path / "engine"))
+    try:
+        assert engine.wait_ready(300), engine._error
+        engine.create_collection(tiny_schema("kept"))
+        engine.insert("kept", [{"id": i, "title": f"t{i}", "vec": [0.1] * TINY_DIM} for i in range(7)])
+        engine.flush("kept")
+        password_file = Path(engine.server.data_dir) / "root-password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        engine.stop()
+        engine.start()
+        assert engine.wait_ready(300), engine._error  # the kept password still opens it
+        engine.client.load_collection("kept")
+        assert engine.count("kept") == 7
+    finally:
+        engine.stop()
 
 
 def _source(kind: str, folder: Path) -> tuple[Path, bool]:

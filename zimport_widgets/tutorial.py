@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ENV_NAMES
 from .errors import ZImportError
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 __all__ = ["NOTEBOOKS", "NotebookFailed", "NotebookRun", "execute_notebook", "notebooks_dir", "tutorial_env"]
 
@@ -50,7 +54,7 @@ def notebooks_dir() -> Path:
 ENGINE_VAR = "ZIMPORT_SANDBOX_ENGINE"  # what judged the imports: told to the kernels and to the demo's summary
 
 
-def _start_sandbox(work_dir: Path, engine: str):  # -> Sandbox, description
+def _start_sandbox(work_dir: Path, engine: str) -> tuple[Sandbox, str]:
     """A sandbox on the real Milvus engine where this machine can run it (``auto``), else on Milvus Lite."""
     from .sandbox import Sandbox
     from .sandbox.milvus_server import MilvusUnavailable

@@ -110,7 +110,7 @@ def main() -> int:
         from pymilvus import MilvusClient
 
         port = server.listen_port
-        try:  # a restart on the same data: the password was replaced already
+        try:  # started again on the same data: the password was replaced then
             MilvusClient(uri=f"http://127.0.0.1:{port}", token=f"root:{password}").close()
         except Exception:
             client = MilvusClient(uri=f"http://127.0.0.1:{port}", token="root:Milvus")

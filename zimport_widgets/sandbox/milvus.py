@@ -93,13 +93,17 @@ class MilvusEngine:
             os.makedirs(self.data_dir, exist_ok=True)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from pymilvus import MilvusClient
-
-                self._client = MilvusClient(self.db_path)
+                self._client = self._connect()
         except BaseException as exc:  # reported to every caller of .client
             self._error = exc
         finally:
             self._ready.set()
+
+    def _connect(self) -> Any:
+        """Open the database and return its ``MilvusClient`` (runs in the background thread)."""
+        from pymilvus import MilvusClient
+
+        return MilvusClient(self.db_path)
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Block until Milvus Lite is open (True) or failed/timed out (False)."""

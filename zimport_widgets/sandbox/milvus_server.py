@@ -52,6 +52,21 @@ def find_server_package() -> Path:
     )
 
 
+def _password(data_dir: Path) -> str:
+    """root's password for the server of ``data_dir``: random, kept (mode 0600) beside its data, so that a
+    server started again on the same data still gets in (Milvus stores the password it was given)."""
+    path = data_dir / "root-password"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    password = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(password)
+    return password
+
+
 def _unshare_command() -> list[str]:
     exe = shutil.which("unshare")
     if exe is None:
@@ -69,7 +84,7 @@ class MilvusServer:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="zimport-milvus-"))
-        self._password = secrets.token_urlsafe(18)
+        self._password = _password(self.data_dir)
         self._proc: subprocess.Popen[str] | None = None
         self._log: list[str] = []
         self.startup_seconds: float | None = None

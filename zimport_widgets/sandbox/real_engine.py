@@ -79,23 +79,15 @@ class RealMilvusEngine(MilvusEngine):
     def description(self) -> str:
         return f"real Milvus {MILVUS_VERSION} server (its own bulk insert judges every import)"
 
-    def _open(self) -> None:
+    def _connect(self) -> Any:
         pymilvus_log = logging.getLogger("pymilvus.decorators")
         if _REFUSALS not in pymilvus_log.filters:
             pymilvus_log.addFilter(_REFUSALS)
-        try:
-            os.makedirs(self.data_dir, exist_ok=True)
-            self.server.start()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from pymilvus import MilvusClient, connections
+        self.server.start()
+        from pymilvus import MilvusClient, connections
 
-                self._client = MilvusClient(uri=self.server.uri, token=self.server.token)
-                connections.connect(self._alias, uri=self.server.uri, token=self.server.token)
-        except BaseException as exc:  # reported to every caller of .client
-            self._error = exc
-        finally:
-            self._ready.set()
+        connections.connect(self._alias, uri=self.server.uri, token=self.server.token)
+        return MilvusClient(uri=self.server.uri, token=self.server.token)
 
     start_timeout = 300.0
 
@@ -125,7 +117,7 @@ class RealMilvusEngine(MilvusEngine):
     def _alive(self, wait: float = 0.0) -> None:
         """Raise if the server process has ended; after a failed call, ``wait`` for its exit to be reported."""
         deadline = time.monotonic() + wait
-        while self.server.exit_code is None and self.server._proc is not None and time.monotonic() < deadline:
+        while self.server.running and time.monotonic() < deadline:
             time.sleep(0.1)
         if self.server.exit_code is not None:
             raise EngineError(
