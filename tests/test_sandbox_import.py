@@ -564,7 +564,8 @@ def test_quick_setup_insert_query_search(sandbox):
     assert call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/create",
                 {"collectionName": name, "dimension": 4, "metricType": "COSINE"})["code"] == 0  # fmt: skip
     schema = CollectionSchema.from_rest(
-        call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/describe", {"collectionName": name}))
+        call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/collections/describe", {"collectionName": name})
+    )
     assert [(f.name, f.dtype) for f in schema.fields] == [("id", DataType.INT64), ("vector", DataType.FLOAT_VECTOR)]
     rows = [{"id": i, "vector": [1.0, float(i), 0.0, 0.5], "tag": f"t{i}"} for i in range(10)]
     ins = call(sandbox, sandbox.cluster_endpoint, "/v2/vectordb/entities/insert",

@@ -211,11 +211,9 @@ class ImportClient:
         self.cluster_endpoint = self._endpoint.url if self._endpoint else None
         key = api_key or get(config.ZILLIZ_API_KEY)
         if not key and api_version != "milvus":
-            raise ConfigError(
-                "no API key given", hint=f"pass api_key= or set the {config.ZILLIZ_API_KEY} variable"
-            )
-        self.cluster_id = cluster_id or get(config.ZILLIZ_CLUSTER_ID) or (
-            self._endpoint.cluster_id if self._endpoint else None
+            raise ConfigError("no API key given", hint=f"pass api_key= or set the {config.ZILLIZ_API_KEY} variable")
+        self.cluster_id = (
+            cluster_id or get(config.ZILLIZ_CLUSTER_ID) or (self._endpoint.cluster_id if self._endpoint else None)
         )
         ctrl = controller_url or get(config.ZILLIZ_CONTROLLER_URL)
         if ctrl:

@@ -91,7 +91,7 @@ class UnsupportedFieldError(SchemaError):
         self.field = field
         super().__init__(
             f"field {field!r}: {reason}; NumPy import cannot carry it",
-            hint="import this collection from a JSON file ({\"rows\": [...]}) instead of NumPy files",
+            hint='import this collection from a JSON file ({"rows": [...]}) instead of NumPy files',
         )
 
 

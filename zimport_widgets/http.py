@@ -69,8 +69,6 @@ class RetryPolicy:
         return wait
 
 
-
-
 class RequestNotSent(ZillizNetworkError):
     """The request certainly did not reach the server (connection refused, connect timeout)."""
 

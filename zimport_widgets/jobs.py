@@ -56,7 +56,7 @@ class ImportState(str, enum.Enum):
         if isinstance(value, ImportState):
             return value
         key = str(value or "").strip().lower().replace("_", "")
-        key = key[len("import"):] if key.startswith("import") and key != "importing" else key
+        key = key[len("import") :] if key.startswith("import") and key != "importing" else key
         return _STATE_WORDS.get(key, cls.UNKNOWN)
 
 

@@ -80,9 +80,7 @@ class Reporter:
         if progress is True or isinstance(progress, dict):
             from tqdm.auto import tqdm  # lazy: importing it pulls in IPython machinery
 
-            kwargs = dict(
-                total=total, desc=desc, unit=unit, unit_scale=unit_scale, unit_divisor=unit_divisor
-            )
+            kwargs = dict(total=total, desc=desc, unit=unit, unit_scale=unit_scale, unit_divisor=unit_divisor)
             if isinstance(progress, dict):
                 kwargs.update(progress)
             self._bar = tqdm(**kwargs)

@@ -70,9 +70,7 @@ class DataType(enum.Enum):
                 return dt
         if key == "string":
             return DataType.VARCHAR
-        raise SchemaError(
-            f"unknown data type {name!r}", hint=f"use one of: {', '.join(dt.value for dt in DataType)}"
-        )
+        raise SchemaError(f"unknown data type {name!r}", hint=f"use one of: {', '.join(dt.value for dt in DataType)}")
 
 
 _CODES = {
@@ -310,9 +308,7 @@ class CollectionSchema:
         if pk is None:
             pk = next((f.name for f in fields if f.dtype in (DataType.INT64, DataType.VARCHAR)), None)
         if pk is None or pk not in names:
-            raise SchemaError(
-                "cannot infer the primary key", hint="pass primary_key= naming an Int64 or VarChar field"
-            )
+            raise SchemaError("cannot infer the primary key", hint="pass primary_key= naming an Int64 or VarChar field")
         fields = [replace(f, is_primary=True) if f.name == pk else f for f in fields]
         return cls(fields=tuple(fields), enable_dynamic_field=enable_dynamic_field)
 

@@ -64,9 +64,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if not args.wait:
         print(f"follow it with: zimport status {job.job_id}")
         return 0
-    final = client.wait_for_import(
-        job, progress=not args.quiet, timeout=args.timeout, poll_interval=args.poll_interval
-    )
+    final = client.wait_for_import(job, progress=not args.quiet, timeout=args.timeout, poll_interval=args.poll_interval)
     print(str(final))
     return 0
 

@@ -51,9 +51,7 @@ class ServerThread:
     def start(self) -> ServerThread:
         if self._server is not None:
             return self
-        server = make_server(
-            self.host, self._requested_port, self.app, threaded=True, request_handler=_QuietHandler
-        )
+        server = make_server(self.host, self._requested_port, self.app, threaded=True, request_handler=_QuietHandler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(

@@ -277,8 +277,7 @@ class OssDialect:
             changed = True
         if status == 200 and bucket and not key and method == "GET" and any(k == "location" for k, _ in query):
             body = (
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                f"<LocationConstraint>oss-{store.region}</LocationConstraint>"
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint>oss-{store.region}</LocationConstraint>'
             ).encode()
             changed = True
         if changed and method != "HEAD":
@@ -648,9 +647,7 @@ class OssStore:
         with self._crc_lock:
             self._parts.pop((bucket, upload_id), None)
 
-    def _completed_crc(
-        self, bucket: str, upload_id: str, request_xml: bytes, etag: str | None, key: str
-    ) -> int | None:
+    def _completed_crc(self, bucket: str, upload_id: str, request_xml: bytes, etag: str | None, key: str) -> int | None:
         """The CRC64 of a just-completed multipart object from its parts' CRC64 values (None: unknown)."""
         with self._crc_lock:
             noted = self._parts.pop((bucket, upload_id), {})
