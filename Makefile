@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m zimport_widgets.demo
+	$(PY) -m devtools.demo
 
 test: $(STAMP) browser-deps
 	$(VENV)/bin/ruff check .
@@ -38,7 +38,7 @@ browser-deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 lab: $(STAMP)
-	$(PY) -m zimport_widgets.lab
+	$(PY) -m devtools.lab
 
 bench: $(STAMP)
 	$(PY) benchmarks/convert.py

@@ -30,8 +30,8 @@ for key in dataset['rows'][0].keys():
 
 OURS = """
 import sys
-from zimport_widgets.convert import convert_json_to_numpy
-from zimport_widgets.samples import sample_schema
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.samples import sample_schema
 workers = None if sys.argv[3] == "auto" else int(sys.argv[3])
 convert_json_to_numpy(sys.argv[1], sys.argv[2], sample_schema(), progress=False, workers=workers)
 """
@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--workdir", default=None, help="where to write inputs (default: a temp folder)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest counts (default 1)")
     args = parser.parse_args()
-    from zimport_widgets.samples import estimate_rows_for_size, write_sample_json
+    from zimport_widgets.prepare.samples import estimate_rows_for_size, write_sample_json
 
     small_mb = args.small_mb or args.size_mb / 4
     work = Path(args.workdir or tempfile.mkdtemp(prefix="zimport-bench-"))

@@ -54,7 +54,7 @@ def time_server(tmp: str, i: int, *, cold: bool) -> float:
 
 def time_import(engine: str, tmp: str) -> tuple[float, int]:
     from zimport_widgets import ImportClient, convert_json_to_numpy, upload_to_oss
-    from zimport_widgets.samples import sample_schema, write_sample_json
+    from zimport_widgets.prepare.samples import sample_schema, write_sample_json
     from zimport_widgets.sandbox import Sandbox
 
     src = Path(tmp) / "sample.json"

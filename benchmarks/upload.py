@@ -28,12 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from zimport_widgets.config import OssCredentials, StorageKeys, UploadConfig
+
 DIM = 768
 
 _SERVE = """
 import json, sys, time
 from zimport_widgets.sandbox.httpserver import ServerThread
-from zimport_widgets.sandbox.oss_store import OssDialect, OssStore
+from zimport_widgets.sandbox.oss_dialect import OssDialect
+from zimport_widgets.sandbox.oss_store import OssStore
 
 RATE = float(sys.argv[1]) * 1e6  # bytes per second, per connection (request body)
 
@@ -124,7 +127,7 @@ def make_numpy_folder(root: Path, mb: int) -> Path:
 
 def child(args: argparse.Namespace) -> int:
     """Run one upload, printing the progress fraction per event (the parent kills us mid-way)."""
-    from zimport_widgets.upload import upload_to_oss
+    from zimport_widgets.storage.upload import upload_to_oss
 
     def report(event: Any) -> None:
         print(f"{event.bytes_done / event.bytes_total:.4f}", flush=True)
@@ -132,11 +135,10 @@ def child(args: argparse.Namespace) -> int:
     upload_to_oss(
         args.src,
         prefix=args.prefix,
-        endpoint=args.endpoint,
-        bucket=args.bucket,
+        credentials=OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket),
+        config=UploadConfig(checkpoint_dir=args.ckpt),
         progress=report,
         check=False,
-        checkpoint_dir=args.ckpt,
     )
     print("done", flush=True)
     return 0
@@ -148,7 +150,7 @@ def compare(
     """Best-of-``rounds`` seconds for one-by-one put_object_from_file and for upload_to_oss."""
     import oss2
 
-    from zimport_widgets.upload import upload_to_oss
+    from zimport_widgets.storage.upload import upload_to_oss
 
     bucket = store.oss2_bucket(endpoint)
     files = sorted(p for p in src.iterdir() if p.is_file())
@@ -169,14 +171,12 @@ def compare(
         res = upload_to_oss(
             src,
             prefix=f"{tag}-ours{r}",
-            endpoint=endpoint,
-            bucket=store.bucket,
+            credentials=OssCredentials(
+                endpoint, store.bucket, StorageKeys(store.access_key_id, store.access_key_secret)
+            ),
+            config=UploadConfig(checkpoint_dir=ckpt, **options),
             progress=False,
             check=False,
-            checkpoint_dir=ckpt,
-            access_key_id=store.access_key_id,
-            access_key_secret=store.access_key_secret,
-            **options,
         )
         ours.append(time.perf_counter() - t0)
         assert res.bytes_uploaded == total and len(res.objects) == len(files)
@@ -202,21 +202,23 @@ def main() -> int:
 
     import oss2
 
-    from zimport_widgets.upload import DEFAULT_NUM_THREADS, DEFAULT_PART_SIZE, upload_to_oss, verify_upload
+    from zimport_widgets.storage.upload import upload_to_oss, verify_upload
+
+    defaults = UploadConfig()
 
     with tempfile.TemporaryDirectory(prefix="zimport-bench-upload-") as tmp, StoreProcess(args.link_mbps) as store:
         tmp_path = Path(tmp)
         src = make_numpy_folder(tmp_path / "src", args.mb)
         files = sorted(p for p in src.iterdir() if p.is_file())
         total = sum(f.stat().st_size for f in files)
-        keys = dict(access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
+        keys = StorageKeys(store.access_key_id, store.access_key_secret)
         largest = max(f.stat().st_size for f in files)
         print(
             f"source: {len(files)} .npy files, {total / 1e6:.1f} MB (largest {largest / 1e6:.0f} MB); "
             f"sandbox OSS store in its own process; {os.cpu_count()} CPUs"
         )
         print(
-            f"upload_to_oss defaults: part_size={DEFAULT_PART_SIZE // 2**20} MiB, threads={DEFAULT_NUM_THREADS}, "
+            f"upload_to_oss defaults: part_size={defaults.part_size // 2**20} MiB, threads={defaults.num_threads}, "
             "CRC64 verified, final listing"
         )
 
@@ -284,12 +286,10 @@ def main() -> int:
         res = upload_to_oss(
             src,
             prefix="resume",
-            endpoint=store.endpoint,
-            bucket=store.bucket,
+            credentials=OssCredentials(store.endpoint, store.bucket, keys),
+            config=UploadConfig(checkpoint_dir=ckpt),
             progress=False,
             check=False,
-            checkpoint_dir=ckpt,
-            **keys,
         )
         again = time.perf_counter() - t0
         share = res.bytes_uploaded / res.total_bytes
@@ -298,7 +298,7 @@ def main() -> int:
             f"{share:.1%} of the total (target <= 60 %: {'OK' if share <= 0.6 else 'MISSED'}), "
             f"{len(res.skipped)} objects skipped, {again:.2f} s"
         )
-        n = verify_upload(res, **keys)
+        n = verify_upload(res, keys)
         print(f"    verified: {n} objects, size and CRC64 (HEAD) equal to the local files")
         return 0 if share <= 0.6 else 1
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zimport_widgets.convert import convert_json_to_numpy
+from zimport_widgets.prepare.convert import convert_json_to_numpy
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 F = FieldSchema
@@ -425,7 +425,7 @@ def _(folder: Path) -> None:
 @case("npy zero rows", accepted=True)
 def _(folder: Path) -> list[Path]:
     folder.mkdir()
-    from zimport_widgets.convert import npy_dtype_for
+    from zimport_widgets.prepare.rules import npy_dtype_for
 
     for fs in SCALARS.input_fields:
         dtype, shape = npy_dtype_for(fs)

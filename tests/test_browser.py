@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from _jupyterlab import JupyterLab, chromium_missing_reason, open_browser, write_notebook
 
-from zimport_widgets.client import ImportClient
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.cloud.client import ImportClient
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 from zimport_widgets.sandbox import Sandbox
 
 pytestmark = pytest.mark.browser

@@ -8,17 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zimport_widgets.checks import (
-    CheckItem,
-    CheckReport,
-    ImportLimits,
-    check_import_source,
-    numpy_file_sets,
-    read_npy_header,
-)
-from zimport_widgets.convert import convert_json_to_numpy, npy_dtype_for
+from zimport_widgets import CheckItem, CheckReport, ImportLimits, check_import_source
 from zimport_widgets.errors import DataFileError, SourceInvalidError
-from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
+from zimport_widgets.prepare.checks_numpy import numpy_file_sets
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.npy_format import read_npy_header
+from zimport_widgets.prepare.rules import npy_dtype_for
+from zimport_widgets.prepare.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 F = FieldSchema

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zimport_widgets.cli import main
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 
 
 @pytest.fixture()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from zimport_widgets.client import ImportClient
+from zimport_widgets.cloud.client import ImportClient
+from zimport_widgets.config import OssCredentials
 
-samples = pytest.importorskip("zimport_widgets.samples")
-convert = pytest.importorskip("zimport_widgets.convert")
-upload = pytest.importorskip("zimport_widgets.upload")
+samples = pytest.importorskip("zimport_widgets.prepare.samples")
+convert = pytest.importorskip("zimport_widgets.prepare.convert")
+upload = pytest.importorskip("zimport_widgets.storage.upload")
 
 
 def test_prepare_upload_import_wait_count(tmp_path, sandbox):
@@ -22,10 +23,12 @@ def test_prepare_upload_import_wait_count(tmp_path, sandbox):
     assert converted.rows == n
     env = sandbox.env()
     uploaded = upload.upload_to_oss(
-        converted.out_dir, prefix="client-flow/medium_articles", endpoint=env["OSS_ENDPOINT"],
-        bucket=env["OSS_BUCKET"], access_key_id=env["OSS_ACCESS_KEY_ID"],
-        access_key_secret=env["OSS_ACCESS_KEY_SECRET"], progress=False, schema=samples.sample_schema(),
-    )  # fmt: skip
+        converted.out_dir,
+        prefix="client-flow/medium_articles",
+        credentials=OssCredentials.resolve(env=env),
+        progress=False,
+        schema=samples.sample_schema(),
+    )
     for api_version in ("v1", "v2"):
         client = ImportClient.from_env(env, api_version=api_version)
         name = f"flow_{api_version}_medium_articles"

@@ -6,8 +6,9 @@ import socket
 
 import pytest
 
-from zimport_widgets.errors import ZillizNetworkError
-from zimport_widgets.http import ApiSession, DeadlineExceeded, RequestNotSent, RetryPolicy
+from zimport_widgets.cloud.http import ApiSession
+from zimport_widgets.errors import DeadlineExceeded, RequestNotSent, ZillizNetworkError
+from zimport_widgets.retry import RetryPolicy
 
 
 def closed_port() -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from zimport_widgets.jobs import ImportState, parse_job_list, parse_progress
+from zimport_widgets.cloud.jobs import ImportState, parse_job_list, parse_progress
 
 V1_GET_RUNNING = {
     "collectionName": "medium_articles",

@@ -12,13 +12,14 @@ import pytest
 from _client_fixtures import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
 
 from zimport_widgets.cli import main as cli_main
-from zimport_widgets.client import ImportClient, ImportStallWarning
+from zimport_widgets.cloud.client import ImportClient, ImportStallWarning
+from zimport_widgets.cloud.jobs import FileProgress, ImportState
+from zimport_widgets.config import OssCredentials
 from zimport_widgets.errors import ConfigError, ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
-from zimport_widgets.http import RetryPolicy
-from zimport_widgets.jobs import FileProgress, ImportState
+from zimport_widgets.retry import RetryPolicy
 
 sandbox_mod = pytest.importorskip("zimport_widgets.sandbox")
-upload_mod = pytest.importorskip("zimport_widgets.upload")
+upload_mod = pytest.importorskip("zimport_widgets.storage.upload")
 
 V1_CREATE = "/v1/vector/collections/import"
 V1_GET = "/v1/vector/collections/import/get"
@@ -50,8 +51,7 @@ def tiny(sb, tmp_path_factory):
     folder = write_tiny_numpy(tmp_path_factory.mktemp("tiny") / "tiny", 40)
     env = sb.env()
     res = upload_mod.upload_to_oss(
-        folder, prefix="client-tests/tiny", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
-        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        folder, prefix="client-tests/tiny", credentials=OssCredentials.resolve(env=env),
         progress=False, schema=tiny_schema(),
     )  # fmt: skip
     return res.object_url
@@ -258,8 +258,7 @@ def test_file_count_mismatch_gives_47036(sb, tmp_path):
     (folder / "title.npy").unlink()
     env = sb.env()
     res = upload_mod.upload_to_oss(
-        folder, prefix="client-tests/missing-field", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
-        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        folder, prefix="client-tests/missing-field", credentials=OssCredentials.resolve(env=env),
         progress=False, check=False,
     )  # fmt: skip
     with pytest.raises(ZillizAPIError) as info:
@@ -447,8 +446,7 @@ def test_more_error_codes_carry_their_hints(sb, tiny, tmp_path):
     folder = write_tiny_numpy(tmp_path / "renamed", 5)
     (folder / "title.npy").rename(folder / "titel.npy")
     res = upload_mod.upload_to_oss(
-        folder, prefix="client-tests/renamed", endpoint=env["OSS_ENDPOINT"], bucket=env["OSS_BUCKET"],
-        access_key_id=env["OSS_ACCESS_KEY_ID"], access_key_secret=env["OSS_ACCESS_KEY_SECRET"],
+        folder, prefix="client-tests/renamed", credentials=OssCredentials.resolve(env=env),
         progress=False, check=False,
     )  # fmt: skip
     with pytest.raises(ZillizAPIError) as info:

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zimport_widgets.checks import check_import_source
-from zimport_widgets.convert import ConvertResult, convert_json_to_numpy, iter_json_rows
 from zimport_widgets.errors import DataFileError, UnsupportedFieldError
+from zimport_widgets.prepare.checks import check_import_source
+from zimport_widgets.prepare.convert import ConvertResult, convert_json_to_numpy
+from zimport_widgets.prepare.json_rows import iter_json_rows
+from zimport_widgets.prepare.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.progress import ConvertProgress
-from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 F = FieldSchema
@@ -450,7 +451,7 @@ def test_iter_json_rows_streams_both_roots(tmp_path):
 @pytest.fixture()
 def small_blocks(monkeypatch):
     """Make the orjson block reader cut blocks of ~3 KB, so small files span many blocks."""
-    from zimport_widgets import json_rows
+    from zimport_widgets.prepare import json_rows
 
     monkeypatch.setattr(json_rows, "_BLOCK", 3000)
     return json_rows

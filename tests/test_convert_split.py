@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from zimport_widgets import convert_split
-from zimport_widgets.convert import convert_json_to_numpy
-from zimport_widgets.convert_split import find_cuts
 from zimport_widgets.errors import DataFileError
-from zimport_widgets.json_rows import _RangeReader
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.prepare import split as convert_split
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.json_rows import _RangeReader
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
+from zimport_widgets.prepare.split import find_cuts
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 SCHEMA = CollectionSchema(

@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zimport_widgets import json_rows
-from zimport_widgets.checks import check_import_source
-from zimport_widgets.convert import convert_json_to_numpy, iter_json_rows, vector_specs
 from zimport_widgets.errors import DataFileError
-from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
+from zimport_widgets.prepare import json_rows
+from zimport_widgets.prepare.checks import check_import_source
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.json_rows import iter_json_rows
+from zimport_widgets.prepare.row_loop import vector_specs
+from zimport_widgets.prepare.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 F = FieldSchema
@@ -92,7 +94,7 @@ def test_fast_reader_matches_exact_path_on_sample(tmp_path, monkeypatch, small_b
 
 
 def test_fast_reader_in_worker_processes(tmp_path, monkeypatch):
-    monkeypatch.setattr("zimport_widgets.convert_split._WINDOW", 1 << 16)
+    monkeypatch.setattr("zimport_widgets.prepare.split._WINDOW", 1 << 16)
     src = write_sample_json(tmp_path / "data.json", 300)
     split = _convert(src, sample_schema(), workers=2)
     one = _convert(src, sample_schema(), workers=1)
@@ -203,8 +205,8 @@ def test_float16_vector_range_checked_on_fast_path(tmp_path, monkeypatch, small_
 )
 @pytest.mark.parametrize("workers", [1, 2])
 def test_second_root_key_is_an_error(tmp_path, monkeypatch, tail, key, workers):
-    monkeypatch.setattr("zimport_widgets.convert_split._WINDOW", 1 << 16)
-    monkeypatch.setattr("zimport_widgets.convert._PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("zimport_widgets.prepare.split._WINDOW", 1 << 16)
+    monkeypatch.setattr("zimport_widgets.prepare.convert._PARALLEL_MIN_BYTES", 0)
     rows = [_row(i) for i in range(300)]
     text = json.dumps({"rows": rows})
     src = _write_text(tmp_path, text[:-1] + tail)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from zimport_widgets.client import ImportClient, bucket_relative_path
-from zimport_widgets.endpoints import (
+from zimport_widgets.cloud.client import ImportClient
+from zimport_widgets.cloud.endpoints import (
     controller_url_for_region,
     is_china_region,
     normalize_url,
     parse_cluster_endpoint,
 )
 from zimport_widgets.errors import ConfigError
+from zimport_widgets.storage.object_url import bucket_relative_path
 
 
 def test_global_endpoint_from_the_import_doc():

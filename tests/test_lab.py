@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zimport_widgets.client import ImportClient
+from devtools.lab import read_env_file, start_sandbox_process
+from zimport_widgets.cloud.client import ImportClient
 from zimport_widgets.config import ENV_NAMES
-from zimport_widgets.lab import read_env_file, start_sandbox_process
 
 
 def test_read_env_file_parses_export_lines(tmp_path: Path):

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from zimport_widgets.demo import main as demo_main
-from zimport_widgets.demo import step_seconds
-from zimport_widgets.tutorial import NOTEBOOKS, notebooks_dir
+from devtools.demo import main as demo_main
+from devtools.demo import step_seconds
+from devtools.run_notebooks import NOTEBOOKS, notebooks_dir
 
 NOTEBOOK_PATHS = sorted(notebooks_dir().glob("*.ipynb"))
 
@@ -36,7 +36,7 @@ def test_make_demo_runs_every_notebook_and_leaks_no_secret(tmp_path: Path, monke
         monkeypatch.delenv(name, raising=False)
     secrets: dict[str, str] = {}
 
-    import zimport_widgets.tutorial as tutorial
+    import devtools.run_notebooks as tutorial
 
     real_env = tutorial.tutorial_env
 
@@ -48,7 +48,7 @@ def test_make_demo_runs_every_notebook_and_leaks_no_secret(tmp_path: Path, monke
             secrets.update({k: env[k] for k in ("ZILLIZ_API_KEY", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")})
             yield env
 
-    monkeypatch.setattr("zimport_widgets.demo.tutorial_env", spying_env)
+    monkeypatch.setattr("devtools.demo.tutorial_env", spying_env)
     assert demo_main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     judge = "real Milvus 2.3.5 server (its own bulk insert judges every import)"

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from zimport_widgets.convert import convert_json_to_numpy
-from zimport_widgets.npy_format import header_bytes, milvus_view
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.npy_format import header_bytes, milvus_view
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 F = FieldSchema
@@ -64,7 +64,7 @@ def test_converter_headers_are_numpy_save_bytes(tmp_path, rows):
 
 
 def test_split_path_headers(tmp_path, monkeypatch):
-    from zimport_widgets import convert_split
+    from zimport_widgets.prepare import split as convert_split
 
     joined = []
     real_join = convert_split._join_parts
@@ -122,7 +122,7 @@ def test_milvus_view_reads_hand_written_layouts_as_milvus_does(tmp_path):
 
 def test_a_header_longer_than_reserved_moves_the_data(tmp_path, monkeypatch):
     # NumPy's growth padding keeps the length fixed; should it not, the writer moves the data behind the real header
-    import zimport_widgets.convert as convert
+    import zimport_widgets.prepare.columns as convert
 
     real = convert.header_bytes
     monkeypatch.setattr(convert, "header_bytes", lambda d, s: real(d, s)[:-64] if s and s[0] == 0 else real(d, s))

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from zimport_widgets import ImportClient
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

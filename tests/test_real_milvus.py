@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from milvus_corpus import CASES, DIM, SCHEMAS, build, rows_for, write_json
 
-from zimport_widgets.checks import check_import_source
-from zimport_widgets.convert import convert_json_to_numpy
+from zimport_widgets.prepare.checks import check_import_source
+from zimport_widgets.prepare.convert import convert_json_to_numpy
 from zimport_widgets.sandbox.milvus import EngineError
 
 pytestmark = pytest.mark.real_milvus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 
-from zimport_widgets.samples import (
+from zimport_widgets.prepare.samples import (
     SAMPLE_ROWS,
     estimate_rows_for_size,
     iter_sample_rows,

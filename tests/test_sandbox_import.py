@@ -21,8 +21,8 @@ import oss2
 import pytest
 import requests
 
-from zimport_widgets.convert import convert_json_to_numpy
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.prepare.convert import convert_json_to_numpy
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 DIM = 8

@@ -13,8 +13,9 @@ import oss2
 import pytest
 import requests
 
-from zimport_widgets.sandbox.crc64 import crc64_combine, crc64_of_parts
-from zimport_widgets.sandbox.oss_store import OSS_MIN_PART_SIZE, OssStore, crc64
+from zimport_widgets.sandbox.crc64 import crc64, crc64_combine, crc64_of_parts
+from zimport_widgets.sandbox.oss_store import OssStore
+from zimport_widgets.sandbox.oss_wire import OSS_MIN_PART_SIZE
 
 
 def _bucket(store: OssStore, **kw) -> oss2.Bucket:
@@ -331,7 +332,7 @@ def test_crc64_combine_matches_the_bytes():
 
 
 def test_multipart_crc_is_combined_from_the_parts_not_read_again(oss_store, monkeypatch):
-    import zimport_widgets.sandbox.oss_store as store_module
+    import zimport_widgets.sandbox.oss_crc as store_module
 
     lengths: list[int] = []
     real = store_module.crc64

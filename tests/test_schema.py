@@ -7,7 +7,7 @@ import json
 import pytest
 
 from zimport_widgets.errors import SchemaError
-from zimport_widgets.samples import sample_schema
+from zimport_widgets.prepare.samples import sample_schema
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema, load_schema
 
 # The shape of POST /v2/vectordb/collections/describe (Zilliz Cloud / Milvus REST v2).

@@ -1,4 +1,4 @@
-from zimport_widgets.samples import sample_schema
+from zimport_widgets.prepare.samples import sample_schema
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 

@@ -23,6 +23,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from zimport_widgets.cli import main as cli_main
+from zimport_widgets.config import OssCredentials, StorageKeys, UploadConfig
 from zimport_widgets.errors import (
     BucketNotFoundError,
     IntegrityError,
@@ -35,7 +36,7 @@ from zimport_widgets.errors import (
 )
 from zimport_widgets.progress import UploadProgress
 from zimport_widgets.sandbox.oss_store import OssStore
-from zimport_widgets.upload import file_crc64, upload_to_oss, verify_upload
+from zimport_widgets.storage.upload import file_crc64, upload_to_oss, verify_upload
 
 KiB = 1024
 SMALL_MULTIPART = dict(multipart_threshold=600 * KiB, part_size=100 * KiB, num_threads=3)
@@ -53,19 +54,23 @@ def up(store: OssStore, tmp_path: Path) -> Any:
     store.faults.clear()
 
     def run(source: Any, prefix: str, **kw: Any) -> Any:
-        args: dict[str, Any] = dict(
-            prefix=prefix,
+        where: dict[str, Any] = dict(
             endpoint=store.endpoint,
             bucket=store.bucket,
             access_key_id=store.access_key_id,
             access_key_secret=store.access_key_secret,
-            progress=False,
-            check=False,
-            checkpoint_dir=tmp_path / "checkpoints",
-            retry_backoff=0.01,
         )
-        args.update(kw)
-        return upload_to_oss(source, **args)
+        tuning: dict[str, Any] = dict(checkpoint_dir=tmp_path / "checkpoints", retry_backoff=0.01)
+        args: dict[str, Any] = dict(prefix=prefix, progress=False, check=False)
+        for name, value in kw.items():
+            if name in (*where, "security_token"):
+                where[name] = value
+            elif name in UploadConfig.__dataclass_fields__:
+                tuning[name] = value
+            else:
+                args[name] = value
+        credentials = OssCredentials.resolve(**where)
+        return upload_to_oss(source, credentials=credentials, config=UploadConfig(**tuning), **args)
 
     return run
 
@@ -217,7 +222,7 @@ def test_resume_after_interruption(store: OssStore, up: Any, tmp_path: Path) -> 
     assert 0 < res.bytes_uploaded <= 0.6 * res.total_bytes
     assert events[-1].bytes_done == res.total_bytes
     assert store.oss2_bucket().get_object("resume/v1/vectors.npy").read() == big.read_bytes()
-    assert verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 1
+    assert verify_upload(res, StorageKeys(store.access_key_id, store.access_key_secret)) == 1
     assert not [r for r in ckpt.rglob("*") if r.is_file()]  # the record is dropped once complete
 
 
@@ -260,10 +265,10 @@ def test_crc_mismatch_detected_on_a_corrupted_object(store: OssStore, up: Any, t
     data[100] ^= 0xFF
     store.oss2_bucket().put_object(key, bytes(data))
     with pytest.raises(IntegrityError, match=r"1/id\.npy"):
-        verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret)
+        verify_upload(res, StorageKeys(store.access_key_id, store.access_key_secret))
     again = up(src, "crc/v1")  # same size but another CRC64: sent again, not skipped
     assert [o.key for o in again.uploaded] == [key]
-    assert verify_upload(again, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 4
+    assert verify_upload(again, StorageKeys(store.access_key_id, store.access_key_secret)) == 4
 
 
 class _CorruptingProxy:
@@ -363,7 +368,7 @@ def test_injected_500s_are_retried(store: OssStore, up: Any, tmp_path: Path) -> 
     fault = store.faults.error("*", status=500, times=3, service="oss", method="PUT")
     res = up(src, "retry/v1", **SMALL_MULTIPART)
     assert fault.hits == 3 and len(res.uploaded) == 4
-    assert verify_upload(res, access_key_id=store.access_key_id, access_key_secret=store.access_key_secret) == 4
+    assert verify_upload(res, StorageKeys(store.access_key_id, store.access_key_secret)) == 4
     # bounded: a store that keeps failing gives up after `retries` retries with the OSS code and request id
     store.faults.error("/*/retry/v2/*", status=503, times=None, service="oss", method="PUT")
     with pytest.raises(StorageError) as info:
@@ -471,7 +476,7 @@ def test_read_only_keys_raise_access_denied_without_secrets(
     assert _listing(store, prefix + "/") == {}
     # the same keys may read: they verify what the full keys uploaded
     result = up(src, prefix, **SMALL_MULTIPART)
-    assert verify_upload(result, access_key_id=ak, access_key_secret=sk) == len(result.objects)
+    assert verify_upload(result, StorageKeys(ak, sk)) == len(result.objects)
 
 
 def test_sts_credentials_upload_and_verify(store: OssStore, up: Any, tmp_path: Path) -> None:
@@ -480,7 +485,7 @@ def test_sts_credentials_upload_and_verify(store: OssStore, up: Any, tmp_path: P
     result = up(src, "sts/v1", access_key_id=ak, access_key_secret=sk, security_token=token, **SMALL_MULTIPART)
     assert {o.key: o.crc64 for o in result.objects} == _local_crcs(src, "sts/v1")
     assert _listing(store, "sts/v1/") == {o.key: o.size for o in result.objects}
-    assert verify_upload(result, access_key_id=ak, access_key_secret=sk, security_token=token) == 4
+    assert verify_upload(result, StorageKeys(ak, sk, token)) == 4
     for o in result.objects:  # read back with the primary keys: the bytes are the files'
         assert store.oss2_bucket().get_object(o.key).read() == (src / o.key[len("sts/v1/") :]).read_bytes()
     for text in (repr(result), result._repr_html_()):

@@ -8,6 +8,7 @@ from pathlib import Path
 import oss2.exceptions as oe
 import pytest
 
+from zimport_widgets.config import default_checkpoint_dir
 from zimport_widgets.errors import (
     BucketNotFoundError,
     ConfigError,
@@ -18,17 +19,12 @@ from zimport_widgets.errors import (
     StorageError,
     StorageNetworkError,
 )
-from zimport_widgets.object_url import normalize_endpoint, normalize_prefix, object_url
-from zimport_widgets.oss_errors import is_retryable, storage_error
 from zimport_widgets.progress import Reporter, UploadProgress
-from zimport_widgets.upload import (
-    UploadedObject,
-    UploadResult,
-    _ProgressAggregator,
-    default_checkpoint_dir,
-    file_crc64,
-    plan_upload,
-)
+from zimport_widgets.storage.object_url import normalize_endpoint, normalize_prefix, object_url
+from zimport_widgets.storage.oss_errors import is_retryable, storage_error
+from zimport_widgets.storage.plan import plan_upload
+from zimport_widgets.storage.results import UploadedObject, UploadResult
+from zimport_widgets.storage.upload import _ProgressAggregator, file_crc64
 
 # ------------------------------------------------------------------------------------------ URL forms
 
@@ -254,8 +250,8 @@ def test_upload_result_repr_and_html() -> None:
 def test_oss2_debug_log_lines_are_masked(message: str) -> None:
     import logging
 
-    from zimport_widgets.upload import _RedactFilter
+    from zimport_widgets.storage.oss import RedactFilter
 
     record = logging.LogRecord("oss2.http", logging.DEBUG, __file__, 1, message, (), None)
-    assert _RedactFilter().filter(record)
+    assert RedactFilter().filter(record)
     assert "LTAIabc123" not in record.getMessage() and "***" in record.getMessage()

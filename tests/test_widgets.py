@@ -16,7 +16,7 @@ import pytest
 
 import zimport_widgets.widgets as zw
 from zimport_widgets import config
-from zimport_widgets.samples import iter_sample_rows, sample_schema, write_sample_json
+from zimport_widgets.prepare.samples import iter_sample_rows, sample_schema, write_sample_json
 from zimport_widgets.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_wizard_carries_results_between_steps(sandbox, sample_json, monkeypatch)
 def cluster(sandbox, monkeypatch, tmp_path):
     """The sandbox's variables in the environment, a fresh collection and its converted + uploaded data."""
     from zimport_widgets import convert_json_to_numpy, upload_to_oss
-    from zimport_widgets.client import ImportClient
+    from zimport_widgets.cloud.client import ImportClient
 
     for name in config.ENV_NAMES:
         monkeypatch.delenv(name, raising=False)

@@ -18,8 +18,8 @@ import pytest
 from nbclient import NotebookClient
 
 from zimport_widgets import config
-from zimport_widgets.client import ImportClient
-from zimport_widgets.samples import sample_schema, write_sample_json
+from zimport_widgets.cloud.client import ImportClient
+from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 from zimport_widgets.sandbox import Sandbox
 
 ROWS = 250
@@ -40,6 +40,15 @@ wizard
 """
 
 RUN = """\
+import threading
+on_main = []  # where the chaining observers and the jobs table's prepare() (it reads the secret inputs) ran
+for form in wizard.steps:
+    form.observe(lambda change: on_main.append(threading.current_thread() is threading.main_thread()), "result")
+jobs_prepare = wizard.jobs.prepare
+def probed_prepare():
+    on_main.append(threading.current_thread() is threading.main_thread())
+    return jobs_prepare()
+wizard.jobs.prepare = probed_prepare
 for step in wizard.steps:
     step.run()
     step.wait(180)
@@ -47,6 +56,7 @@ for step in wizard.steps:
     step.code_button.value = True
 wizard.jobs.wait(60)
 print("imported", wizard.importer.result.imported_rows, "counted", wizard.importer.result.row_count)
+print("observers on the main thread:", on_main)
 """
 
 CHECK = """\
@@ -117,6 +127,7 @@ def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path,
     # ... and the run really went through the widgets, with their state saved, so the search was meaningful
     run_out = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert f"imported {ROWS} counted {ROWS}" in run_out
+    assert "observers on the main thread: [True, True, True, True]" in run_out, run_out
     check_out = "".join(o.get("text", "") for o in nb.cells[2].outputs)
     assert "password widgets hold a value after the run: [false, false, false]" in check_out
     assert "sources: memory memory" in check_out

@@ -1,14 +1,16 @@
 """zimport_widgets: bulk-import data into Zilliz Cloud from Jupyter.
 
 The public API, loaded lazily so that ``import zimport_widgets`` stays cheap and works without a
-display or ipywidgets (only :mod:`zimport_widgets.widgets` needs those)::
+display or ipywidgets (only :mod:`zimport_widgets.widgets` needs those). Everything a user needs is a
+name here; the modules behind them (``prepare``, ``storage``, ``cloud``, ``sandbox``) are the
+implementation and may move::
 
     convert_json_to_numpy, check_import_source       # step 1: prepare and check data files
-    upload_to_oss                                    # step 2: upload to OSS, get the object URL
+    upload_to_oss, OssCredentials, UploadConfig      # step 2: upload, get the object URL
     ImportClient                                     # steps 3-4: start, follow, list, verify
     CollectionSchema, load_schema                    # the schema model
-    Sandbox                                          # the local stand-in (extra: [sandbox])
-    errors                                           # the exception tree
+    Sandbox, open_tutorial                           # the local stand-in (extra: [sandbox])
+    errors                                           # the exception tree (the common ones are here too)
 """
 
 from __future__ import annotations
@@ -18,20 +20,63 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+#: name -> module (relative to the package) that defines it.
 _LAZY = {
-    "convert_json_to_numpy": "convert",
-    "ConvertResult": "convert",
-    "check_import_source": "checks",
-    "CheckReport": "checks",
-    "ImportLimits": "checks",
-    "upload_to_oss": "upload",
-    "UploadResult": "upload",
-    "ImportClient": "client",
+    # step 1: prepare
+    "convert_json_to_numpy": "prepare.convert",
+    "ConvertResult": "prepare.convert",
+    "infer_schema_from_json": "prepare.convert",
+    "check_import_source": "prepare.checks",
+    "CheckReport": "prepare.report",
+    "CheckItem": "prepare.report",
+    "ImportLimits": "prepare.rules",
+    "sample_schema": "prepare.samples",
+    "iter_sample_rows": "prepare.samples",
+    "write_sample_json": "prepare.samples",
+    # step 2: storage
+    "upload_to_oss": "storage.upload",
+    "verify_upload": "storage.upload",
+    "UploadResult": "storage.results",
+    "UploadedObject": "storage.results",
+    "check_bucket": "storage.oss",
+    "BucketAccess": "storage.oss",
+    "OssCredentials": "config",
+    "StorageKeys": "config",
+    "UploadConfig": "config",
+    # steps 3-4: cloud
+    "ImportClient": "cloud.client",
+    "ImportStallWarning": "cloud.client",
+    "ImportJob": "cloud.jobs",
+    "ImportJobSummary": "cloud.jobs",
+    "ImportProgress": "cloud.jobs",
+    "ImportState": "cloud.jobs",
+    "FileProgress": "cloud.jobs",
+    "VerifyResult": "cloud.search_results",
+    "SearchResult": "cloud.search_results",
+    "SearchHit": "cloud.search_results",
+    "RetryPolicy": "retry",
+    # the schema model and progress events
     "CollectionSchema": "schema",
     "FieldSchema": "schema",
     "DataType": "schema",
     "load_schema": "schema",
-    "Sandbox": "sandbox",
+    "ConvertProgress": "progress",
+    "UploadProgress": "progress",
+    # errors users catch (all of them: zimport_widgets.errors)
+    "ZImportError": "errors",
+    "ConfigError": "errors",
+    "SchemaError": "errors",
+    "DataFileError": "errors",
+    "SourceInvalidError": "errors",
+    "StorageError": "errors",
+    "ZillizError": "errors",
+    "ZillizAPIError": "errors",
+    "ZillizNetworkError": "errors",
+    "ImportJobFailed": "errors",
+    "ImportTimeout": "errors",
+    # the local sandbox
+    "Sandbox": "sandbox.sandbox",
+    "open_tutorial": "sandbox.tutorial",
 }
 
 __all__ = sorted([*_LAZY, "errors"])

@@ -1,10 +1,21 @@
-"""Names of the environment variables the whole package reads, and small helpers to read them."""
+"""Settings in one place: the environment variables the package reads, credentials, upload tuning.
+
+Credentials are resolved here only (:meth:`OssCredentials.resolve`, :meth:`StorageKeys.resolve`): the
+upload, the import client and the widgets all take an argument, else the ``OSS_*`` variable, and take
+the STS token from the environment only with a key id from the environment. Their reprs never show a key.
+:class:`UploadConfig` holds every tuning knob of an upload (as s3transfer's ``TransferConfig`` does).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ConfigError
+from .retry import RetryPolicy
 
 __all__ = [
     "ENV_NAMES",
@@ -18,7 +29,11 @@ __all__ = [
     "ZILLIZ_CLUSTER_ENDPOINT",
     "ZILLIZ_CLUSTER_ID",
     "ZILLIZ_CONTROLLER_URL",
-    "env_value",
+    "OssCredentials",
+    "StorageKeys",
+    "UploadConfig",
+    "default_checkpoint_dir",
+    "env_getter",
     "require",
 ]
 
@@ -48,16 +63,155 @@ ENV_NAMES = (
 SECRET_ENV_NAMES = (ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET)
 
 
-def env_value(value: str | None, name: str) -> str | None:
-    """``value`` if given (non-empty), else the environment variable ``name``, else None."""
-    if value:
-        return value
-    return os.environ.get(name) or None
+def env_getter(env: Mapping[str, str] | None) -> Callable[[str], str | None]:
+    """A lookup of variables in ``env`` (e.g. ``Sandbox().env()``), or in ``os.environ`` when None."""
+    if env is None:
+        return lambda name: os.environ.get(name) or None
+    return lambda name: env.get(name) or None
 
 
-def require(value: str | None, name: str, what: str) -> str:
-    """Like :func:`env_value` but raise :class:`ConfigError` naming the argument and the variable."""
-    got = env_value(value, name)
+def require(value: str | None, name: str, what: str, *, env: Mapping[str, str] | None = None) -> str:
+    """``value``, else the variable ``name``; raise :class:`ConfigError` naming both when neither is set."""
+    got = value or env_getter(env)(name)
     if not got:
         raise ConfigError(f"no {what} given", hint=f"pass it as an argument or set the {name} variable")
     return got
+
+
+@dataclass(frozen=True, repr=False)
+class StorageKeys:
+    """Object-storage keys: an access key id and secret, and the STS token that goes with temporary keys."""
+
+    access_key_id: str
+    access_key_secret: str
+    security_token: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        required: bool = True,
+    ) -> StorageKeys:
+        """The arguments, else ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SECURITY_TOKEN``.
+
+        A token only belongs with the temporary key id it was issued with (OSS refuses a token sent with
+        long-term keys), so keys passed as arguments never pick one up from the environment. With
+        ``required=False`` a missing key is ``""`` (the import API then says what is wrong).
+        """
+        get = env_getter(env)
+        token = security_token or (None if access_key_id else get(OSS_SECURITY_TOKEN))
+        if required:
+            key_id = require(access_key_id, OSS_ACCESS_KEY_ID, "OSS access key id", env=env)
+            secret = require(access_key_secret, OSS_ACCESS_KEY_SECRET, "OSS access key secret", env=env)
+        else:
+            key_id = access_key_id or get(OSS_ACCESS_KEY_ID) or ""
+            secret = access_key_secret or get(OSS_ACCESS_KEY_SECRET) or ""
+        return cls(key_id, secret, token)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values that must never appear in a message."""
+        return [s for s in (self.access_key_id, self.access_key_secret, self.security_token) if s]
+
+    def __repr__(self) -> str:
+        token = ", security_token=***" if self.security_token else ""
+        return f"StorageKeys(access_key_id=***, access_key_secret=***{token})"
+
+
+@dataclass(frozen=True)
+class OssCredentials:
+    """Where the data goes (an OSS endpoint and bucket) and the keys that may write there."""
+
+    endpoint: str
+    bucket: str
+    keys: StorageKeys
+
+    @classmethod
+    def resolve(
+        cls,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> OssCredentials:
+        """Each argument, else its ``OSS_*`` variable (in ``env`` or ``os.environ``); a missing one raises."""
+        return cls(
+            require(endpoint, OSS_ENDPOINT, "OSS endpoint", env=env),
+            require(bucket, OSS_BUCKET, "OSS bucket", env=env),
+            StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env),
+        )
+
+
+def default_checkpoint_dir() -> Path:
+    """The per-user folder for multipart checkpoints: ``$ZIMPORT_CHECKPOINT_DIR``, else the user cache.
+
+    Linux: ``$XDG_CACHE_HOME`` or ``~/.cache``; macOS: ``~/Library/Caches``; Windows: ``%LOCALAPPDATA%``;
+    then ``zimport_widgets/oss-checkpoints``. Never the working tree.
+    """
+    override = os.environ.get("ZIMPORT_CHECKPOINT_DIR")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "zimport_widgets" / "oss-checkpoints"
+
+
+MiB = 1 << 20
+#: OSS refuses smaller parts (except the last).
+MIN_PART_SIZE = 100 * 1024
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    """Every tuning knob of :func:`~zimport_widgets.upload_to_oss`.
+
+    Files of at least ``multipart_threshold`` bytes go up in parts of ``part_size`` bytes, ``num_threads``
+    parts at a time (resumable from ``checkpoint_dir``, default :func:`default_checkpoint_dir`); smaller
+    files are sent whole, ``workers`` at a time. Network errors, 5xx and 429 answers are retried
+    ``retries`` times, waiting about ``retry_backoff * 2**n`` seconds.
+    """
+
+    part_size: int = 8 * MiB
+    multipart_threshold: int = 32 * MiB
+    num_threads: int = 4
+    workers: int = 4
+    retries: int = 4
+    retry_backoff: float = 0.5
+    connect_timeout: float = 30.0
+    checkpoint_dir: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.part_size < MIN_PART_SIZE:
+            raise ConfigError(
+                f"part_size {self.part_size} is below the OSS minimum of {MIN_PART_SIZE} bytes (100 KiB)",
+                hint="use part_size >= 102400",
+            )
+        if self.num_threads < 1 or self.workers < 1 or self.retries < 0:
+            raise ConfigError("num_threads and workers must be >= 1 and retries >= 0")
+
+    @property
+    def threshold(self) -> int:
+        """The multipart threshold in effect (never below one part)."""
+        return max(self.multipart_threshold, self.part_size)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retries + 1, backoff=self.retry_backoff, max_backoff=20.0, jitter=0.5)
+
+    def checkpoints(self) -> Path:
+        """The checkpoint folder in effect."""
+        if self.checkpoint_dir is not None:
+            return Path(self.checkpoint_dir).expanduser()
+        return default_checkpoint_dir()

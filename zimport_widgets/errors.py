@@ -15,8 +15,13 @@ actionable message (what went wrong, where, what to do) and never contains a key
     - StorageAccessDenied       - the keys are valid but lack permission (AccessDenied)
     - StorageNetworkError       - the store could not be reached after bounded retries
     - IntegrityError            - a CRC64 check failed: the stored object differs from the local file
-  x ZillizAPIError              - the import/cluster REST API answered an error code; carries code, hint
-    - ZillizNetworkError        - the REST API could not be reached (or did not answer) after bounded retries
+  x ZillizError                 - the import / cluster REST API failed; carries the endpoint
+    - ZillizAPIError            - the API answered an error code; carries code, HTTP status, hint
+      - RetryableStatus         - an HTTP 429 or 5xx answer (``retry_after`` from the header)
+    - ZillizNetworkError        - the API could not be reached, or did not answer, after bounded retries
+      - RequestNotSent          - the request certainly did not reach the server
+      - AmbiguousRequestError   - the request was sent but no clear answer came back: it may have acted
+      - DeadlineExceeded        - a call ran out of the time its caller allowed
   x ImportJobFailed             - an import job ended in state Failed; carries reason and per-file details
   x ImportTimeout               - waiting for an import job exceeded its timeout
   x ProgressCallbackError       - a user's progress callback raised
@@ -28,13 +33,17 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 __all__ = [
+    "AmbiguousRequestError",
     "BucketNotFoundError",
     "ConfigError",
     "DataFileError",
+    "DeadlineExceeded",
     "ImportJobFailed",
     "ImportTimeout",
     "IntegrityError",
     "ProgressCallbackError",
+    "RequestNotSent",
+    "RetryableStatus",
     "SchemaError",
     "SourceInvalidError",
     "StorageAccessDenied",
@@ -44,6 +53,7 @@ __all__ = [
     "UnsupportedFieldError",
     "ZImportError",
     "ZillizAPIError",
+    "ZillizError",
     "ZillizNetworkError",
     "redact",
 ]
@@ -191,7 +201,16 @@ class IntegrityError(StorageError):
     hint = "the stored object differs from the local file (CRC64); re-run the upload to replace it"
 
 
-class ZillizAPIError(ZImportError):
+class ZillizError(ZImportError):
+    """The REST API failed. ``endpoint`` is ``"METHOD /path"``; ``server_message`` the message alone."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None, hint: str | None = None) -> None:
+        self.endpoint = endpoint
+        self.server_message = message
+        super().__init__((f"{endpoint}: " if endpoint else "") + message, hint=hint)
+
+
+class ZillizAPIError(ZillizError):
     """The REST API answered an error. ``code`` is the API's code, ``status`` the HTTP status."""
 
     HINTS: ClassVar[dict[int, str]] = {
@@ -226,27 +245,45 @@ class ZillizAPIError(ZImportError):
         endpoint: str | None = None,
         hint: str | None = None,
     ) -> None:
-        self.code, self.status, self.endpoint = code, status, endpoint
-        self.server_message = message
-        text = f"{endpoint}: " if endpoint else ""
-        text += f"code {code}: {message}" if code is not None else message
+        self.code, self.status = code, status
+        text = f"code {code}: {message}" if code is not None else message
         if status and status != 200:
             text += f" (HTTP {status})"
         if hint is None and code is not None:
             hint = self.HINTS.get(code)
-        super().__init__(text, hint=hint)
+        super().__init__(text, endpoint=endpoint, hint=hint)
+        self.server_message = message
 
 
-class ZillizNetworkError(ZillizAPIError):
+class RetryableStatus(ZillizAPIError):
+    """An HTTP 429 or 5xx answer (``retry_after`` from the header, if any)."""
+
+    def __init__(
+        self, code: int | None, message: str, *, status: int, endpoint: str | None, retry_after: float | None
+    ) -> None:
+        super().__init__(code, message, status=status, endpoint=endpoint)
+        self.retry_after = retry_after
+
+
+class ZillizNetworkError(ZillizError):
     """The REST API could not be reached, or did not answer, after bounded retries."""
 
     def __init__(self, message: str, *, endpoint: str | None = None, hint: str | None = None) -> None:
         super().__init__(
-            None,
-            message,
-            endpoint=endpoint,
-            hint=hint or "check the endpoint URL, the network or a proxy, then try again",
+            message, endpoint=endpoint, hint=hint or "check the endpoint URL, the network or a proxy, then try again"
         )
+
+
+class RequestNotSent(ZillizNetworkError):
+    """The request certainly did not reach the server (connection refused, connect timeout)."""
+
+
+class AmbiguousRequestError(ZillizNetworkError):
+    """The request was sent but no answer came back: the server may or may not have acted on it."""
+
+
+class DeadlineExceeded(ZillizNetworkError):
+    """A call ran out of the time its caller allowed (see ``deadline=``)."""
 
 
 class ImportJobFailed(ZImportError):

@@ -325,6 +325,37 @@ class CollectionSchema:
             out["collectionName"] = self.collection_name
         return out
 
+    def to_create_json(self) -> dict[str, Any]:
+        """The ``schema`` object of a REST v2 ``collections/create`` request (``fieldName``/``dataType``/...).
+
+        Another shape than :meth:`to_rest` (what ``describe`` answers): the create request names its keys
+        differently and nests the type parameters in ``elementTypeParams``.
+        """
+        fields = []
+        for f in self.fields:
+            fd: dict[str, Any] = {"fieldName": f.name, "dataType": f.dtype.value}
+            if f.is_primary:
+                fd["isPrimary"] = True
+                if f.auto_id:
+                    fd["autoID"] = True
+            params: dict[str, Any] = {}
+            if f.dim:
+                params["dim"] = int(f.dim)
+            if f.max_length:
+                params["max_length"] = int(f.max_length)
+            if f.max_capacity:
+                params["max_capacity"] = int(f.max_capacity)
+            if params:
+                fd["elementTypeParams"] = params
+            if f.element_type is not None:
+                fd["elementDataType"] = f.element_type.value
+            if f.nullable:
+                fd["nullable"] = True
+            if f.description:
+                fd["description"] = f.description
+            fields.append(fd)
+        return {"autoID": self.primary.auto_id, "enableDynamicField": self.enable_dynamic_field, "fields": fields}
+
     def __repr__(self) -> str:
         name = f" {self.collection_name!r}" if self.collection_name else ""
         lines = [f"CollectionSchema{name} (dynamic field {'on' if self.enable_dynamic_field else 'off'}):"]

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from ..client import API_VERSIONS, ImportClient
-from ..jobs import ImportProgress
+from ..cloud.client import API_VERSIONS, ImportClient
+from ..cloud.jobs import ImportProgress
 
 __all__ = ["register"]
 

@@ -49,7 +49,7 @@ def _schema(args: argparse.Namespace) -> CollectionSchema | None:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from ..convert import convert_json_to_numpy
+    from ..prepare.convert import convert_json_to_numpy
 
     src = Path(args.src)
     if not src.is_file():
@@ -70,7 +70,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ..checks import check_import_source
+    from ..prepare.checks import check_import_source
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:

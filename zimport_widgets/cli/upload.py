@@ -37,21 +37,23 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..upload import DEFAULT_NUM_THREADS, DEFAULT_PART_SIZE, upload_to_oss
+    from ..config import OssCredentials, UploadConfig
+    from ..storage.upload import upload_to_oss
 
     source = args.source[0] if len(args.source) == 1 else args.source
-    threads = args.threads or DEFAULT_NUM_THREADS
+    tuning: dict[str, int] = {}
+    if args.part_size:
+        tuning["part_size"] = args.part_size
+    if args.threads:
+        tuning["num_threads"] = tuning["workers"] = args.threads
     result = upload_to_oss(
         source,
         prefix=args.prefix,
-        endpoint=args.endpoint,
-        bucket=args.bucket,
+        credentials=OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket),
+        config=UploadConfig(**tuning),
         progress=not args.no_progress,
         check=not args.no_check,
         url_form="oss" if args.oss_url else "https",
-        part_size=args.part_size or DEFAULT_PART_SIZE,
-        num_threads=threads,
-        workers=threads,
     )
     print(result._summary(), file=sys.stderr)
     print(result.object_url)

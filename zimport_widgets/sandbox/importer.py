@@ -1,8 +1,8 @@
 """Import jobs of the sandbox controller: a queue worked by one background thread.
 
 A job moves Pending → Importing → Completed/Failed. Importing reads the objects through the OSS
-protocol with the request's keys, runs the core checks (:func:`zimport_widgets.checks.check_import_source`)
-against the collection's schema, converts a JSON source with :func:`zimport_widgets.convert.convert_json_to_numpy`
+protocol with the request's keys, runs the core checks (:func:`zimport_widgets.check_import_source`)
+against the collection's schema, converts a JSON source with :func:`zimport_widgets.convert_json_to_numpy`
 and inserts the rows into Milvus Lite in batches; progress advances with the batches. A failure
 carries a reason naming the file and field, and rows already inserted by the job are deleted again.
 
@@ -348,8 +348,8 @@ class JobRunner:
     def _check_and_load(
         self, task: FileTask, paths: list[str], schema: CollectionSchema, root: str, strip: str
     ) -> tuple[dict[str, np.ndarray], int]:
-        from ..checks import check_import_source
         from ..errors import ZImportError
+        from ..prepare.checks import check_import_source
 
         try:
             report = check_import_source(paths, schema)
@@ -364,7 +364,7 @@ class JobRunner:
         if task.group.kind == "json" and report.row_count == 0:
             return {}, 0  # nothing to insert: the job completes with 0 rows, as Milvus's importer does
         if task.group.kind == "json":
-            from ..convert import convert_json_to_numpy
+            from ..prepare.convert import convert_json_to_numpy
 
             out = os.path.join(root, "converted", secrets.token_hex(4))
             try:

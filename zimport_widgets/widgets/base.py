@@ -24,6 +24,8 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import ZImportError, redact
+from .main_thread import call_on_main_thread, run_pending
+from .secret_input import SecretInput
 
 __all__ = ["BaseForm", "Cancelled", "SecretInput", "error_html", "is_cancel", "settings_panel"]
 
@@ -111,73 +113,6 @@ def adopt_parent(parent: Any) -> Callable[[], None]:
     return lambda: None
 
 
-class SecretInput:
-    """A Password box whose value is read once, kept in kernel memory and cleared from the widget.
-
-    The box syncs only on Enter or leaving it (``continuous_update=False``) and the kernel takes the value
-    and empties the box right away, so a saved notebook's widget state never holds it. Order of
-    precedence: the value taken from the box, then the environment variable ``env_name``. The box only
-    ever shows a placeholder saying where the value comes from.
-    """
-
-    def __init__(self, description: str, env_name: str, *, value: str | None = None, width: str = "620px") -> None:
-        self.env_name = env_name
-        self._value: str | None = value or None
-        self.widget = w.Password(
-            description=description,
-            style={"description_width": "150px"},
-            layout=w.Layout(width=width),
-            continuous_update=False,
-        )
-        self.widget.add_class("zimport-secret")
-        self.widget.observe(self._on_value, "value")
-        self._refresh_placeholder()
-
-    def _on_value(self, change: dict) -> None:
-        if change["new"]:
-            self._value = change["new"]
-            self.widget.value = ""
-            self._refresh_placeholder()
-
-    @property
-    def source(self) -> str:
-        """Where the value will come from: ``"typed"``, ``"memory"``, ``"env"`` or ``"missing"``."""
-        if self.widget.value:
-            return "typed"
-        if self._value:
-            return "memory"
-        if os.environ.get(self.env_name):
-            return "env"
-        return "missing"
-
-    def _refresh_placeholder(self) -> None:
-        if self._value:
-            self.widget.placeholder = "•••••• kept in kernel memory (type to replace)"
-        elif os.environ.get(self.env_name):
-            self.widget.placeholder = f"using ${self.env_name}"
-        else:
-            self.widget.placeholder = f"not set (or set ${self.env_name})"
-
-    def take(self) -> str | None:
-        """Read the secret (once from the box, which is then cleared) and return it, or None."""
-        typed = self.widget.value
-        if typed:
-            self._value = typed
-            self.widget.value = ""
-        self._refresh_placeholder()
-        return self._value or os.environ.get(self.env_name) or None
-
-    def peek(self) -> str | None:
-        """The value :meth:`take` would return, without clearing the box (for masking only)."""
-        return self.widget.value or self._value or os.environ.get(self.env_name) or None
-
-    def forget(self) -> None:
-        """Drop a value held in memory (the environment variable still applies)."""
-        self._value = None
-        self.widget.value = ""
-        self._refresh_placeholder()
-
-
 def text(description: str, value: str = "", placeholder: str = "", width: str = "620px") -> w.Text:
     box = w.Text(
         value=value or "",
@@ -253,6 +188,7 @@ class BaseForm(w.VBox):
         self._done = threading.Event()
         self._done.set()
         self._secrets: list[str | None] = []
+        self._last_result: Any = None
         self._last_refresh = 0.0
         self._lock = threading.Lock()
         self.run_button.on_click(self._on_run)
@@ -290,7 +226,12 @@ class BaseForm(w.VBox):
         """Block until the current run ends (for scripts and tests); returns :attr:`result`."""
         if not self._done.wait(timeout):
             raise TimeoutError(f"{self.title}: still running after {timeout} s")
-        return self.result
+        run_pending()  # on the main thread: publish the result now, so the next step sees it
+        return self._last_result
+
+    def _publish(self, result: Any) -> None:
+        """Main thread: set :attr:`result`, which runs the observers that chain the forms."""
+        self.result = result
 
     @property
     def cancelled(self) -> bool:
@@ -373,7 +314,8 @@ class BaseForm(w.VBox):
                 if self.has_progress:
                     self.progress.bar_style = "success"
                 self.show_result(result)
-                self.result = result
+                self._last_result = result
+                call_on_main_thread(lambda: self._publish(result))  # observers read other widgets
             except Exception as exc:
                 self._fail(exc)
         finally:

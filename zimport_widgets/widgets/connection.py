@@ -75,7 +75,7 @@ class ConnectionForm(BaseForm):
 
     def make_client(self) -> Any:
         """A new :class:`ImportClient` for the current values (call it on the main thread)."""
-        from ..client import ImportClient
+        from ..cloud.client import ImportClient
 
         return ImportClient(**self.client_kwargs())
 
@@ -101,7 +101,7 @@ class ConnectionForm(BaseForm):
         return "\n".join(
             [
                 "import os",
-                "from zimport_widgets.client import ImportClient",
+                "from zimport_widgets import ImportClient",
                 "",
                 "client = ImportClient(",
                 f"    {py_str(self.cluster_endpoint.value.strip())},",

@@ -139,8 +139,8 @@ class ConvertForm(BaseForm):
             schema = None
 
         def work(form: BaseForm) -> ConvertOutcome:
-            from ..checks import check_import_source
-            from ..convert import convert_json_to_numpy
+            from ..prepare.checks import check_import_source
+            from ..prepare.convert import convert_json_to_numpy
 
             used = schema
             if client is not None:
@@ -184,7 +184,7 @@ class ConvertForm(BaseForm):
         lines = ["from zimport_widgets import check_import_source, convert_json_to_numpy"]
         if self.schema_mode.value == FROM_COLLECTION and self.schema is None:
             lines += [
-                "from zimport_widgets.client import ImportClient",
+                "from zimport_widgets import ImportClient",
                 "",
                 "# ImportClient() reads ZILLIZ_CLUSTER_ENDPOINT / ZILLIZ_API_KEY from the environment",
                 f"schema = ImportClient().describe_collection({py_str(collection)})",

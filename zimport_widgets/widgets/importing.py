@@ -95,9 +95,8 @@ class ImportForm(BaseForm):
         partition = self.partition.value.strip() or None
         client = self._client()
         s = self.oss.settings()
-        key_id, secret = s["access_key_id"], s["access_key_secret"]
-        key_id = config.require(key_id, config.OSS_ACCESS_KEY_ID, "OSS access key id (the import job reads OSS)")
-        secret = config.require(secret, config.OSS_ACCESS_KEY_SECRET, "OSS access key secret")
+        keys = config.StorageKeys.resolve(s["access_key_id"], s["access_key_secret"])  # the import job reads OSS
+        key_id, secret = keys.access_key_id, keys.access_key_secret
         timeout, poll = self.timeout, self.poll_interval
 
         def work(form: BaseForm) -> ImportOutcome:
@@ -152,7 +151,7 @@ class ImportForm(BaseForm):
         endpoint = conn.cluster_endpoint.value.strip()
         lines = [
             "import os",
-            "from zimport_widgets.client import ImportClient",
+            "from zimport_widgets import ImportClient",
             "",
             f"client = ImportClient({py_str(endpoint)}, {env_expr(config.ZILLIZ_API_KEY)}"
             + (

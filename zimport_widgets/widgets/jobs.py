@@ -73,7 +73,7 @@ class JobsTable(BaseForm):
         return "\n".join(
             [
                 "import os",
-                "from zimport_widgets.client import ImportClient",
+                "from zimport_widgets import ImportClient",
                 "",
                 f"client = ImportClient({py_str(endpoint)}, {env_expr(config.ZILLIZ_API_KEY)})",
                 "client.list_import_jobs()",

@@ -60,30 +60,23 @@ class OSSForm(BaseForm):
         return [self.access_key_id.peek(), self.access_key_secret.peek()]
 
     def prepare(self) -> Callable[[BaseForm], Any]:
-        s = self.settings()
-        endpoint = config.require(s["endpoint"], config.OSS_ENDPOINT, "OSS endpoint")
-        bucket_name = config.require(s["bucket"], config.OSS_BUCKET, "OSS bucket")
-        key_id = config.require(s["access_key_id"], config.OSS_ACCESS_KEY_ID, "OSS access key id")
-        secret = config.require(s["access_key_secret"], config.OSS_ACCESS_KEY_SECRET, "OSS access key secret")
+        credentials = self.credentials()
 
         def work(form: BaseForm) -> Any:
-            import oss2
+            from ..storage.oss import check_bucket
 
-            from ..oss_errors import storage_error
-
-            bucket = oss2.Bucket(oss2.Auth(key_id, secret), endpoint, bucket_name, connect_timeout=10)
-            try:
-                listing = bucket.list_objects(max_keys=1)
-            except Exception as exc:
-                raise storage_error(exc, action="list", bucket=bucket_name, secrets=[key_id, secret]) from None
-            return {"bucket": bucket_name, "endpoint": endpoint, "empty": not listing.object_list}
+            return check_bucket(credentials)
 
         return work
 
+    def credentials(self) -> config.OssCredentials:
+        """The form's endpoint, bucket and keys, else the ``OSS_*`` variables (main thread; clears the keys)."""
+        return config.OssCredentials.resolve(**self.settings())
+
     def show_result(self, result: Any) -> None:
         self.output.value = note_html(
-            f"Bucket <code>{esc(result['bucket'])}</code> at {esc(result['endpoint'])} is reachable with these keys"
-            + (" (empty)." if result["empty"] else ".")
+            f"Bucket <code>{esc(result.bucket)}</code> at {esc(result.endpoint)} is reachable with these keys"
+            + (" (empty)." if result.empty else ".")
         )
 
     def code(self) -> str:

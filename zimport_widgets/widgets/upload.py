@@ -7,20 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..fmt import format_bytes
 from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
 from .oss import OSSForm
 
 __all__ = ["UploadForm"]
 
 _OSS_SECRETS = (config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET)
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"  # pragma: no cover
 
 
 class UploadForm(BaseForm):
@@ -64,11 +57,11 @@ class UploadForm(BaseForm):
         prefix = self.prefix.value.strip().strip("/")
         if not prefix:
             raise ConfigError("no bucket prefix given", hint="type a folder name for the bucket, e.g. articles/v1")
-        settings = self.oss.settings()
+        credentials = self.oss.credentials()
         schema = self.schema
 
         def work(form: BaseForm) -> Any:
-            from ..upload import upload_to_oss
+            from ..storage.upload import upload_to_oss
 
             form.set_progress(0.0, "checking the files…", force=True)
             return upload_to_oss(
@@ -76,16 +69,16 @@ class UploadForm(BaseForm):
                 prefix=prefix,
                 progress=form.progress_callback(_render_upload),
                 schema=schema,
-                **settings,
+                credentials=credentials,
             )
 
         return work
 
     def show_result(self, result: Any) -> None:
         total = getattr(result, "total_bytes", 0)
-        self.set_progress(1.0, f"{human_bytes(total)} of {human_bytes(total)} · done", force=True)
+        self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · done", force=True)
         self.status.value = note_html(
-            f"Uploaded {len(getattr(result, 'objects', ()))} object(s), {human_bytes(total)}. Object URL: "
+            f"Uploaded {len(getattr(result, 'objects', ()))} object(s), {format_bytes(total)}. Object URL: "
             f"<code class='zimport-object-url'>{esc(result.object_url)}</code>"
         )
         render = getattr(result, "_repr_html_", None)
@@ -97,15 +90,18 @@ class UploadForm(BaseForm):
         return "\n".join(
             [
                 "import os",
-                "from zimport_widgets import upload_to_oss",
+                "from zimport_widgets import OssCredentials, upload_to_oss",
                 "",
-                "result = upload_to_oss(",
-                f"    {py_str(self.source.value.strip())},",
-                f"    prefix={py_str(self.prefix.value.strip())},",
+                "credentials = OssCredentials.resolve(",
                 f"    endpoint={py_str(endpoint)},",
                 f"    bucket={py_str(bucket)},",
                 f"    access_key_id={env_expr(config.OSS_ACCESS_KEY_ID)},",
                 f"    access_key_secret={env_expr(config.OSS_ACCESS_KEY_SECRET)},",
+                ")",
+                "result = upload_to_oss(",
+                f"    {py_str(self.source.value.strip())},",
+                f"    prefix={py_str(self.prefix.value.strip())},",
+                "    credentials=credentials,",
                 ")",
                 "result.object_url",
             ]
@@ -115,7 +111,7 @@ class UploadForm(BaseForm):
 def _render_upload(event: Any) -> tuple[float | None, str]:
     fraction = getattr(event, "fraction", None)
     done, total = getattr(event, "bytes_done", 0), getattr(event, "bytes_total", 0)
-    label = f"{human_bytes(done)} of {human_bytes(total)}"
+    label = f"{format_bytes(done)} of {format_bytes(total)}"
     files_total = getattr(event, "files_total", 0)
     if files_total:
         label += f" · {getattr(event, 'files_done', 0)}/{files_total} files"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .tutorial import ENGINE_VAR, NOTEBOOKS, NotebookFailed, NotebookRun, execute_notebook, tutorial_env
+from .run_notebooks import ENGINE_VAR, NOTEBOOKS, NotebookFailed, NotebookRun, execute_notebook, tutorial_env
 
 __all__ = ["main", "step_seconds"]
 
@@ -45,7 +45,7 @@ def _when(stamp: str) -> datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zimport_widgets.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--out", default="build", help="output folder (default: build)")
     parser.add_argument("--notebook", action="append", help="run only these notebooks (file names)")
     parser.add_argument(
@@ -94,8 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _summary(judge: str) -> list[str]:
     """Jobs and row counts, read back from the cluster the notebooks imported into."""
-    from .client import ImportClient
-    from .jobs import ImportState
+    from zimport_widgets import ImportClient, ImportState
 
     lines = []
     with ImportClient() as client:

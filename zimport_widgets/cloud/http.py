@@ -14,29 +14,29 @@
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import __version__
-from .errors import ZillizAPIError, ZillizNetworkError, redact
+from .. import __version__
+from ..errors import (
+    AmbiguousRequestError,
+    DeadlineExceeded,
+    RequestNotSent,
+    RetryableStatus,
+    ZillizAPIError,
+    ZillizError,
+    ZillizNetworkError,
+    redact,
+)
+from ..retry import RetryPolicy
+from ..retry import retry as with_retries
 
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "SUCCESS_CODES",
-    "AmbiguousRequestError",
-    "ApiSession",
-    "DeadlineExceeded",
-    "RequestNotSent",
-    "RetryPolicy",
-    "RetryableStatus",
-]
+__all__ = ["DEFAULT_TIMEOUT", "SUCCESS_CODES", "ApiSession", "gave_up", "transient"]
 
 log = logging.getLogger("zimport_widgets.http")
 
@@ -46,48 +46,20 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 SUCCESS_CODES = frozenset({0, 200})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries with exponential backoff and jitter.
-
-    Try ``attempts`` times in all; before retry *n* (1-based) sleep
-    ``min(max_backoff, backoff * 2**(n-1))`` scaled by a random factor in ``[1 - jitter, 1]``.
-    """
-
-    attempts: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    jitter: float = 0.5
-    max_retry_after: float = 30.0
-    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-
-    def delay(self, retry: int, retry_after: float | None = None) -> float:
-        base = min(self.max_backoff, self.backoff * (2 ** max(0, retry - 1)))
-        wait = base * (1.0 - self.jitter * random.random())
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, self.max_retry_after))
-        return wait
+def transient(exc: Exception) -> bool:
+    """A failure worth another try: no answer, or an HTTP 429 / 5xx answer."""
+    return isinstance(exc, (RetryableStatus, ZillizNetworkError)) and not isinstance(exc, DeadlineExceeded)
 
 
-class RequestNotSent(ZillizNetworkError):
-    """The request certainly did not reach the server (connection refused, connect timeout)."""
+def gave_up(exc: Exception, attempts: int, exhausted: bool) -> BaseException:
+    """The error a bounded retry raises at the end: a network error says how many attempts it made."""
+    if exhausted and isinstance(exc, ZillizNetworkError):
+        return type(exc)(f"{exc.server_message} (gave up after {attempts} attempts)", endpoint=exc.endpoint)
+    return exc
 
 
-class AmbiguousRequestError(ZillizNetworkError):
-    """The request was sent but no answer came back: the server may or may not have acted on it."""
-
-
-class DeadlineExceeded(ZillizNetworkError):
-    """A call ran out of the time its caller allowed (see ``deadline=``)."""
-
-
-class RetryableStatus(ZillizAPIError):
-    """An HTTP 429 or 5xx answer (``retry_after`` from the header, if any)."""
-
-    def __init__(self, code: int | None, message: str, *, status: int, endpoint: str | None,
-                 retry_after: float | None) -> None:  # fmt: skip
-        super().__init__(code, message, status=status, endpoint=endpoint)
-        self.retry_after = retry_after
+def retry_after(exc: Exception) -> float | None:
+    return getattr(exc, "retry_after", None)
 
 
 class ApiSession:
@@ -233,38 +205,36 @@ class ApiSession:
         past it :class:`DeadlineExceeded` is raised.
         """
         policy = retry or self.retry
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def once() -> Any:
             this_timeout = timeout if timeout is not None else self.timeout
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise DeadlineExceeded(f"{method} {urlsplit(url).path}: out of time", endpoint=method)
                 this_timeout = _cap_timeout(this_timeout, remaining)
-            try:
-                return self.send(method, url, json=json, params=params, headers=headers, timeout=this_timeout)
-            except (RetryableStatus, ZillizNetworkError) as exc:
-                if attempt >= policy.attempts:
-                    if isinstance(exc, ZillizNetworkError):
-                        raise type(exc)(
-                            f"{exc.server_message} (gave up after {attempt} attempts)",
-                            endpoint=exc.endpoint,
-                        ) from None
-                    raise
-                wait = policy.delay(attempt, getattr(exc, "retry_after", None))
-                if deadline is not None and time.monotonic() + wait >= deadline:
-                    raise DeadlineExceeded(
-                        f"{exc.server_message} (no time left to retry)", endpoint=exc.endpoint
-                    ) from None
-                reason = f"HTTP {exc.status}" if isinstance(exc, RetryableStatus) else type(exc).__name__
-                log.info(
-                    "%s failed (%s); retry %d/%d in %.2f s", exc.endpoint, reason, attempt, policy.attempts - 1, wait
-                )
-                self._sleep(wait)
+            return self.send(method, url, json=json, params=params, headers=headers, timeout=this_timeout)
+
+        return with_retries(
+            once,
+            policy,
+            retryable=transient,
+            what=f"{method} {urlsplit(url).path}",
+            retry_after=retry_after,
+            on_failure=gave_up,
+            deadline=deadline,
+            out_of_time=lambda exc: DeadlineExceeded(
+                f"{_server_message(exc)} (no time left to retry)", endpoint=getattr(exc, "endpoint", None)
+            ),
+            sleep=self._sleep,
+        )
 
     def close(self) -> None:
         self.session.close()
+
+
+def _server_message(exc: Exception) -> str:
+    return exc.server_message if isinstance(exc, ZillizError) else str(exc)
 
 
 def _not_sent(exc: requests.exceptions.RequestException) -> bool:

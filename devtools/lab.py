@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import ENV_NAMES
-from .errors import ConfigError
+from zimport_widgets.config import ENV_NAMES
+from zimport_widgets.errors import ConfigError
 
 __all__ = ["main", "read_env_file", "start_sandbox_process"]
 

@@ -31,27 +31,25 @@ try:  # float vectors straight from the JSON text into float32, never as Python 
 except ImportError:  # pragma: no cover - pysimdjson is a dependency, but reading works without it
     simdjson = None
 
-from .errors import DataFileError
+from ..errors import DataFileError
+from ..fmt import short_repr
 
-__all__ = ["VectorSpecs", "iter_json_rows", "row_cut_pattern"]
+__all__ = [
+    "ROW_CUT",
+    "VectorSpecs",
+    "fast_rows",
+    "find_rows_start",
+    "iter_json_rows",
+    "open_rows",
+    "read_first_key",
+    "row_cut_pattern",
+]
 
 VectorSpecs = Mapping[str, "tuple[int, float | None]"]
 """Float-vector fields read by the fast block reader: name -> (dim, largest allowed |value| or None)."""
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 5] + "…" + text[-4:]
-
-
-def _got(value: Any) -> str:
-    if value is None:
-        return "null"
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "object"}
-    return f"{kind.get(type(value), type(value).__name__)} {_short(value)}"
-
-
-def _open_rows(path: Path) -> tuple[BinaryIO, str]:
+def open_rows(path: Path) -> tuple[BinaryIO, str]:
     """Open ``path`` and find the ijson prefix of its rows (``rows.item`` or ``item``)."""
     fh = open(path, "rb")  # noqa: SIM115 - handed to the caller
     try:
@@ -82,7 +80,7 @@ def _open_rows(path: Path) -> tuple[BinaryIO, str]:
                                     expected="'rows'", got=repr(key))  # fmt: skip
             prefix = f"{key}.item"
         else:
-            got = _short(text[:20].decode(errors="replace"))
+            got = short_repr(text[:20].decode(errors="replace"))
             raise DataFileError("the content should start with '{' or '['", file=path.name,
                                 expected="{\"rows\": [...]} or [...]", got=got)  # fmt: skip
         fh.seek(0)
@@ -125,28 +123,28 @@ def iter_json_rows(
     limit) instead of lists; any other value of such a field still comes as parsed.
     """
     p = Path(path)
-    fh, prefix = _open_rows(p)
+    fh, prefix = open_rows(p)
     try:
-        start = _rows_start(fh, prefix) if orjson is not None else None
+        start = find_rows_start(fh, prefix) if orjson is not None else None
         if start is None:
             fh.seek(0)
             n = yield from _iter_items(fh, prefix, p.name, on_bytes)
             _check_root_keys(fh, prefix, p.name)
         else:
-            n = yield from _fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes,
-                                      first_key=_first_key(p, prefix), vectors=vectors)  # fmt: skip
+            n = yield from fast_rows(p, prefix, start, p.stat().st_size, closing=True, on_bytes=on_bytes,
+                                      first_key=read_first_key(p, prefix), vectors=vectors)  # fmt: skip
         _check_rows_container(p, fh, prefix, n)
     finally:
         fh.close()
 
 
-_CUT = re.compile(rb"\}\s*,\s*\{")  # a guess at a boundary between two rows
+ROW_CUT = re.compile(rb"\}\s*,\s*\{")  # a guess at a boundary between two rows
 _ROWS_HEAD = re.compile(rb'(?:\xef\xbb\xbf)?\s*(?:\[|\{\s*"((?:[^"\\]|\\.)*)"\s*:\s*\[)')
 _BLOCK = 1 << 20  # JSON bytes per orjson call: ~100 medium rows; bigger blocks only cost memory
 _MAX_BLOCK = 256 << 20
 
 
-def _rows_start(fh: BinaryIO, prefix: str) -> int | None:
+def find_rows_start(fh: BinaryIO, prefix: str) -> int | None:
     """Byte offset just after the ``[`` that opens the rows list, or None if it cannot be found simply."""
     fh.seek(0)
     m = _ROWS_HEAD.match(fh.read(1 << 16))
@@ -203,7 +201,7 @@ class _RangeReader:
         self._fh.close()
 
 
-def _fast_rows(
+def fast_rows(
     path: Path,
     prefix: str,
     start: int,
@@ -314,7 +312,7 @@ def _check_root_keys(fh: Any, prefix: str, name: str) -> None:
         raise _json_error(Path(name), exc, 0) from None
 
 
-def _first_key(path: Path, prefix: str) -> str | None:
+def read_first_key(path: Path, prefix: str) -> str | None:
     """The first key of the first row (read with ijson events, stops right there)."""
     try:
         with open(path, "rb") as fh:
@@ -337,7 +335,7 @@ def row_cut_pattern(first_key: str) -> re.Pattern[bytes]:
 def _find_cut_candidates(buf: bytes, key_cut: re.Pattern[bytes] | None) -> list[re.Match[bytes]]:
     """Row-boundary guesses near the end of ``buf`` (the last ones last)."""
     tail = max(0, len(buf) - (64 << 10))
-    for pattern in (key_cut, _CUT):
+    for pattern in (key_cut, ROW_CUT):
         if pattern is None:
             continue
         found = list(pattern.finditer(buf, tail)) or list(pattern.finditer(buf))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import (
+from ..errors import (
     BucketNotFoundError,
     IntegrityError,
     StorageAccessDenied,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .schema import CollectionSchema, DataType, FieldSchema
+from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = ["SAMPLE_ROWS", "estimate_rows_for_size", "iter_sample_rows", "sample_schema", "write_sample_json"]
 

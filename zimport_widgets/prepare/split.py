@@ -2,7 +2,7 @@
 
 The calling process converts the first part itself; every other part goes to a worker process.
 
-Workers are plain ``python -m zimport_widgets.convert_split TASK`` processes (no multiprocessing, so
+Workers are plain ``python -m zimport_widgets.prepare.split TASK`` processes (no multiprocessing, so
 scripts without a ``__main__`` guard and notebooks work the same).
 
 A cut is a ``}, {`` found near an even split point. A wrong guess (inside a string or a nested
@@ -26,11 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from .convert import _CHUNK_BYTES, META_FIELD, NpyFileInfo, _run_rows, vector_specs
-from .errors import DataFileError, ProgressCallbackError
-from .json_rows import _CUT, _fast_rows, _first_key, _open_rows, _rows_start, row_cut_pattern
+from ..errors import DataFileError, ProgressCallbackError
+from ..schema import CollectionSchema
+from .columns import CHUNK_BYTES, NpyFileInfo
+from .json_rows import ROW_CUT, fast_rows, find_rows_start, open_rows, read_first_key, row_cut_pattern
 from .npy_format import data_offset, header_bytes
-from .schema import CollectionSchema
+from .row_loop import run_rows, vector_specs
+from .rules import META_FIELD
 
 __all__ = ["convert_in_parts", "find_cuts"]
 
@@ -44,7 +46,7 @@ def find_cuts(path: Path, parts: int, first_key: str | None = None) -> list[tupl
     objects rarely are; without a match the plain ``}, {`` is used.
     """
     size = path.stat().st_size
-    patterns = [row_cut_pattern(first_key), _CUT] if first_key is not None else [_CUT]
+    patterns = [row_cut_pattern(first_key), ROW_CUT] if first_key is not None else [ROW_CUT]
     cuts: list[tuple[int, int]] = []
     with open(path, "rb") as fh:
         for k in range(1, parts):
@@ -64,9 +66,9 @@ def find_cuts(path: Path, parts: int, first_key: str | None = None) -> list[tupl
 
 def _root(path: Path) -> tuple[str, int | None]:
     """(ijson prefix of the rows, byte offset where the rows list content starts, or None)."""
-    fh, prefix = _open_rows(path)
+    fh, prefix = open_rows(path)
     try:
-        return prefix, _rows_start(fh, prefix)
+        return prefix, find_rows_start(fh, prefix)
     finally:
         fh.close()
 
@@ -79,10 +81,10 @@ def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None])
         vectors = vector_specs(task["schema"])
 
         def rows_of(on_bytes: Callable[[int], None]) -> Iterator[Any]:
-            return _fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
+            return fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
                               first_key=task["first_key"], vectors=vectors)  # fmt: skip
 
-        rows, files = _run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
+        rows, files = run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
         return ("ok", rows, files)
     except DataFileError as exc:
         kind = "json" if getattr(exc, "structural", False) else "data"
@@ -122,7 +124,7 @@ def convert_in_parts(
     converts sequentially); raises :class:`DataFileError` for a value error, numbered file-wide.
     """
     prefix, rows_start = _root(path)
-    first_key = _first_key(path, prefix)
+    first_key = read_first_key(path, prefix)
     cuts = find_cuts(path, parts, first_key)
     if not cuts or rows_start is None or rows_start >= cuts[0][0]:
         return None
@@ -241,7 +243,7 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
             width = max([np.dtype(i.dtype).itemsize // 4 for i in present] + [2])
             dtype = np.dtype(f"<U{width}")
             shape = (total,)
-            step = max(1, _CHUNK_BYTES // (4 * width))
+            step = max(1, CHUNK_BYTES // (4 * width))
             with open(target, "wb") as dst:
                 dst.write(header_bytes(dtype, shape))
                 for info, n in zip(infos, rows, strict=True):

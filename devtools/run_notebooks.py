@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ENV_NAMES
-from .errors import ZImportError
+from zimport_widgets.config import ENV_NAMES
+from zimport_widgets.errors import ZImportError
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
+    from zimport_widgets.sandbox import Sandbox
 
 __all__ = ["NOTEBOOKS", "NotebookFailed", "NotebookRun", "execute_notebook", "notebooks_dir", "tutorial_env"]
 
@@ -56,8 +56,8 @@ ENGINE_VAR = "ZIMPORT_SANDBOX_ENGINE"  # what judged the imports: told to the ke
 
 def _start_sandbox(work_dir: Path, engine: str) -> tuple[Sandbox, str]:
     """A sandbox on the real Milvus engine where this machine can run it (``auto``), else on Milvus Lite."""
-    from .sandbox import Sandbox
-    from .sandbox.milvus_server import MilvusUnavailable
+    from zimport_widgets.sandbox import Sandbox
+    from zimport_widgets.sandbox.milvus_server import MilvusUnavailable
 
     if engine in ("auto", "milvus"):
         sandbox = Sandbox(data_dir=work_dir / "sandbox", engine="milvus")

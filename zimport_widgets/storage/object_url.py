@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-__all__ = ["UrlForm", "is_ip_or_localhost", "join_key", "normalize_endpoint", "normalize_prefix", "object_url"]
+__all__ = [
+    "UrlForm",
+    "bucket_relative_path",
+    "is_ip_or_localhost",
+    "join_key",
+    "normalize_endpoint",
+    "normalize_prefix",
+    "object_url",
+]
 
 UrlForm = Literal["https", "oss"]
 
@@ -95,3 +103,28 @@ def object_url(endpoint: str, bucket: str, key: str, *, folder: bool = False, fo
     if netloc.split(":", 1)[0].lower().endswith(".aliyuncs.com"):
         scheme = "https"  # the import API reads Aliyun objects over TLS whatever the upload used
     return f"{scheme}://{bucket}.{netloc}/{quoted}"
+
+
+_VIRTUAL_HOSTS = ("aliyuncs.com", "amazonaws.com", "myqcloud.com", "googleapis.com")
+
+
+def bucket_relative_path(url: str) -> str:
+    """A Milvus ``files`` path (relative to the bucket root) from an object URL or a path.
+
+    ``oss://bucket/a/b/`` and ``s3://bucket/a/b/`` → ``a/b/``; a virtual-hosted URL
+    (``https://bucket.oss-cn-hangzhou.aliyuncs.com/a/b/``) → ``a/b/``; a path-style URL
+    (``http://127.0.0.1:9000/bucket/a/b/``) → ``a/b/``; a plain path is kept (without a leading ``/``).
+    """
+    text = str(url).strip()
+    parts = urlsplit(text)
+    if not parts.scheme:
+        return text.lstrip("/")
+    path = unquote(parts.path).lstrip("/")
+    if parts.scheme in ("http", "https"):
+        host = (parts.hostname or "").lower()
+        first = host.split(".", 1)[0]
+        virtual = not (first.startswith(("oss-", "s3")) or first in ("storage", "cos"))
+        if virtual and any(host.endswith(d) for d in _VIRTUAL_HOSTS) and host.count(".") >= 3:
+            return path  # bucket.<endpoint>/<key>
+        return path.partition("/")[2]  # <endpoint>/<bucket>/<key>
+    return path  # oss://bucket/key, s3://bucket/key: the bucket is the netloc

@@ -15,10 +15,20 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MilvusHeaderView", "data_offset", "header_bytes", "milvus_view"]
+from ..errors import DataFileError
+
+__all__ = [
+    "MilvusHeaderView",
+    "NpyHeader",
+    "data_offset",
+    "header_bytes",
+    "milvus_view",
+    "read_npy_header",
+]
 
 _fmt = np.lib.format
 
@@ -110,3 +120,48 @@ def _cut(buf: bytes, lo: int, hi: int) -> str:
     if lo < 0 or hi < lo or hi > len(buf):
         raise ValueError("slice out of range")
     return buf[lo:hi].decode("latin1")
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """The parsed header of a ``.npy`` file."""
+
+    path: Path
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    fortran_order: bool
+    version: tuple[int, int]
+    data_offset: int
+    file_bytes: int
+
+    @property
+    def rows(self) -> int:
+        return int(self.shape[0]) if self.shape else 1
+
+    @property
+    def data_bytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize if self.dtype.itemsize else 0
+
+
+def read_npy_header(path: str | os.PathLike[str]) -> NpyHeader:
+    """Read a ``.npy`` header (no data). Raises :class:`DataFileError` if it is not a valid NumPy v1/v2 file."""
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+        except ValueError as exc:
+            raise DataFileError(f"not a NumPy .npy file ({exc})", file=str(p)) from None
+        if version not in ((1, 0), (2, 0)):
+            raise DataFileError(f"NumPy format version {version[0]}.{version[1]} is not supported",
+                                file=str(p), expected="format version 1.0 or 2.0")  # fmt: skip
+        try:
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=1 << 16)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=1 << 16)
+        except ValueError as exc:
+            raise DataFileError(f"the .npy header is unreadable ({exc})", file=str(p),
+                                expected="a header under 64 KiB") from None  # fmt: skip
+        offset = fh.tell()
+    return NpyHeader(p, dtype, tuple(int(s) for s in shape), bool(fortran), version, offset, size)

@@ -1,0 +1,448 @@
+"""``ImportClient``: start a bulk import through the REST API, follow it to the end, list jobs, verify.
+
+One small typed client for the three import APIs in use, ``api_version="v1"`` (default), ``"v2"`` and
+``"milvus"``: each is a class in :mod:`.dialects`, so this module never branches on the version.
+All three give the same :class:`~zimport_widgets.jobs.ImportProgress`. Reads are retried (bounded, with
+backoff and jitter); the create call never starts a duplicate job: when its answer is lost it looks for
+the new job in the job list before it tries again. Data-plane helpers (``describe_collection``,
+``count_rows``, ``search_sample``, ``create_collection``…) come from :class:`.data_plane.DataPlane`.
+
+Example::
+
+    client = ImportClient()                       # ZILLIZ_* variables
+    job = client.start_import("medium_articles", "oss://bucket/prefix/")   # OSS_* keys
+    client.wait_for_import(job)                   # tqdm bar; raises ImportJobFailed / ImportTimeout
+    client.count_rows("medium_articles")
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import requests
+
+from .. import config
+from ..errors import (
+    AmbiguousRequestError,
+    ConfigError,
+    DeadlineExceeded,
+    ImportJobFailed,
+    ImportTimeout,
+    RetryableStatus,
+    ZillizAPIError,
+    ZillizError,
+    ZillizNetworkError,
+)
+from ..progress import ProgressArg, Reporter
+from ..retry import Recovered, RetryPolicy, retry
+from .data_plane import DataPlane
+from .dialects import API_VERSIONS, DIALECTS, ImportSpec
+from .endpoints import normalize_url, parse_cluster_endpoint
+from .http import DEFAULT_TIMEOUT, ApiSession, gave_up, retry_after, transient
+from .jobs import ImportJob, ImportJobSummary, ImportProgress, ImportState, job_id_of, parse_job_list, parse_progress
+
+__all__ = ["API_VERSIONS", "ImportClient", "ImportStallWarning"]
+
+log = logging.getLogger("zimport_widgets.cloud")
+
+#: Codes / message fragments meaning "no such job" (transient right after create).
+_NOT_FOUND_CODES = {90144}
+_NOT_FOUND_WORDS = ("not exist", "not found", "no jobid", "no job")
+#: Pages of the job list read to tell a new job from old ones (100 jobs a page).
+_DEDUPE_PAGES = 100
+
+
+class ImportStallWarning(UserWarning):
+    """An import job has shown no progress for ``stall_after`` seconds."""
+
+
+class ImportClient(DataPlane):
+    """Client of the import REST API (v1 / v2 / self-hosted Milvus) and of the cluster's data plane.
+
+    Parameters
+    ----------
+    cluster_endpoint:
+        The cluster's public endpoint (``ZILLIZ_CLUSTER_ENDPOINT``). For Zilliz Cloud it also gives
+        the cluster id and region, hence the controller URL.
+    api_key:
+        API key (``ZILLIZ_API_KEY``); ``user:password`` works for self-hosted Milvus. Never shown.
+    controller_url:
+        Overrides the import API host (``ZILLIZ_CONTROLLER_URL``; the sandbox sets it).
+    cluster_id:
+        Overrides the cluster id (``ZILLIZ_CLUSTER_ID``).
+    api_version:
+        ``"v1"`` (default), ``"v2"`` or ``"milvus"``.
+    db_name:
+        Database name sent as ``dbName`` (v2 and Milvus; data-plane calls too).
+    timeout, retry, session:
+        ``(connect, read)`` seconds; :class:`~zimport_widgets.http.RetryPolicy` for reads; an optional
+        ``requests.Session``.
+    env:
+        A mapping read instead of ``os.environ`` for the ``ZILLIZ_*`` / ``OSS_*`` defaults.
+    """
+
+    def __init__(
+        self,
+        cluster_endpoint: str | None = None,
+        api_key: str | None = None,
+        *,
+        controller_url: str | None = None,
+        cluster_id: str | None = None,
+        api_version: str = "v1",
+        db_name: str | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        if api_version not in DIALECTS:
+            raise ConfigError(f"api_version must be one of {', '.join(API_VERSIONS)}, not {api_version!r}")
+        self.api_version = api_version
+        self._dialect = dialect = DIALECTS[api_version]
+        self.db_name = db_name or None
+        get = config.env_getter(env)
+        endpoint = cluster_endpoint or get(config.ZILLIZ_CLUSTER_ENDPOINT)
+        self._endpoint = parse_cluster_endpoint(endpoint) if endpoint else None
+        self.cluster_endpoint = self._endpoint.url if self._endpoint else None
+        key = api_key or get(config.ZILLIZ_API_KEY)
+        if not key and dialect.needs_api_key:
+            raise ConfigError("no API key given", hint=f"pass api_key= or set the {config.ZILLIZ_API_KEY} variable")
+        self.cluster_id = (
+            cluster_id or get(config.ZILLIZ_CLUSTER_ID) or (self._endpoint.cluster_id if self._endpoint else None)
+        )
+        ctrl = controller_url or get(config.ZILLIZ_CONTROLLER_URL)
+        if ctrl:
+            self.controller_url: str | None = normalize_url(ctrl, what="controller URL")
+        else:
+            self.controller_url = dialect.controller_url(self._endpoint) if self._endpoint is not None else None
+        if not self.controller_url and not self.cluster_endpoint:
+            raise ConfigError(
+                "no cluster endpoint or controller URL given",
+                hint=f"pass cluster_endpoint= or set {config.ZILLIZ_CLUSTER_ENDPOINT} "
+                f"(and {config.ZILLIZ_CONTROLLER_URL} for a sandbox or a self-hosted controller)",
+            )
+        self._http = ApiSession(key, session=session, timeout=timeout, retry=retry)
+        self._env = env
+        self._progress_path: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> ImportClient:
+        """A client from a mapping of the ``ZILLIZ_*`` / ``OSS_*`` variables (e.g. ``Sandbox().env()``)."""
+        return cls(env=env, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"ImportClient(cluster_endpoint={self.cluster_endpoint!r}, controller_url={self.controller_url!r}, "
+            f"cluster_id={self.cluster_id!r}, api_version={self.api_version!r}, api_key=***)"
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ImportClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _need_controller(self) -> str:
+        if not self.controller_url:
+            raise ConfigError(
+                "no import controller URL: the cluster endpoint is not a Zilliz Cloud host",
+                hint=f"pass controller_url= or set {config.ZILLIZ_CONTROLLER_URL}",
+            )
+        return self.controller_url
+
+    def _need_cluster_id(self) -> str:
+        if not self._dialect.needs_cluster_id:
+            return ""
+        if not self.cluster_id:
+            raise ConfigError(
+                "no cluster id",
+                hint=f"pass cluster_id=, set {config.ZILLIZ_CLUSTER_ID}, or use the cluster's public endpoint",
+            )
+        return self.cluster_id
+
+    # -- import API ------------------------------------------------------------------------------
+    def start_import(
+        self,
+        collection: str,
+        object_url: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        partition: str | None = None,
+        *,
+        object_urls: Sequence[Sequence[str]] | None = None,
+        files: Sequence[Sequence[str]] | None = None,
+        options: Mapping[str, str] | None = None,
+        security_token: str | None = None,
+        dedupe: bool = True,
+    ) -> ImportJob:
+        """Start an import of ``object_url`` into ``collection`` and return the job.
+
+        Storage keys default to ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` (not used by ``"milvus"``);
+        ``security_token`` (STS temporary keys, v2 only) to ``OSS_SECURITY_TOKEN`` when the key id comes
+        from the environment too.
+        ``object_urls`` (v2) and ``files`` (Milvus) take the list-of-lists forms. The request is never
+        sent twice blindly: if its answer is lost, the job list is checked for the job first (``dedupe``).
+        """
+        if not collection or not isinstance(collection, str):
+            raise ConfigError("no collection name given")
+        base = self._need_controller()
+        cluster_id = self._need_cluster_id()
+        spec = ImportSpec(collection, object_url, partition, object_urls, files, options)
+        if self._dialect.sends_storage_keys:
+            spec = self._with_storage_keys(spec, access_key_id, access_key_secret, security_token)
+        request = self._dialect.create(spec, cluster_id=cluster_id, db_name=self.db_name)
+        shown_url = self._dialect.shown_url(spec, request)
+        if shown_url:  # a presigned URL may carry the key id in its query: never keep it
+            shown_url = self._http.redact(shown_url)
+
+        def job(jid: str, recovered: bool = False) -> ImportJob:
+            return ImportJob(
+                job_id=jid, collection=collection, object_url=shown_url, partition=partition or None,
+                cluster_id=cluster_id or None, api_version=self.api_version, recovered=recovered,
+            )  # fmt: skip
+
+        before = self._job_ids(collection) if dedupe else None
+
+        def look_for_the_job(exc: Exception) -> Recovered[ImportJob] | None:
+            """After an answer that may hide a started job, look for it before sending again."""
+            if not (isinstance(exc, AmbiguousRequestError) or (isinstance(exc, RetryableStatus) and exc.status != 429)):
+                return None  # certainly not started (not sent, or "too many requests")
+            assert isinstance(exc, ZillizError)
+            if before is None:
+                raise AmbiguousRequestError(
+                    f"the import request for {collection!r} got no clear answer ({_reason(exc)}); "
+                    "the job may have started",
+                    endpoint=exc.endpoint,
+                    hint="list the jobs (zimport jobs) before you start it again",
+                ) from None
+            found = self._find_new_job(collection, before)
+            if found is None:
+                return None
+            log.warning("import answer lost (%s); found job %s in the job list", _reason(exc), found)
+            return Recovered(job(found, recovered=True))
+
+        data = retry(
+            lambda: self._http.send(request.method, base + request.path, json=request.json, params=request.params),
+            self._http.retry,
+            retryable=transient,
+            what="import create (no job was started)",
+            retry_after=retry_after,
+            recover=look_for_the_job,
+            on_failure=gave_up,
+        )
+        if isinstance(data, ImportJob):
+            return data
+        jid = job_id_of(data) if isinstance(data, Mapping) else (str(data) if data else None)
+        if not jid:
+            raise ZillizAPIError(
+                None, "the import API answered success without a job id", endpoint=f"{request.method} {request.path}"
+            )
+        log.info("started import job %s into %s", jid, collection)
+        return job(jid)
+
+    def _with_storage_keys(
+        self, spec: ImportSpec, access_key_id: str | None, access_key_secret: str | None, token: str | None
+    ) -> ImportSpec:
+        """The storage keys the cloud reads the objects with (:meth:`StorageKeys.resolve`); session secrets."""
+        keys = config.StorageKeys.resolve(access_key_id, access_key_secret, token, env=self._env, required=False)
+        for secret in keys.secrets:
+            self._http.add_secret(secret)
+        ak, sk, token = keys.access_key_id, keys.access_key_secret, keys.security_token
+        return replace(spec, access_key=ak, secret_key=sk, token=token)
+
+    def _job_ids(self, collection: str) -> set[str] | None:
+        """Ids of the jobs listed for ``collection`` now, or None if the list cannot be read."""
+        try:
+            return {j.job_id for j in self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)}
+        except ZillizError as exc:
+            log.warning("could not list import jobs before creating one (%s)", _reason(exc))
+            return None
+
+    def _find_new_job(self, collection: str, before: set[str], *, tries: int = 3, pause: float = 0.5) -> str | None:
+        for i in range(tries):
+            try:
+                listed = self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)
+                new = [j for j in listed if j.job_id not in before]
+            except ZillizError as exc:
+                raise AmbiguousRequestError(
+                    f"the import request for {collection!r} got no answer, and the job list cannot be read "
+                    f"to check whether it started ({_reason(exc)})",
+                    endpoint=exc.endpoint,
+                    hint="list the jobs (zimport jobs) before you start it again",
+                ) from None
+            if new:
+                if len(new) > 1:
+                    log.warning("%d new jobs for %s appeared; taking %s", len(new), collection, new[0].job_id)
+                return new[0].job_id
+            if i + 1 < tries:
+                time.sleep(pause * (i + 1))
+        return None
+
+    def get_import_progress(self, job_id: str | ImportJob, *, _deadline: float | None = None) -> ImportProgress:
+        """The job's progress, normalised (state, percent 0-100, rows, per-file details, reason)."""
+        jid = _job_id(job_id)
+        base = self._need_controller()
+        cluster_id = self._need_cluster_id()
+        paths = (self._progress_path,) if self._progress_path else self._dialect.progress_paths
+        for i, path in enumerate(paths):
+            req = self._dialect.progress(jid, path, cluster_id=cluster_id, db_name=self.db_name)
+            try:
+                data = self._http.call(
+                    req.method, base + req.path, json=req.json, params=req.params, deadline=_deadline
+                )
+            except ZillizAPIError as exc:
+                if exc.status == 404 and exc.code is None and i + 1 < len(paths):
+                    continue  # that route name does not exist here: try the next one
+                raise
+            self._progress_path = path
+            return parse_progress(data or {}, api_version=self.api_version, job_id=jid)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def list_import_jobs(
+        self, collection: str | None = None, *, page_size: int = 100, max_pages: int = 10
+    ) -> list[ImportJobSummary]:
+        """Import jobs of the cluster (of ``collection`` if given), as the server lists them."""
+        base = self._need_controller()
+        cluster_id = self._need_cluster_id()
+        page_size = max(5, min(100, page_size))
+        out: list[ImportJobSummary] = []
+        for page in range(1, (max_pages if self._dialect.paged_list else 1) + 1):
+            req = self._dialect.list_page(
+                page, page_size, cluster_id=cluster_id, collection=collection, db_name=self.db_name
+            )
+            data = self._http.call(req.method, base + req.path, json=req.json, params=req.params)
+            items = parse_job_list(data)
+            out.extend(items)
+            count = _count(data)
+            if len(items) < page_size or (count is not None and len(out) >= count):
+                break
+        if collection:
+            out = [j for j in out if j.collection in (None, collection)]
+        return out
+
+    def wait_for_import(
+        self,
+        job_id: str | ImportJob,
+        *,
+        progress: ProgressArg = True,
+        timeout: float = 3600.0,
+        poll_interval: float = 2.0,
+        stall_after: float = 300.0,
+        not_found_grace: float = 15.0,
+        max_poll_failures: int = 5,
+    ) -> ImportProgress:
+        """Poll until the job completes and return its last progress; always bounded by ``timeout``.
+
+        ``progress``: True → a tqdm.auto bar 0-100 % (state and rows in the postfix, red on failure),
+        a dict → bar with these tqdm kwargs, a callable → gets the :class:`ImportProgress` of every poll
+        (raise in it to stop waiting, e.g. for a Cancel button; the job itself keeps running).
+        Raises :class:`~zimport_widgets.errors.ImportJobFailed` (reason, per-file details) when the job
+        fails, :class:`~zimport_widgets.errors.ImportTimeout` after ``timeout`` seconds. Warns
+        (:class:`ImportStallWarning`) when nothing moved for ``stall_after`` seconds, and treats
+        "job not found" during the first ``not_found_grace`` seconds as "not registered yet".
+        """
+        jid = _job_id(job_id)
+        start = time.monotonic()
+        deadline = start + max(0.0, timeout)
+        last: ImportProgress | None = None
+        last_key: tuple[Any, ...] | None = None
+        last_change = start
+        stall_warned = False
+        failures = 0
+        ok = False
+        reporter = Reporter(progress, total=100, desc=f"import {jid}", unit="%")
+        try:
+            while True:
+                p: ImportProgress | None = None
+                try:
+                    p = self.get_import_progress(jid, _deadline=deadline)
+                    failures = 0
+                except DeadlineExceeded:
+                    raise ImportTimeout(jid, timeout, last) from None
+                except ZillizNetworkError as exc:
+                    failures += 1
+                    if failures > max_poll_failures:
+                        raise
+                    log.warning("polling job %s failed (%s); will poll again", jid, _reason(exc))
+                except ZillizAPIError as exc:
+                    if not (_job_not_found(exc) and time.monotonic() - start < not_found_grace):
+                        raise
+                    log.debug("job %s not found yet; it may not be registered", jid)
+                now = time.monotonic()
+                if p is not None:
+                    key = (p.state, round(p.percent, 3), p.imported_rows, tuple(f.percent for f in p.files))
+                    changed = key != last_key
+                    if changed:
+                        last_change, stall_warned, last_key = now, False, key
+                    last = p
+                    postfix = p.phase + (f", {p.rows_text()}" if p.rows_text() else "")
+                    reporter.update(p.percent, p, postfix=postfix)  # every poll: a callback can cancel
+                    if p.completed:
+                        ok = True
+                        return p
+                    if p.failed:
+                        if reporter.bar is not None:
+                            reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
+                        raise ImportJobFailed(jid, p.reason, p.files, hint=_failure_hint(p))
+                if not stall_warned and now - last_change >= stall_after:
+                    stall_warned = True
+                    state = last.phase if last else "not found"
+                    msg = (f"import job {jid} has not moved for {now - last_change:.0f} s "
+                           f"(state {state}, {last.percent if last else 0:.0f}%)")  # fmt: skip
+                    log.warning(msg)
+                    warnings.warn(msg, ImportStallWarning, stacklevel=2)
+                remaining = deadline - now
+                if remaining <= 0:
+                    raise ImportTimeout(jid, timeout, last)
+                time.sleep(min(poll_interval, remaining))
+        finally:
+            reporter.close(ok)
+
+    # -- data plane (cluster endpoint, REST v2) ---------------------------------------------------
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _job_id(job: str | ImportJob) -> str:
+    jid = job.job_id if isinstance(job, ImportJob) else job
+    if not jid or not isinstance(jid, (str, int)):
+        raise ConfigError("no job id given")
+    return str(jid)
+
+
+def _reason(exc: ZillizError) -> str:
+    if not isinstance(exc, ZillizAPIError):
+        return exc.server_message
+    return f"HTTP {exc.status}" if exc.status and exc.code is None else f"code {exc.code}: {exc.server_message}"
+
+
+def _job_not_found(exc: ZillizAPIError) -> bool:
+    if exc.code in _NOT_FOUND_CODES:
+        return True
+    msg = (exc.server_message or "").lower()
+    return "job" in msg and any(w in msg for w in _NOT_FOUND_WORDS)
+
+
+def _failure_hint(p: ImportProgress) -> str:
+    bad = [f for f in p.files if f.state is ImportState.FAILED or f.reason]
+    where = f" ({', '.join(f.name for f in bad[:3])})" if bad else ""
+    return f"fix the source files{where} (zimport check), upload them again and start a new import"
+
+
+def _count(data: Any) -> int | None:
+    if isinstance(data, Mapping):
+        try:
+            return int(data["count"]) if data.get("count") is not None else None
+        except (TypeError, ValueError):
+            return None
+    return None

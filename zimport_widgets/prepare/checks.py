@@ -1,0 +1,150 @@
+"""Pre-flight checks of a local import source (JSON or NumPy files) against the Zilliz/Milvus import rules.
+
+``check_import_source(paths, schema)`` finds, on the user's machine, the errors the cloud would raise:
+layout (one JSON file per import, NumPy as files or a folder with at most two levels of sub-folders,
+size limits, no JSON/NumPy mix), file names against fields, ``.npy`` headers (dtype and shape per
+field), equal row counts and values (VarChar length, JSON strings, NaN/Inf in float vectors). NumPy
+checks live in ``checks_numpy``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..errors import DataFileError
+from ..fmt import format_bytes
+from ..schema import CollectionSchema, load_schema
+from .checks_numpy import check_numpy
+from .convert import validate_json_rows
+from .json_rows import iter_json_rows
+from .report import CheckReport
+from .rules import ImportLimits
+
+__all__ = ["check_import_source"]
+
+
+def _iter_dir(root: Path, depth: int, report: CheckReport, limits: ImportLimits) -> Iterable[Path]:
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir():
+            rel_depth = depth + 1
+            if rel_depth > limits.max_depth:
+                report._error(
+                    f"more than {limits.max_depth} levels of sub-folders (Zilliz accepts a folder with at most "
+                    f"{limits.max_depth} levels)",
+                    entry,
+                )
+                continue
+            yield from _iter_dir(entry, rel_depth, report, limits)
+        elif entry.is_file():
+            yield entry
+
+
+def check_import_source(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    schema: CollectionSchema | None = None,
+    *,
+    limits: ImportLimits | None = None,
+) -> CheckReport:
+    """Check local import files or folders against the import rules (and ``schema``, if given)."""
+    limits = limits or ImportLimits()
+    if schema is not None and not isinstance(schema, CollectionSchema):
+        schema = load_schema(schema)
+    items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    report = CheckReport(kind=None, schema_checked=schema is not None)
+    if not items:
+        report._error("no path given")
+        return report
+    files: list[Path] = []
+    subfolder_bytes: dict[Path, int] = {}
+    for item in items:
+        if item.is_file():
+            files.append(item)
+        elif item.is_dir():
+            found = list(_iter_dir(item, 0, report, limits))
+            files.extend(found)
+            firsts = {f.relative_to(item).parts[0] for f in found if len(f.relative_to(item).parts) > 1}
+            if len(firsts) > limits.max_subfolders:
+                report._error(f"{len(firsts)} sub-folders; at most {limits.max_subfolders} are allowed", item)
+            for f in found:
+                rel = f.relative_to(item)
+                key = item / rel.parts[0] if len(rel.parts) > 1 else item
+                subfolder_bytes[key] = subfolder_bytes.get(key, 0) + f.stat().st_size
+        else:
+            report._error("no such file or folder", item)
+    jsons = [f for f in files if f.suffix.lower() == ".json"]
+    npys = [f for f in files if f.suffix.lower() == ".npy"]
+    named = {item for item in items if item.is_file()}
+    report.ignored = [f for f in files if f not in jsons and f not in npys and f not in named]
+    for f in files:
+        if f in named and f not in jsons and f not in npys:  # the importer refuses a file it is told to read
+            report._error(f"not a .json or .npy file: the import refuses a file of type {f.suffix or '(none)'!r} "
+                          "named in its file list", f)  # fmt: skip
+    for f in report.ignored:
+        report._warn("not a .json or .npy file: ignored by the import", f)
+    report.files = jsons + npys
+    report.total_bytes = sum(f.stat().st_size for f in report.files)
+    if jsons and npys:
+        report._error(
+            f"JSON and NumPy files are mixed ({len(jsons)} .json, {len(npys)} .npy); an import takes one kind"
+        )
+        report.kind = "mixed"
+        return report
+    if not jsons and not npys:
+        if not report.errors:
+            report._error("no .json or .npy file found")
+        return report
+    if report.total_bytes > limits.max_total_bytes:
+        report._error(
+            f"the source holds {format_bytes(report.total_bytes)}; "
+            f"at most {format_bytes(limits.max_total_bytes)} per import"
+        )
+    if jsons:
+        report.kind = "json"
+        _check_json(jsons, schema, report, limits)
+    else:
+        report.kind = "numpy"
+        for folder, size in subfolder_bytes.items():
+            if folder not in items and size > limits.max_subfolder_bytes:
+                report._error(
+                    f"sub-folder holds {format_bytes(size)}; at most {format_bytes(limits.max_subfolder_bytes)} each",
+                    folder,
+                )
+        check_numpy(items, schema, report, limits)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+def _check_json(files: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits) -> None:
+    if len(files) > 1:
+        report._error(f"{len(files)} JSON files; a JSON import takes exactly one file (start one import per file)")
+        return
+    path = files[0]
+    size = path.stat().st_size
+    if size > limits.max_json_file_bytes:
+        report._error(
+            f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per JSON file",
+            path,
+        )
+    try:
+        if schema is not None:
+            report.row_count = validate_json_rows(path, schema)
+        else:
+            n = 0
+            for n, row in enumerate(iter_json_rows(path), start=1):
+                if not isinstance(row, dict):
+                    raise DataFileError("each row should be a key-value map", file=path.name, row=n - 1,
+                                        expected="a JSON object")  # fmt: skip
+            report.row_count = n
+    except DataFileError as exc:
+        report._error(_item_text(exc), path, exc.field)
+        return
+    if report.row_count == 0:
+        report._warn("the file has no rows: the import completes with nothing imported", path)
+
+
+def _item_text(exc: DataFileError) -> str:
+    """The error's text without the file/field (the item shows those), keeping the row."""
+    return f"row {exc.row}: {exc.what}" if exc.row is not None else exc.what

@@ -1,0 +1,202 @@
+"""Streaming JSON → per-field NumPy conversion for Zilliz/Milvus bulk import.
+
+``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) row by row (``json_rows``:
+orjson blocks, float vectors via simdjson straight to float32, ijson where needed), checks every
+value against the collection schema and writes one ``<field>.npy`` per field. Large files are
+split across worker processes (``convert_split``).
+Fixed-width columns go straight into their ``.npy`` (header patched at the end); string columns are
+spilled as UTF-8 and rewritten as ``<U{longest}`` at the end. Memory stays flat: one chunk of rows
+at a time. Output is built in a temporary folder next to ``out_dir`` and moved into place only on
+success; on any error nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataFileError, SchemaError, UnsupportedFieldError
+from ..fmt import format_bytes, value_text
+from ..progress import ConvertProgress, ProgressArg, Reporter
+from ..schema import CollectionSchema, load_schema
+from .columns import NpyFileInfo
+from .json_rows import iter_json_rows
+from .row_loop import run_rows
+from .rules import META_FIELD, numpy_unsupported
+from .split import convert_in_parts
+
+__all__ = ["ConvertResult", "convert_json_to_numpy", "infer_schema_from_json", "validate_json_rows"]
+
+_INFER_ROWS = 100
+_PARALLEL_MIN_BYTES = 64 << 20
+_AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What :func:`convert_json_to_numpy` wrote."""
+
+    source: Path
+    out_dir: Path
+    rows: int
+    files: tuple[NpyFileInfo, ...]
+    schema: CollectionSchema
+    elapsed: float = 0.0
+    bytes_read: int = 0
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    def __repr__(self) -> str:
+        lines = [
+            f"ConvertResult: {self.rows:,} rows from {self.source.name} -> {self.out_dir}"
+            f" ({len(self.files)} files, {format_bytes(self.total_bytes)}, {self.elapsed:.1f} s)"
+        ]
+        width = max((len(f.name) for f in self.files), default=4)
+        for f in self.files:
+            lines.append(f"  {f.name:<{width}}  {f.dtype:<8} {f.shape!s:<16} {format_bytes(f.bytes):>10}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><td><code>{html.escape(f.name)}</code></td><td>{html.escape(f.dtype)}</td>"
+            f"<td>{html.escape(str(f.shape))}</td><td style='text-align:right'>{format_bytes(f.bytes)}</td></tr>"
+            for f in self.files
+        )
+        return (
+            f"<div><p><b>Converted {self.rows:,} rows</b> from <code>{html.escape(self.source.name)}</code> "
+            f"into <code>{html.escape(str(self.out_dir))}</code> ({len(self.files)} files, "
+            f"{format_bytes(self.total_bytes)}, {self.elapsed:.1f} s)</p><table><thead><tr><th>file</th><th>dtype</th>"
+            f"<th>shape</th><th>size</th></tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+
+def infer_schema_from_json(path: str | os.PathLike[str], *, rows: int = _INFER_ROWS, **kwargs: Any) -> CollectionSchema:
+    """Infer a schema from the first ``rows`` rows of a JSON import file (see ``CollectionSchema.infer``)."""
+    sample = []
+    p = Path(path)
+    for i, row in enumerate(iter_json_rows(p)):
+        if not isinstance(row, Mapping):
+            raise DataFileError("each row should be a key-value map", file=p.name, row=i,
+                                expected="a JSON object", got=value_text(row))  # fmt: skip
+        sample.append(row)
+        if len(sample) >= rows:
+            break
+    if not sample:
+        raise SchemaError(f"{p.name}: cannot infer a schema from a file with no rows",
+                          hint="pass schema= (e.g. from describe_collection)")  # fmt: skip
+    kwargs.setdefault("max_length", 65535)
+    return CollectionSchema.infer(sample, **kwargs)
+
+
+def validate_json_rows(path: str | os.PathLike[str], schema: CollectionSchema) -> int:
+    """Check every row of a JSON import file against ``schema`` (as the converter does); return the row count.
+
+    Raises :class:`DataFileError` at the first bad value. Nothing is written.
+    """
+    rows, _ = run_rows(Path(path), schema, None)
+    return rows
+
+
+def _resolve_schema(src: Path, schema: Any) -> CollectionSchema:
+    if schema is None:
+        return infer_schema_from_json(src)
+    if isinstance(schema, CollectionSchema):
+        return schema
+    return load_schema(schema)
+
+
+def _prepare_out_dir(out_dir: Path, names: set[str]) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataFileError("the output path exists and is not a folder", file=str(out_dir),
+                            hint="choose a folder path for the .npy files")  # fmt: skip
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in names)
+        if foreign:
+            raise DataFileError(
+                f"the output folder already holds other files: {', '.join(foreign[:5])}",
+                file=str(out_dir),
+                hint="convert into an empty (or new) folder: extra .npy files would break the import",
+            )
+
+
+def convert_json_to_numpy(
+    src: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    schema: CollectionSchema | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    *,
+    progress: ProgressArg = True,
+    workers: int | None = None,
+) -> ConvertResult:
+    """Convert a JSON import file into one ``<field>.npy`` per schema field, streaming.
+
+    ``schema`` is a :class:`CollectionSchema`, a REST/pymilvus schema dict or schema file, or None to
+    infer it from the first rows. Every value is checked; the first bad one raises
+    :class:`DataFileError` naming file, row, field, expected and got, and nothing is left in
+    ``out_dir``. Fields NumPy import cannot carry (Array, sparse, nullable) raise
+    :class:`UnsupportedFieldError` before any reading. ``workers``: processes for a large file
+    (default: 2 for files of 64 MiB and more on a multi-core machine; 1 = no worker processes).
+    """
+    started = time.monotonic()
+    src_path = Path(src)
+    out_path = Path(out_dir)
+    if not src_path.is_file():
+        raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
+    resolved = _resolve_schema(src_path, schema)
+    for fs in resolved.input_fields:
+        why = numpy_unsupported(fs)
+        if why is not None:
+            raise UnsupportedFieldError(fs.name, why)
+    names = {f"{fs.name}.npy" for fs in resolved.input_fields} | {f"{META_FIELD}.npy"}
+    _prepare_out_dir(out_path, names)
+    total = src_path.stat().st_size
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp.mkdir()
+    with Reporter(progress, total=total, desc=f"convert {src_path.name}", unit="B", unit_scale=True,
+                  unit_divisor=1024) as rep:  # fmt: skip
+
+        def on_progress(rows: int, done: int) -> None:
+            rep.update(done, ConvertProgress(rows, done, total, src_path.name), postfix=f"{rows:,} rows")
+
+        try:
+            if workers is None:
+                workers = min(os.cpu_count() or 1, _AUTO_WORKERS) if total >= _PARALLEL_MIN_BYTES else 1
+            split = None
+            if workers > 1:
+                split = convert_in_parts(src_path, resolved, tmp, workers, on_progress)
+            rows, files = split if split is not None else run_rows(src_path, resolved, tmp, on_progress)
+            if rows == 0:
+                raise DataFileError("the file has no rows", file=src_path.name, expected="at least one row", got="[]")
+            moved = _move_into_place(tmp, out_path, files)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        rep.update(total, ConvertProgress(rows, total, total, src_path.name), postfix=f"{rows:,} rows")
+    return ConvertResult(
+        source=src_path,
+        out_dir=out_path,
+        rows=rows,
+        files=tuple(moved),
+        schema=resolved,
+        elapsed=time.monotonic() - started,
+        bytes_read=total,
+    )
+
+
+def _move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyFileInfo]:
+    if not out.exists():
+        os.replace(tmp, out)
+    else:
+        for f in files:
+            os.replace(f.path, out / f.name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [NpyFileInfo(f.name, out / f.name, f.dtype, f.shape, f.bytes) for f in files]

@@ -1,0 +1,128 @@
+"""The import rules, in one table: what each field type looks like in a NumPy file, and the limits.
+
+The converter writes with :func:`npy_dtype_for`, the checker accepts with :func:`numpy_form`, and both
+refuse the same fields with :func:`numpy_unsupported` — so what we write and what we accept can never
+drift apart. Sources: the import API reference §3-§4 and Milvus ``internal/util/importutilv2/numpy``
+(checked against a real Milvus server by ``tests/test_real_milvus.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnsupportedFieldError
+from ..schema import DataType, FieldSchema
+
+__all__ = [
+    "FLOAT16_MAX",
+    "FLOAT32_MAX",
+    "INT_RANGES",
+    "META_FIELD",
+    "ImportLimits",
+    "NumpyForm",
+    "npy_dtype_for",
+    "numpy_form",
+    "numpy_unsupported",
+]
+
+GiB = 1 << 30
+#: The file (and key) of the dynamic field's values.
+META_FIELD = "$meta"
+INT_RANGES = {
+    DataType.INT8: (-(1 << 7), (1 << 7) - 1),
+    DataType.INT16: (-(1 << 15), (1 << 15) - 1),
+    DataType.INT32: (-(1 << 31), (1 << 31) - 1),
+    DataType.INT64: (-(1 << 63), (1 << 63) - 1),
+}
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT16_MAX = 65504.0
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Size and layout limits (defaults: Zilliz Cloud's documented values)."""
+
+    max_subfolder_bytes: int = 10 * GiB
+    max_total_bytes: int = 100 * GiB
+    max_depth: int = 2
+    max_subfolders: int = 100
+    max_json_file_bytes: int = 10 * GiB
+    check_values: bool = True
+
+
+@dataclass(frozen=True)
+class NumpyForm:
+    """How one field type is stored in a ``<field>.npy``.
+
+    ``write`` is the dtype the converter writes (strings: a ``<U1`` placeholder, widened to the longest
+    value); ``accept`` the dtype codes (kind + item size, or just ``U``/``S``) the importer takes;
+    ``width(dim)`` the values per row of a vector (None: one value per row); ``text`` what a message
+    says is expected (``{w}`` is the width).
+    """
+
+    write: str
+    accept: frozenset[str]
+    text: str
+    width: Callable[[int], int] | None = None
+
+    @property
+    def ndim(self) -> int:
+        return 1 if self.width is None else 2
+
+
+def _form(write: str, accept: set[str], text: str, width: Callable[[int], int] | None = None) -> NumpyForm:
+    return NumpyForm(write, frozenset(accept), text, width)
+
+
+_STRING = _form("<U1", {"U", "S"}, "a string dtype (<U or S)")
+_HALF = _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", lambda dim: dim * 2)
+
+#: The one DataType → NumPy table.
+NUMPY_FORMS: dict[DataType, NumpyForm] = {
+    DataType.INT8: _form("<i1", {"i1"}, "int8"),
+    DataType.INT16: _form("<i2", {"i2"}, "int16"),
+    DataType.INT32: _form("<i4", {"i4"}, "int32"),
+    DataType.INT64: _form("<i8", {"i8"}, "int64"),
+    DataType.FLOAT: _form("<f4", {"f4"}, "float32"),
+    DataType.DOUBLE: _form("<f8", {"f8"}, "float64"),
+    DataType.BOOL: _form("|b1", {"b1"}, "bool"),
+    DataType.VARCHAR: _STRING,
+    DataType.JSON: _STRING,
+    DataType.FLOAT_VECTOR: _form("<f4", {"f4", "f8"}, "float32 or float64 of shape (rows, {w})", lambda dim: dim),
+    DataType.BINARY_VECTOR: _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", lambda dim: dim // 8),
+    DataType.FLOAT16_VECTOR: _HALF,
+    DataType.BFLOAT16_VECTOR: _HALF,
+    DataType.INT8_VECTOR: _form("|i1", {"i1"}, "int8 of shape (rows, {w})", lambda dim: dim),
+}
+
+
+def numpy_unsupported(fs: FieldSchema) -> str | None:
+    """Why NumPy import cannot carry ``fs`` (None when it can): nullable, Array and sparse fields."""
+    if fs.nullable:
+        return "it is nullable (Milvus rejects nullable fields in NumPy files)"
+    if fs.dtype is DataType.ARRAY:
+        return "it is an Array field"
+    if fs.dtype is DataType.SPARSE_FLOAT_VECTOR:
+        return "it is a SparseFloatVector field"
+    if fs.dtype not in NUMPY_FORMS:
+        return f"type {fs.dtype.value} has no NumPy form"
+    return None
+
+
+def numpy_form(fs: FieldSchema) -> tuple[NumpyForm, int | None, str]:
+    """(the field's form, values per row or None, the expected text) — raises for unsupported fields."""
+    why = numpy_unsupported(fs)
+    if why is not None:
+        raise UnsupportedFieldError(fs.name, why)
+    form = NUMPY_FORMS[fs.dtype]
+    width = form.width(int(fs.dim or 0)) if form.width is not None else None
+    return form, width, form.text.format(w=width)
+
+
+def npy_dtype_for(fs: FieldSchema) -> tuple[np.dtype, tuple[int, ...]]:
+    """The ``.npy`` dtype and per-row shape the converter writes for a field (strings: ``<U1`` placeholder)."""
+    form, width, _ = numpy_form(fs)
+    return np.dtype(form.write), (() if width is None else (width,))

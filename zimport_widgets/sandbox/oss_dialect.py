@@ -1,0 +1,283 @@
+"""The WSGI app that makes moto's S3 answer like Aliyun OSS, so the unmodified ``oss2`` SDK works.
+
+:class:`OssDialect` sits in front of moto's S3 app (:mod:`.oss_moto`), one moto account per store: it
+verifies OSS signatures (V1 header and pre-signed URL, V4 header; :mod:`.oss_auth`, :mod:`.oss_policy`),
+applies injected faults, refuses cut-off bodies, rewrites the request into one moto accepts (tolerating
+oss2's empty ``continuation-token=``/``start-after=``, mapping ``x-oss-meta-*`` user metadata), and turns
+moto's answer back into OSS: XML errors with a request id, no S3 XML namespace, the listing ``Type``,
+OSS locations and ``bucketInfo``, and ``x-oss-hash-crc64ecma`` from the store's :mod:`.oss_crc` book. It
+holds no state of its own; :class:`~.oss_store.OssStore` (which serves it) does.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote
+from xml.sax.saxutils import escape
+
+from .faults import Faults, drop_connection
+from .oss_auth import AuthFailure, SignedRequest, claimed_access_key_id, verify
+from .oss_crc import CrcBook
+from .oss_moto import moto_s3_app
+from .oss_policy import KeyRing
+from .oss_wire import REASONS, IncompleteBody, error_xml, new_request_id, oss_header_name, read_exactly, tag
+
+__all__ = ["DialectStore", "OssDialect"]
+
+_S3_NAMESPACE = b' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+_DROP_IF_EMPTY = ("continuation-token", "start-after")
+_SIGNED_URL_PARAMS = ("OSSAccessKeyId", "Expires", "Signature", "security-token")
+
+
+class DialectStore(Protocol):
+    """What :class:`OssDialect` uses of the store it serves (:class:`~.oss_store.OssStore` is the one)."""
+
+    region: str
+    account_id: str
+    faults: Faults
+    _keys: KeyRing
+    _crcs: CrcBook
+    _warm: threading.Event
+
+    @property
+    def credentials(self) -> dict[str, str]: ...
+
+    def _count_request(self) -> None: ...
+
+    def _backend(self) -> Any: ...
+
+
+class OssDialect:
+    """WSGI app: OSS on the outside, moto's S3 app (one moto account) on the inside."""
+
+    def __init__(self, store: DialectStore) -> None:
+        self.store = store
+
+    @property
+    def app(self) -> Any:
+        return moto_s3_app()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _host_id(self, bucket: str) -> str:
+        base = f"oss-{self.store.region}.aliyuncs.com"
+        return f"{bucket}.{base}" if bucket else base
+
+    def _respond_error(
+        self, start_response: Any, environ: dict[str, Any], status: int, code: str, message: str,
+        rid: str, bucket: str, **extra: str,
+    ) -> list[bytes]:  # fmt: skip
+        body = error_xml(code, message, rid, self._host_id(bucket), **extra)
+        if environ["REQUEST_METHOD"] == "HEAD":
+            body = b""
+        headers = [
+            ("Content-Type", "application/xml"),
+            ("Content-Length", str(len(body))),
+            ("x-oss-request-id", rid),
+            ("Server", "AliyunOSS"),
+        ]
+        start_response(f"{status} {REASONS.get(status, 'Error')}", headers)
+        return [body]
+
+    @staticmethod
+    def _split_uri(environ: dict[str, Any]) -> tuple[str, str]:
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        if raw:
+            raw = raw.encode("latin-1").decode("utf-8", "replace")
+            if "://" in raw.split("?", 1)[0]:  # absolute-form request target
+                raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+            path, _, query = raw.partition("?")
+        else:
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+            query = environ.get("QUERY_STRING", "")
+        return unquote(path), query
+
+    @staticmethod
+    def _headers(environ: dict[str, Any]) -> dict[str, str]:
+        out = {}
+        for name, value in environ.items():
+            if name.startswith("HTTP_"):
+                out[name[5:].lower().replace("_", "-")] = value
+        for name in ("CONTENT_TYPE", "CONTENT_MD5"):
+            if environ.get(name):
+                out[name.lower().replace("_", "-")] = environ[name]
+        return out
+
+    # -- the WSGI entry point ---------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        store = self.store
+        store._warm.wait(120)  # moto is imported in the background at start
+        rid = new_request_id()
+        method = environ["REQUEST_METHOD"].upper()
+        path, raw_query = self._split_uri(environ)
+        bucket, _, key = path.lstrip("/").partition("/")
+        store._count_request()
+
+        fault = store.faults.take("oss", method, path)
+        if fault is not None:
+            if fault.action == "drop":
+                drop_connection(environ)
+                start_response("500 Internal Server Error", [("Content-Length", "0")])
+                return [b""]
+            if fault.action == "delay":
+                time.sleep(fault.seconds)
+            elif fault.action == "error":
+                code = {429: "TooManyRequests", 503: "ServiceUnavailable"}.get(fault.status, "InternalError")
+                msg = "Please reduce your request rate." if fault.status in (429, 503) else "Internal error (injected)."
+                return self._respond_error(start_response, environ, fault.status, code, msg, rid, bucket)
+
+        query = parse_qsl(raw_query, keep_blank_values=True)
+        headers = self._headers(environ)
+        try:
+            signed = SignedRequest(method, bucket, key, query, headers)
+            token = headers.get("x-oss-security-token") or signed.param("security-token")
+            store._keys.check_token(claimed_access_key_id(signed), token)
+            store._keys.check_access(verify(signed, store.credentials), method)
+        except AuthFailure as exc:
+            return self._respond_error(
+                start_response, environ, exc.status, exc.code, exc.message, rid, bucket, **exc.extra
+            )
+
+        if bucket and not (method == "PUT" and not key) and bucket not in store._backend().buckets:
+            # moto would follow the process-wide bucket namespace into another store's account
+            return self._respond_error(
+                start_response, environ, 404, "NoSuchBucket", "The specified bucket does not exist.", rid, bucket,
+                BucketName=bucket,
+            )  # fmt: skip
+        if bucket and not key and method == "GET" and any(k == "bucketInfo" for k, _ in query):
+            return self._bucket_info(start_response, environ, rid, bucket)
+
+        body_in = b""
+        if method in ("PUT", "POST"):
+            try:
+                body_in = self._read_body(environ)
+            except IncompleteBody as exc:
+                # OSS stores nothing from a request whose body ended early (the client went away mid-body)
+                return self._respond_error(
+                    start_response, environ, 400, "IncompleteBody", str(exc), rid, bucket,
+                    Key=key or None,
+                )  # fmt: skip
+        self._to_moto(environ, raw_query)
+
+        captured: dict[str, Any] = {}
+
+        def _capture(status: str, hdrs: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, list(hdrs)
+            return lambda data: None
+
+        result = self.app(environ, _capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status_line: str = captured["status"]
+        status = int(status_line.split(" ", 1)[0])
+        out_headers = [(k, v) for k, v in captured["headers"] if not k.lower().startswith("x-amz-request")]
+        out_headers = [(oss_header_name(k), v) for k, v in out_headers]
+
+        if status >= 400 and b"<Error>" in body.replace(_S3_NAMESPACE, b""):
+            code = tag(body, "Code") or "InternalError"
+            message = tag(body, "Message") or status_line
+            extra = {"BucketName": tag(body, "BucketName"), "Key": tag(body, "Key")}
+            return self._respond_error(start_response, environ, status, code, message, rid, bucket, **extra)
+
+        changed = False
+        if _S3_NAMESPACE in body:
+            body = body.replace(_S3_NAMESPACE, b"")
+            changed = True
+        if b"<ListBucketResult" in body[:200] and b"<Type>" not in body:
+            body = body.replace(b"</Contents>", b"<Type>Normal</Type></Contents>")
+            changed = True
+        if b"<ListAllMyBucketsResult" in body[:200]:
+            loc = (
+                f"<Location>oss-{store.region}</Location><ExtranetEndpoint>oss-{store.region}.aliyuncs.com"
+                f"</ExtranetEndpoint><IntranetEndpoint>oss-{store.region}-internal.aliyuncs.com</IntranetEndpoint>"
+                "<StorageClass>Standard</StorageClass></Bucket>"
+            ).encode()
+            body = body.replace(b"</Bucket>", loc)
+            changed = True
+        if status == 200 and bucket and not key and method == "GET" and any(k == "location" for k, _ in query):
+            body = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint>oss-{store.region}</LocationConstraint>'
+            ).encode()
+            changed = True
+        if changed and method != "HEAD":
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+            out_headers.append(("Content-Length", str(len(body))))
+
+        etag = next((v for k, v in out_headers if k.lower() == "etag"), None)
+        crc = store._crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
+        if method == "DELETE" and status < 300 and any(k == "uploadId" for k, _ in query):
+            store._crcs.forget_upload(bucket, dict(query)["uploadId"])
+        if crc is not None:
+            out_headers.append(("x-oss-hash-crc64ecma", str(crc)))
+        out_headers += [("x-oss-request-id", rid), ("Server", "AliyunOSS")]
+        start_response(status_line, out_headers)
+        return [b"" if method == "HEAD" else body]
+
+    # -- request/response rewriting ---------------------------------------------------------------
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        """The whole request body, or :class:`IncompleteBody` if the connection ended before it did."""
+        stream = environ["wsgi.input"]
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+        try:
+            if environ.get("wsgi.input_terminated") or chunked:
+                data = stream.read()  # werkzeug's de-chunker raises OSError on a cut-off chunked body
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                data = read_exactly(stream, length)
+        except OSError as exc:
+            raise IncompleteBody(f"The request body was cut off ({exc}).") from None
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ.pop("wsgi.input_terminated", None)
+        return data
+
+    def _to_moto(self, environ: dict[str, Any], raw_query: str) -> None:
+        if raw_query:
+            environ["QUERY_STRING"] = "&".join(
+                item
+                for item in raw_query.split("&")
+                if not (item.partition("=")[0] in _DROP_IF_EMPTY and item.partition("=")[2] == "")
+                and item.partition("=")[0] not in _SIGNED_URL_PARAMS
+            )
+        # the signature was checked above; moto only needs to see an authenticated (non-anonymous) request
+        environ["HTTP_AUTHORIZATION"] = "AWS sandbox:verified"
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.store.account_id
+        for name in [n for n in environ if n.startswith("HTTP_X_OSS_")]:
+            rest = name[len("HTTP_X_OSS_") :]
+            if rest.startswith("META_") or rest in ("COPY_SOURCE", "METADATA_DIRECTIVE"):
+                environ["HTTP_X_AMZ_" + rest] = environ.pop(name)
+
+    def _bucket_info(self, start_response: Any, environ: dict[str, Any], rid: str, bucket: str) -> list[bytes]:
+        backend = self.store._backend()
+        found = backend.buckets.get(bucket)
+        if found is None:
+            return self._respond_error(
+                start_response, environ, 404, "NoSuchBucket", "The specified bucket does not exist.", rid, bucket,
+                BucketName=bucket,
+            )  # fmt: skip
+        region = self.store.region
+        created = found.creation_date.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<BucketInfo><Bucket>'
+            f"<CreationDate>{created}</CreationDate><ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>"
+            f"<IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>"
+            f"<Location>oss-{region}</Location><StorageClass>Standard</StorageClass>"
+            f"<Name>{escape(bucket)}</Name><Owner><DisplayName>{self.store.account_id}</DisplayName>"
+            f"<ID>{self.store.account_id}</ID></Owner><AccessControlList><Grant>private</Grant>"
+            "</AccessControlList></Bucket></BucketInfo>"
+        ).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/xml"), ("Content-Length", str(len(xml))),
+             ("x-oss-request-id", rid), ("Server", "AliyunOSS")],
+        )  # fmt: skip
+        return [xml]

@@ -1,0 +1,285 @@
+"""The Aliyun OSS backend: every ``oss2`` call of the package, with bounded retries and clean errors.
+
+:class:`OssBackend` is the small interface the upload logic needs from a store — list a prefix, head,
+put a file whole or in resumable parts, delete — so the upload's skip / verify / clean-up rules do not
+depend on ``oss2``. Each call is retried through :func:`~zimport_widgets.retry.retry` and a final
+failure becomes a :class:`~zimport_widgets.errors.StorageError` (``oss_errors``) that never echoes a key.
+``oss2`` logs its Authorization header and STS token at DEBUG level; :func:`install_log_filter` masks
+them, installed when the first backend is made (not at import time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..config import OssCredentials, UploadConfig
+from ..retry import retry
+from .object_url import normalize_endpoint
+from .oss_errors import is_retryable, storage_error
+
+__all__ = [
+    "BucketAccess",
+    "ObjectHead",
+    "OssBackend",
+    "PutResult",
+    "check_bucket",
+    "install_log_filter",
+    "normalized",
+]
+
+T = TypeVar("T")
+
+_AUTH_HEADER = re.compile(r"(OSS4?-?[A-Z0-9-]*\s+)[^\s:'\",]+:[^\s'\",]+")
+_TOKEN_HEADER = re.compile(r"('x-oss-security-token'\s*:\s*')[^']*'", re.IGNORECASE)
+_CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId|security-token)=)[^/&\s'\",]+")
+#: the token inside a string to sign (oss2.auth logs it: ``x-oss-security-token:TOKEN\n``) and the key id
+#: oss2.StsAuth logs when it is made (``Init StsAuth: access_key_id: ID, ...``)
+_TOKEN_SIGNED = re.compile(r"(x-oss-security-token:|access_key_id: )[^\s\\'\",]+", re.IGNORECASE)
+_OSS2_LOGGERS = ("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.resumable", "oss2.utils")
+
+
+class RedactFilter(logging.Filter):
+    """Masks the Authorization header and security token oss2 logs at DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        clean = _CREDENTIAL.sub(r"\1***", _TOKEN_HEADER.sub(r"\1***'", _AUTH_HEADER.sub(r"\1***", text)))
+        clean = _TOKEN_SIGNED.sub(r"\1***", clean)
+        if clean != text:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_FILTER = RedactFilter()
+
+
+def install_log_filter() -> None:
+    """Mask keys in oss2's log records (idempotent)."""
+    for name in _OSS2_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An object's size and CRC64 (None when the store reports none)."""
+
+    size: int
+    crc64: int | None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put returned: the store's CRC64 of the object and, for parts, whether every part was checked.
+
+    ``parts_verified`` is the CRC64 combined from the parts, each checked against the store as it went,
+    when it equals the object's: the object then holds exactly the bytes read from the file.
+    """
+
+    crc64: int | None
+    request_id: str | None
+    parts_verified: int | None = None
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """The answer of :func:`check_bucket`: the bucket is reachable with the keys (and empty or not)."""
+
+    bucket: str
+    endpoint: str
+    empty: bool
+
+
+class OssBackend:
+    """One bucket, reached with one set of keys, through ``oss2`` (CRC64 checked on every transfer).
+
+    ``stop`` (set by the upload when another file failed) ends retries early.
+    """
+
+    def __init__(
+        self, credentials: OssCredentials, config: UploadConfig | None = None, *, stop: threading.Event | None = None
+    ) -> None:
+        import oss2
+
+        install_log_filter()
+        self.config = config or UploadConfig()
+        self.credentials = credentials = normalized(credentials)
+        self.bucket_name = credentials.bucket
+        self.secrets: list[str | None] = list(credentials.keys.secrets)
+        self.stop = stop or threading.Event()
+        keys = credentials.keys
+        auth = (
+            oss2.StsAuth(keys.access_key_id, keys.access_key_secret, keys.security_token)
+            if keys.security_token
+            else oss2.Auth(keys.access_key_id, keys.access_key_secret)
+        )
+        self._bucket = _bucket_class()(
+            auth,
+            credentials.endpoint,
+            credentials.bucket,
+            enable_crc=True,
+            connect_timeout=self.config.connect_timeout,
+            session=oss2.Session(pool_size=self.config.workers + self.config.num_threads + 2),
+        )
+        self._store: Any = None
+
+    def __repr__(self) -> str:
+        return f"OssBackend(endpoint={self.credentials.endpoint!r}, bucket={self.bucket_name!r})"
+
+    def call(self, fn: Callable[[], T], *, action: str, key: str | None = None) -> T:
+        """Run ``fn`` with bounded retries for network errors, 5xx and 429; raise a StorageError at the end."""
+        import oss2.exceptions as oe
+
+        return retry(
+            fn,
+            self.config.retry_policy,
+            retryable=lambda exc: isinstance(exc, oe.OssError) and is_retryable(exc) and not self.stop.is_set(),
+            what=f"OSS {action}",
+            on_failure=lambda exc, attempts, _: self._error(exc, action, key, attempts),
+        )
+
+    def _error(self, exc: Exception, action: str, key: str | None, attempts: int) -> BaseException:
+        import oss2.exceptions as oe
+
+        if not isinstance(exc, oe.OssError):
+            return exc
+        # the oss2 exception's body and details may echo the access key id: only a clean error leaves
+        return storage_error(
+            exc, action=action, bucket=self.bucket_name, key=key, secrets=self.secrets, attempts=attempts
+        )
+
+    # -- the interface the upload uses
+    def list_prefix(self, prefix: str) -> dict[str, int]:
+        """Sizes of the objects under ``prefix/``."""
+        import oss2
+
+        def run() -> dict[str, int]:
+            return {o.key: o.size for o in oss2.ObjectIterator(self._bucket, prefix=prefix + "/")}
+
+        return self.call(run, action="listing", key=prefix + "/")
+
+    def head(self, key: str, *, action: str = "checking") -> ObjectHead:
+        head = self.call(lambda: self._bucket.head_object(key), action=action, key=key)
+        return ObjectHead(head.content_length, head.server_crc)
+
+    def head_or_none(self, key: str) -> ObjectHead | None:
+        """The object's head, or None when it does not exist (no retries: a verify pass)."""
+        import oss2.exceptions as oe
+
+        try:
+            head = self._bucket.head_object(key)
+        except oe.NotFound:
+            return None
+        except oe.OssError as exc:
+            raise self._error(exc, "verifying", key, 1) from None
+        return ObjectHead(head.content_length, head.server_crc)
+
+    def put_file(self, key: str, path: Path, on_progress: Callable[[int, int | None], None]) -> PutResult:
+        """One PUT of the whole file (retried whole)."""
+
+        def send() -> Any:
+            with open(path, "rb") as f:
+                return self._bucket.put_object(key, f, progress_callback=on_progress)
+
+        result = self.call(send, action="uploading", key=key)
+        return PutResult(getattr(result, "crc", None), getattr(result, "request_id", None))
+
+    def put_parts(
+        self, key: str, path: Path, on_progress: Callable[[int, int | None], None], *, before_try: Callable[[], None]
+    ) -> PutResult:
+        """A resumable multipart upload (``oss2.resumable_upload``), invisible until complete.
+
+        Parts already stored by an interrupted run (checkpoint in :meth:`UploadConfig.checkpoints`) are
+        kept; ``before_try`` runs before every attempt.
+        """
+        import oss2
+
+        cfg = self.config
+
+        def send() -> Any:
+            before_try()
+            return oss2.resumable_upload(
+                self._bucket,
+                key,
+                str(path),
+                store=self._checkpoints(),
+                multipart_threshold=cfg.threshold,
+                part_size=cfg.part_size,
+                num_threads=cfg.num_threads,
+                progress_callback=on_progress,
+            )
+
+        result = self.call(send, action="uploading", key=key)
+        verified = self._bucket.verified_multipart.pop(key, None)
+        return PutResult(getattr(result, "crc", None), getattr(result, "request_id", None), verified)
+
+    @property
+    def checks_crc(self) -> bool:
+        """Whether oss2 compares the CRC64 of the bytes it sent with the store's (it does: enable_crc)."""
+        return bool(self._bucket.enable_crc)
+
+    def delete_quietly(self, key: str) -> None:
+        with contextlib.suppress(Exception):
+            self._bucket.delete_object(key)
+
+    def _checkpoints(self) -> Any:
+        if self._store is None:
+            import oss2
+
+            ckpt = self.config.checkpoints()
+            ckpt.mkdir(parents=True, exist_ok=True)
+            self._store = oss2.ResumableStore(root=str(ckpt.parent), dir=ckpt.name)
+        return self._store
+
+
+def normalized(credentials: OssCredentials) -> OssCredentials:
+    """The credentials with the endpoint as a full ``https://`` URL (see ``object_url.normalize_endpoint``)."""
+    return replace(credentials, endpoint=normalize_endpoint(credentials.endpoint))
+
+
+def check_bucket(credentials: OssCredentials, *, connect_timeout: float = 10.0) -> BucketAccess:
+    """List at most one object: proves the endpoint, the bucket and the keys before anything is sent."""
+    backend = OssBackend(credentials, UploadConfig(retries=0, connect_timeout=connect_timeout))
+    listing = backend.call(lambda: backend._bucket.list_objects(max_keys=1), action="listing")
+    return BucketAccess(backend.bucket_name, backend.credentials.endpoint, not listing.object_list)
+
+
+_BUCKET_CLASS: Any = None
+
+
+def _bucket_class() -> Any:
+    """``oss2.Bucket`` that remembers which multipart uploads oss2 verified end to end (CRC64 of every part)."""
+    global _BUCKET_CLASS
+    if _BUCKET_CLASS is None:
+        import oss2
+        from oss2.utils import calc_obj_crc_from_parts
+
+        class VerifyingBucket(oss2.Bucket):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self.verified_multipart: dict[str, int] = {}
+                self._verified_lock = threading.Lock()
+
+            def complete_multipart_upload(self, key: Any, upload_id: Any, parts: Any, headers: Any = None) -> Any:
+                result = super().complete_multipart_upload(key, upload_id, parts, headers=headers)
+                # upload_part compared each part's client CRC64 with the server's; combined, they must give
+                # the object's CRC64. Only then does the object equal the bytes read from the file.
+                combined = calc_obj_crc_from_parts(sorted(parts, key=lambda p: p.part_number)) if parts else None
+                if self.enable_crc and combined is not None and combined == result.crc:
+                    with self._verified_lock:
+                        self.verified_multipart[str(key)] = combined
+                return result
+
+        _BUCKET_CLASS = VerifyingBucket
+    return _BUCKET_CLASS
