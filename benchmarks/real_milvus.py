@@ -5,7 +5,7 @@ Measured in one run, each against a baseline from the same run:
   answers, warm binary cache and cold (first start, binaries unpacked); baseline: a Milvus Lite open;
 * one import of the 5,979-row sample (768-d) through the sandbox: engine "milvus" (Milvus's bulk insert,
   rows loaded and counted) vs engine "lite" (the project's checker + inserts);
-* the conformance suite ``tests/test_real_milvus.py`` (wall time, cases per second).
+* the conformance suite ``tests/integration/test_real_milvus.py`` (wall time, cases per second).
 Usage: ``python benchmarks/real_milvus.py [--runs 3] [--no-suite]``.
 """
 
@@ -77,7 +77,8 @@ def time_import(engine: str, tmp: str) -> tuple[float, int]:
 
 def time_suite() -> tuple[float, str]:
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/test_real_milvus.py"],
+    suite = "tests/integration/test_real_milvus.py"
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", suite],
                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
     last = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else res.stderr[-200:]
     return time.perf_counter() - t0, last
@@ -104,11 +105,11 @@ def main() -> None:
               f"ratio {real_import / lite_import:.2f}x")  # fmt: skip
     if not args.no_suite:
         seconds, last = time_suite()
-        sys.path.insert(0, str(ROOT / "tests"))
-        from milvus_corpus import CASES
+        sys.path.insert(0, str(ROOT))
+        from tests.support.milvus_corpus import CASES
 
         print(
-            f"conformance suite tests/test_real_milvus.py: {seconds:.1f} s wall ({last}); "
+            f"conformance suite tests/integration/test_real_milvus.py: {seconds:.1f} s wall ({last}); "
             f"{len(CASES)} corpus cases, {seconds / len(CASES):.2f} s per case including start-up"
         )
     print(f"(load average {os.getloadavg()[0]:.1f})")

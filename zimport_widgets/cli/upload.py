@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from typing import Any
 
 __all__ = ["register"]
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..storage.upload import upload_to_oss
 
     source = args.source[0] if len(args.source) == 1 else args.source
-    tuning: dict[str, int] = {}
+    tuning: dict[str, Any] = {}
     if args.part_size:
         tuning["part_size"] = args.part_size
     if args.threads:

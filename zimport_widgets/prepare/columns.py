@@ -92,7 +92,7 @@ class FixedColumn(Column):
             self.fh = open(self.path, "wb")  # noqa: SIM115 - closed in finish()/close()
             self.header_len = len(header_bytes(self.dtype, (0, *self.row_shape)))  # the same for any row count
             self.fh.write(b"\0" * self.header_len)
-        self.put = self._make_put()  # type: ignore[method-assign]
+        self.put = self._make_put()  # type: ignore[method-assign,assignment]
 
     def _make_put(self) -> Callable[[int, int, Any], None]:
         buf, dt, err = self.buf, self.kind, self.error
@@ -206,11 +206,14 @@ class FixedColumn(Column):
         try:
             target[:] = pending  # numbers only (checked in put): straight to float32
         except OverflowError:  # a list of integers only, one too large for a float
-            r, bad = next((r, i) for r, v in enumerate(pending) for i, x in enumerate(v) if _too_big(x))
-            raise self.error(row0 + r, f"number out of range at element {bad}", self.expected,
-                             value_text(pending[r][bad])) from None  # fmt: skip
+            r, at = next((r, i) for r, v in enumerate(pending) for i, x in enumerate(v) if _too_big(x))
+            raise self.error(row0 + r, f"number out of range at element {at}", self.expected,
+                             value_text(pending[r][at])) from None  # fmt: skip
         finite = np.isfinite(target)
-        bad = None if finite.all() else tuple(int(x[0]) for x in np.nonzero(~finite))
+        bad: tuple[int, int] | None = None
+        if not finite.all():
+            rows, cols = np.nonzero(~finite)
+            bad = (int(rows[0]), int(cols[0]))
         boolean = _first_bool(pending, target, bad[0] if bad is not None else k - 1)
         if boolean is not None and (bad is None or boolean <= bad):
             r, c = boolean
@@ -321,7 +324,7 @@ class StrColumn(Column):
         if self.path is not None:
             self.blob = open(self.path.with_suffix(".utf8.part"), "wb")  # noqa: SIM115 - closed in finish()
             self.lens = open(self.path.with_suffix(".lens.part"), "wb")  # noqa: SIM115
-        self.put = self._make_put()  # type: ignore[method-assign]
+        self.put = self._make_put()  # type: ignore[method-assign,assignment]
 
     def _make_put(self) -> Callable[[int, int, Any], None]:
         values, err = self.values, self.error

@@ -25,11 +25,11 @@ import numpy as np
 try:  # the fast path: whole blocks of rows at C speed; ijson alone is used without it
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency, but reading works without it
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 try:  # float vectors straight from the JSON text into float32, never as Python floats
     import simdjson
 except ImportError:  # pragma: no cover - pysimdjson is a dependency, but reading works without it
-    simdjson = None
+    simdjson = None  # type: ignore[assignment]
 
 from ..errors import DataFileError
 from ..fmt import short_repr
@@ -406,7 +406,7 @@ class _VectorBlocks:
             keys = list(obj.keys())
             row: dict[str, Any] = {}
             for k in keys:
-                v = obj[k]
+                v: Any = obj[k]
                 tv = type(v)
                 if tv is str:
                     opens += v.count("[")

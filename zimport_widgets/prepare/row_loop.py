@@ -42,10 +42,9 @@ def build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: i
             cols.append(Column(fs, fs.name, chunk, src, None))
             continue
         if fs.dtype in (DataType.VARCHAR, DataType.JSON):
-            col = StrColumn(fs, fs.name, chunk, src, out)
+            cols.append(StrColumn(fs, fs.name, chunk, src, out))
         else:
-            col = FixedColumn(fs, chunk, src, out)
-        cols.append(col)
+            cols.append(FixedColumn(fs, chunk, src, out))
     return cols
 
 

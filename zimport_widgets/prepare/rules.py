@@ -3,7 +3,7 @@
 The converter writes with :func:`npy_dtype_for`, the checker accepts with :func:`numpy_form`, and both
 refuse the same fields with :func:`numpy_unsupported` — so what we write and what we accept can never
 drift apart. Sources: the import API reference §3-§4 and Milvus ``internal/util/importutilv2/numpy``
-(checked against a real Milvus server by ``tests/test_real_milvus.py``).
+(checked against a real Milvus server by ``tests/integration/test_real_milvus.py``).
 """
 
 from __future__ import annotations

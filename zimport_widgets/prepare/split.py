@@ -129,7 +129,7 @@ def convert_in_parts(
     if not cuts or rows_start is None or rows_start >= cuts[0][0]:
         return None
     size = path.stat().st_size
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     start = rows_start
     for k, (comma, brace) in enumerate([*cuts, (size, size)]):
         part_dir = out / f".part{k}"
@@ -246,15 +246,15 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
             step = max(1, CHUNK_BYTES // (4 * width))
             with open(target, "wb") as dst:
                 dst.write(header_bytes(dtype, shape))
-                for info, n in zip(infos, rows, strict=True):
-                    if info is None:
+                for part, n in zip(infos, rows, strict=True):
+                    if part is None:
                         assert name == f"{META_FIELD}.npy"
                         for b in range(0, n, step):
                             dst.write(np.full(min(step, n - b), "{}", dtype=dtype).data)
                         continue
-                    part_dtype = np.dtype(info.dtype)
-                    with open(info.path, "rb") as src:  # read, not mmap: mapped pages would count as RSS
-                        src.seek(data_offset(info.path))
+                    part_dtype = np.dtype(part.dtype)
+                    with open(part.path, "rb") as src:  # read, not mmap: mapped pages would count as RSS
+                        src.seek(data_offset(part.path))
                         for b in range(0, n, step):
                             data = src.read(min(step, n - b) * part_dtype.itemsize)
                             dst.write(np.frombuffer(data, dtype=part_dtype).astype(dtype).data)

@@ -89,7 +89,7 @@ def main() -> int:
             server.config.set(f"{c}.ip", "127.0.0.1")
         server.config.set("authorization_enabled", True)
         real_popen = subprocess.Popen
-        milvus.subprocess.Popen = lambda *a, **k: real_popen(*a, preexec_fn=_die_with_parent, **k)
+        milvus.subprocess.Popen = lambda *a, **k: real_popen(*a, preexec_fn=_die_with_parent, **k)  # type: ignore[call-overload]
         server.start()
     except Exception as exc:
         print(f"FAILED {type(exc).__name__}: {exc}", flush=True)
@@ -128,7 +128,12 @@ def main() -> int:
         print(f"FAILED {type(exc).__name__}: {exc}", flush=True)
         stop()
         return 2
-    threading.Thread(target=lambda: (sys.stdin.read(), stop()), name="parent-watch", daemon=True).start()
+
+    def watch_parent() -> None:
+        sys.stdin.read()  # EOF: our parent went away
+        stop()
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     proc = server.server_proc
 
     def watch_server() -> None:  # a panic in the server (e.g. on a malformed .npy header) ends the Go process

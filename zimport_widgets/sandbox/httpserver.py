@@ -52,7 +52,7 @@ class ServerThread:
         if self._server is not None:
             return self
         server = make_server(self.host, self._requested_port, self.app, threaded=True, request_handler=_QuietHandler)
-        server.daemon_threads = True
+        server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server when threaded
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"zimport-{self.name}", daemon=True

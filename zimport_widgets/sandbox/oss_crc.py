@@ -63,8 +63,8 @@ class CrcBook:
             return crc
         if method == "POST" and "uploadId" in params:
             # as OSS does: the object's CRC64 is its parts' CRC64 values combined, not the object read again
-            crc = self.completed_crc(bucket, params["uploadId"], body_in, tag(body_out, "ETag"), key)
-            return crc if crc is not None else self.object_crc(bucket, key)
+            done = self.completed_crc(bucket, params["uploadId"], body_in, tag(body_out, "ETag"), key)
+            return done if done is not None else self.object_crc(bucket, key)
         plain_read = not (params.keys() - _PLAIN_READ_PARAMS)
         if method == "GET" and plain_read and "HTTP_RANGE" not in environ:
             known = self.known_crc(bucket, key, etag)

@@ -68,7 +68,7 @@ class OssDialect:
 
     def _respond_error(
         self, start_response: Any, environ: dict[str, Any], status: int, code: str, message: str,
-        rid: str, bucket: str, **extra: str,
+        rid: str, bucket: str, **extra: str | None,
     ) -> list[bytes]:  # fmt: skip
         body = error_xml(code, message, rid, self._host_id(bucket), **extra)
         if environ["REQUEST_METHOD"] == "HEAD":

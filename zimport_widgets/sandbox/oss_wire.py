@@ -41,7 +41,7 @@ def new_request_id() -> str:
     return secrets.token_hex(12).upper()
 
 
-def error_xml(code: str, message: str, request_id: str, host_id: str, **extra: str) -> bytes:
+def error_xml(code: str, message: str, request_id: str, host_id: str, **extra: str | None) -> bytes:
     """An OSS error document."""
     items = [("Code", code), ("Message", message), ("RequestId", request_id), ("HostId", host_id)]
     items += [(k, v) for k, v in extra.items() if v is not None]

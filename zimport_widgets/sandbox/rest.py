@@ -90,8 +90,8 @@ class RestApp:
             if fault.action == "delay":
                 time.sleep(fault.seconds)
             elif fault.action == "error":
-                body = {"code": fault.status, "message": f"injected fault: HTTP {fault.status}"}
-                resp = Response(json.dumps(body), status=fault.status, mimetype="application/json")
+                answer = {"code": fault.status, "message": f"injected fault: HTTP {fault.status}"}
+                resp = Response(json.dumps(answer), status=fault.status, mimetype="application/json")
                 if fault.status in (429, 503):
                     resp.headers["Retry-After"] = "1"
                 return resp(environ, start_response)

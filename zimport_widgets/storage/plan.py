@@ -78,7 +78,7 @@ def plan_upload(source: str | os.PathLike | Sequence[str | os.PathLike], prefix:
             raise DataFileError("no such file (a list may hold files only)", file=str(p))
     parents = [str(p.resolve().parent) for p in paths]
     common = Path(os.path.commonpath(parents))
-    files: list[PlannedFile] = []
+    listed: list[PlannedFile] = []
     seen: dict[str, Path] = {}
     for p in paths:
         rel = p.resolve().relative_to(common).as_posix()
@@ -86,5 +86,5 @@ def plan_upload(source: str | os.PathLike | Sequence[str | os.PathLike], prefix:
         if key in seen:
             raise ConfigError(f"{p} and {seen[key]} would both be uploaded to {key!r}", hint="list each file once")
         seen[key] = p
-        files.append(PlannedFile(p, key, p.stat().st_size, rel))
-    return UploadPlan(tuple(files), prefix, prefix, True)
+        listed.append(PlannedFile(p, key, p.stat().st_size, rel))
+    return UploadPlan(tuple(listed), prefix, prefix, True)

@@ -372,7 +372,11 @@ class BaseForm(w.VBox):
     def watch_code(self, *widgets: w.Widget) -> None:
         """Re-render the shown code when any of ``widgets`` changes value."""
         for widget in widgets:
-            widget.observe(lambda _c: self.code_button.value and self._render_code(), "value")
+            widget.observe(self._code_changed, "value")
+
+    def _code_changed(self, _change: dict) -> None:
+        if self.code_button.value:
+            self._render_code()
 
 
 def settings_panel(*panes: tuple[w.Widget, str], open_if_missing: tuple[str, ...] = ()) -> w.Accordion:

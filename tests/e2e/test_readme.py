@@ -8,7 +8,7 @@ from pathlib import Path
 from zimport_widgets import ImportClient
 from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _python_blocks() -> list[str]:

@@ -69,7 +69,7 @@ print("sources:", wizard.connection.api_key.source, wizard.oss.access_key_secret
 
 
 @pytest.fixture
-def sandbox_env(monkeypatch):
+def kernel_sandbox_env(monkeypatch):
     with Sandbox() as sb:
         for name in config.ENV_NAMES:
             monkeypatch.delenv(name, raising=False)
@@ -99,8 +99,8 @@ def kernel_name(request, tmp_path_factory, monkeypatch) -> str:
     return "ipykernel6"
 
 
-def test_saved_notebook_with_widget_state_holds_no_secret(sandbox_env, tmp_path, kernel_name):
-    sb = sandbox_env
+def test_saved_notebook_with_widget_state_holds_no_secret(kernel_sandbox_env, tmp_path, kernel_name):
+    sb = kernel_sandbox_env
     ImportClient.from_env(sb.env()).create_collection(COLLECTION, sample_schema(dim=DIM))
     source = write_sample_json(tmp_path / "articles.json", n=ROWS, dim=DIM)
     nb = nbformat.v4.new_notebook()

@@ -10,10 +10,8 @@ import pytest
 
 from zimport_widgets.cloud.client import ImportClient
 from zimport_widgets.config import OssCredentials
-
-samples = pytest.importorskip("zimport_widgets.prepare.samples")
-convert = pytest.importorskip("zimport_widgets.prepare.convert")
-upload = pytest.importorskip("zimport_widgets.storage.upload")
+from zimport_widgets.prepare import convert, samples
+from zimport_widgets.storage import upload
 
 
 def test_prepare_upload_import_wait_count(tmp_path, sandbox):

@@ -17,16 +17,9 @@ import pytest
 import zimport_widgets.widgets as zw
 from zimport_widgets import config
 from zimport_widgets.prepare.samples import iter_sample_rows, sample_schema, write_sample_json
-from zimport_widgets.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIM = 16
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as sb:
-        yield sb
 
 
 @pytest.fixture

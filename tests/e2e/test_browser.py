@@ -13,15 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from _jupyterlab import JupyterLab, chromium_missing_reason, open_browser, write_notebook
 
+from tests.support.jupyterlab import JupyterLab, chromium_missing_reason, open_browser, write_notebook
 from zimport_widgets.cloud.client import ImportClient
 from zimport_widgets.prepare.samples import sample_schema, write_sample_json
 from zimport_widgets.sandbox import Sandbox
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS = 400
 DIM = 32
 COLLECTION = "medium_articles"

@@ -9,17 +9,15 @@ import time
 import warnings
 
 import pytest
-from _client_fixtures import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
 
+import zimport_widgets.storage.upload as upload_mod
+from tests.support.tiny import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
 from zimport_widgets.cli import main as cli_main
 from zimport_widgets.cloud.client import ImportClient, ImportStallWarning
 from zimport_widgets.cloud.jobs import FileProgress, ImportState
 from zimport_widgets.config import OssCredentials
 from zimport_widgets.errors import ConfigError, ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
 from zimport_widgets.retry import RetryPolicy
-
-sandbox_mod = pytest.importorskip("zimport_widgets.sandbox")
-upload_mod = pytest.importorskip("zimport_widgets.storage.upload")
 
 V1_CREATE = "/v1/vector/collections/import"
 V1_GET = "/v1/vector/collections/import/get"

@@ -33,12 +33,6 @@ def _row(i: int, v: object = None, s: str = "ok") -> dict:
     return {"id": i, "s": s, "v": v if v is not None else [0.5 * i, -1.25, 3.0]}
 
 
-@pytest.fixture()
-def small_blocks(monkeypatch):
-    """Blocks of ~3 KB, so a small file spans many blocks."""
-    monkeypatch.setattr(json_rows, "_BLOCK", 3000)
-
-
 def _convert(src: Path, schema: CollectionSchema = SCHEMA, workers: int = 1) -> dict[str, np.ndarray] | tuple:
     out = src.parent / "out"
     shutil.rmtree(out, ignore_errors=True)

@@ -448,15 +448,6 @@ def test_iter_json_rows_streams_both_roots(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- fast path
-@pytest.fixture()
-def small_blocks(monkeypatch):
-    """Make the orjson block reader cut blocks of ~3 KB, so small files span many blocks."""
-    from zimport_widgets.prepare import json_rows
-
-    monkeypatch.setattr(json_rows, "_BLOCK", 3000)
-    return json_rows
-
-
 def _both_paths(monkeypatch, convert_module, fn):
     """Run ``fn()`` with the orjson block reader and with ijson alone; return both outcomes."""
     fast = fn()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _client_fixtures import TINY_DIM, tiny_schema, write_tiny_numpy
 
+from tests.support.tiny import TINY_DIM, tiny_schema, write_tiny_numpy
 from zimport_widgets import ImportClient, upload_to_oss
 from zimport_widgets.errors import ImportJobFailed
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from milvus_corpus import CASES, DIM, SCHEMAS, build, rows_for, write_json
 
+from tests.support.milvus_corpus import CASES, DIM, SCHEMAS, build, rows_for, write_json
 from zimport_widgets.prepare.checks import check_import_source
 from zimport_widgets.prepare.convert import convert_json_to_numpy
 from zimport_widgets.sandbox.milvus import EngineError
 
 pytestmark = pytest.mark.real_milvus
-DOC = Path(__file__).resolve().parents[1] / "docs" / "milvus-versions.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "milvus-versions.md"
 
 
 class Judge:

@@ -1,0 +1,1 @@
+"""Test support shared across layers: small data sets, the Milvus conformance corpus, a JupyterLab driver."""
