@@ -25,7 +25,8 @@ _LAZY = {
     # step 1: prepare
     "convert_json_to_numpy": "prepare.convert",
     "ConvertResult": "prepare.convert",
-    "infer_schema_from_json": "prepare.convert",
+    "infer_schema": "prepare.infer",
+    "infer_schema_from_json": "prepare.infer",
     "check_import_source": "prepare.checks",
     "CheckReport": "prepare.report",
     "CheckItem": "prepare.report",
@@ -45,7 +46,7 @@ _LAZY = {
     "UploadConfig": "config",
     # steps 3-4: cloud
     "ImportClient": "cloud.client",
-    "ImportStallWarning": "cloud.client",
+    "ImportStallWarning": "cloud.watch",
     "ImportJob": "cloud.jobs",
     "ImportJobSummary": "cloud.jobs",
     "ImportProgress": "cloud.jobs",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -274,44 +273,6 @@ class CollectionSchema:
             description=doc.get("description") or "",
         )
 
-    @classmethod
-    def infer(
-        cls,
-        rows: Iterable[Mapping[str, Any]],
-        *,
-        primary_key: str | None = None,
-        enable_dynamic_field: bool = False,
-        max_length: int | None = None,
-    ) -> CollectionSchema:
-        """Guess a schema from sample rows (keys of the first row, in order).
-
-        Ints → Int64, floats → Double, bools → Bool, strings → VarChar (max_length: the longest seen,
-        rounded up to a power of two, at least 64; or ``max_length``), lists of numbers → FloatVector
-        (dim = length), objects → JSON. The primary key is ``primary_key``, else ``id``/``pk`` if present,
-        else the first Int64/VarChar field.
-        """
-        rows = list(rows)
-        if not rows:
-            raise SchemaError("cannot infer a schema from zero rows")
-        if not isinstance(rows[0], Mapping):
-            raise SchemaError("cannot infer a schema: rows must be JSON objects")
-        names = list(rows[0].keys())
-        fields: list[FieldSchema] = []
-        for name in names:
-            values = [r.get(name) for r in rows if isinstance(r, Mapping) and r.get(name) is not None]
-            if not values:
-                raise SchemaError(f"cannot infer the type of field {name!r}: every sample value is null")
-            fields.append(_infer_field(name, values, max_length))
-        pk = primary_key
-        if pk is None:
-            pk = next((n for n in ("id", "pk") if n in names), None)
-        if pk is None:
-            pk = next((f.name for f in fields if f.dtype in (DataType.INT64, DataType.VARCHAR)), None)
-        if pk is None or pk not in names:
-            raise SchemaError("cannot infer the primary key", hint="pass primary_key= naming an Int64 or VarChar field")
-        fields = [replace(f, is_primary=True) if f.name == pk else f for f in fields]
-        return cls(fields=tuple(fields), enable_dynamic_field=enable_dynamic_field)
-
     # -- serialisation -----------------------------------------------------------------------
     def to_rest(self) -> dict[str, Any]:
         """The REST v2 describe-collection shape (also a valid ``collections/create`` schema)."""
@@ -417,29 +378,3 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         raise SchemaError(f"expected an integer parameter, got {value!r}") from None
-
-
-def _infer_field(name: str, values: list[Any], max_length: int | None) -> FieldSchema:
-    first = values[0]
-    if isinstance(first, bool):
-        return FieldSchema(name, DataType.BOOL)
-    if isinstance(first, int):
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            return FieldSchema(name, DataType.INT64)
-        return FieldSchema(name, DataType.DOUBLE)
-    if isinstance(first, float):
-        return FieldSchema(name, DataType.DOUBLE)
-    if isinstance(first, str):
-        longest = max(len(v) for v in values if isinstance(v, str))
-        ml = max_length or max(64, 1 << max(0, math.ceil(math.log2(max(longest, 1)))))
-        return FieldSchema(name, DataType.VARCHAR, max_length=min(ml, 65535))
-    if isinstance(first, list):
-        if first and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in first):
-            return FieldSchema(name, DataType.FLOAT_VECTOR, dim=len(first))
-        raise SchemaError(
-            f"cannot infer the type of field {name!r} from a list of non-numbers",
-            hint="pass a schema (e.g. from describe_collection) that says how to store it",
-        )
-    if isinstance(first, dict):
-        return FieldSchema(name, DataType.JSON)
-    raise SchemaError(f"cannot infer the type of field {name!r} from {type(first).__name__}")

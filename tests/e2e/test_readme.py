@@ -29,4 +29,19 @@ def test_readme_script_example_imports_the_sample(sandbox_env, tmp_path: Path, m
         client.create_collection(name, sample_schema(dim=8, collection_name=name))
     code = example.replace('"medium_articles"', repr(name)).replace("imports/medium/", "readme/medium/")
     exec(compile(code, "README.md", "exec"), {})
-    assert capsys.readouterr().out.strip().splitlines()[-1] == "300"
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"{name}: 300 rows; sample search top hit id=") and "NOT OK" not in last, last
+
+
+def test_readme_config_example_uploads(sandbox, sandbox_env, tmp_path: Path, monkeypatch):
+    example = next(b for b in _python_blocks() if "UploadConfig(" in b)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "npy").mkdir()
+    (tmp_path / "npy" / "id.npy").write_bytes(b"not checked here")
+    code = example.replace('"my-bucket"', repr(sandbox_env["OSS_BUCKET"])).replace("imports/medium/", "readme/cfg/")
+    code = code.replace('prefix="readme/cfg/",', 'prefix="readme/cfg/", check=False,')
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert "check=False" in code and scope["credentials"].bucket == sandbox.oss_bucket
+    stored = sandbox.store.oss2_bucket().get_object("readme/cfg/id.npy").read()
+    assert stored == b"not checked here"

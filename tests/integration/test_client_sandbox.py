@@ -12,8 +12,8 @@ import pytest
 
 import zimport_widgets.storage.upload as upload_mod
 from tests.support.tiny import TINY_DIM, LossyProxy, tiny_schema, write_tiny_numpy
+from zimport_widgets import ImportClient, ImportStallWarning
 from zimport_widgets.cli import main as cli_main
-from zimport_widgets.cloud.client import ImportClient, ImportStallWarning
 from zimport_widgets.cloud.jobs import FileProgress, ImportState
 from zimport_widgets.config import OssCredentials
 from zimport_widgets.errors import ConfigError, ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError

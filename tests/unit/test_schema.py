@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from zimport_widgets import infer_schema
 from zimport_widgets.errors import SchemaError
 from zimport_widgets.prepare.samples import sample_schema
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema, load_schema
@@ -150,7 +151,7 @@ def test_infer_from_rows():
         {"pk": 1, "name": "a" * 70, "vec": [0.1, 2], "score": 1, "meta": {"k": 1}, "flag": False},
         {"pk": 2, "name": "b", "vec": [0.3, 0.4], "score": 2.5, "meta": {}, "flag": True},
     ]
-    s = CollectionSchema.infer(rows)
+    s = infer_schema(rows)
     types = {f.name: f.dtype for f in s.fields}
     assert types == {
         "pk": DataType.INT64, "name": DataType.VARCHAR, "vec": DataType.FLOAT_VECTOR,
@@ -158,17 +159,17 @@ def test_infer_from_rows():
     }  # fmt: skip
     assert s.primary.name == "pk"  # a field named id or pk is the primary key
     assert s["name"].max_length == 128 and s["vec"].dim == 2
-    assert CollectionSchema.infer(rows, max_length=1000)["name"].max_length == 1000
-    assert CollectionSchema.infer(rows, primary_key="name").primary.name == "name"
+    assert infer_schema(rows, max_length=1000)["name"].max_length == 1000
+    assert infer_schema(rows, primary_key="name").primary.name == "name"
 
 
 def test_infer_errors():
     with pytest.raises(SchemaError, match="zero rows"):
-        CollectionSchema.infer([])
+        infer_schema([])
     with pytest.raises(SchemaError, match="every sample value is null"):
-        CollectionSchema.infer([{"id": 1, "x": None}])
+        infer_schema([{"id": 1, "x": None}])
     with pytest.raises(SchemaError, match="list of non-numbers"):
-        CollectionSchema.infer([{"id": 1, "x": ["a"]}])
+        infer_schema([{"id": 1, "x": ["a"]}])
 
 
 def test_sample_schema_matches_dataset_doc():

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -30,13 +29,9 @@ from .. import config
 from ..errors import (
     AmbiguousRequestError,
     ConfigError,
-    DeadlineExceeded,
-    ImportJobFailed,
-    ImportTimeout,
     RetryableStatus,
     ZillizAPIError,
     ZillizError,
-    ZillizNetworkError,
 )
 from ..progress import ProgressArg, Reporter
 from ..retry import Recovered, RetryPolicy, retry
@@ -44,21 +39,15 @@ from .data_plane import DataPlane
 from .dialects import API_VERSIONS, DIALECTS, ImportSpec
 from .endpoints import normalize_url, parse_cluster_endpoint
 from .http import DEFAULT_TIMEOUT, ApiSession, gave_up, retry_after, transient
-from .jobs import ImportJob, ImportJobSummary, ImportProgress, ImportState, job_id_of, parse_job_list, parse_progress
+from .jobs import ImportJob, ImportJobSummary, ImportProgress, job_id_of, parse_job_list, parse_progress
+from .watch import JobWatch, describe_failure
 
-__all__ = ["API_VERSIONS", "ImportClient", "ImportStallWarning"]
+__all__ = ["API_VERSIONS", "ImportClient"]
 
 log = logging.getLogger("zimport_widgets.cloud")
 
-#: Codes / message fragments meaning "no such job" (transient right after create).
-_NOT_FOUND_CODES = {90144}
-_NOT_FOUND_WORDS = ("not exist", "not found", "no jobid", "no job")
 #: Pages of the job list read to tell a new job from old ones (100 jobs a page).
 _DEDUPE_PAGES = 100
-
-
-class ImportStallWarning(UserWarning):
-    """An import job has shown no progress for ``stall_after`` seconds."""
 
 
 class ImportClient(DataPlane):
@@ -219,7 +208,7 @@ class ImportClient(DataPlane):
             assert isinstance(exc, ZillizError)
             if before is None:
                 raise AmbiguousRequestError(
-                    f"the import request for {collection!r} got no clear answer ({_reason(exc)}); "
+                    f"the import request for {collection!r} got no clear answer ({describe_failure(exc)}); "
                     "the job may have started",
                     endpoint=exc.endpoint,
                     hint="list the jobs (zimport jobs) before you start it again",
@@ -227,7 +216,7 @@ class ImportClient(DataPlane):
             found = self._find_new_job(collection, before)
             if found is None:
                 return None
-            log.warning("import answer lost (%s); found job %s in the job list", _reason(exc), found)
+            log.warning("import answer lost (%s); found job %s in the job list", describe_failure(exc), found)
             return Recovered(job(found, recovered=True))
 
         data = retry(
@@ -264,7 +253,7 @@ class ImportClient(DataPlane):
         try:
             return {j.job_id for j in self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)}
         except ZillizError as exc:
-            log.warning("could not list import jobs before creating one (%s)", _reason(exc))
+            log.warning("could not list import jobs before creating one (%s)", describe_failure(exc))
             return None
 
     def _find_new_job(self, collection: str, before: set[str], *, tries: int = 3, pause: float = 0.5) -> str | None:
@@ -275,7 +264,7 @@ class ImportClient(DataPlane):
             except ZillizError as exc:
                 raise AmbiguousRequestError(
                     f"the import request for {collection!r} got no answer, and the job list cannot be read "
-                    f"to check whether it started ({_reason(exc)})",
+                    f"to check whether it started ({describe_failure(exc)})",
                     endpoint=exc.endpoint,
                     hint="list the jobs (zimport jobs) before you start it again",
                 ) from None
@@ -351,63 +340,25 @@ class ImportClient(DataPlane):
         "job not found" during the first ``not_found_grace`` seconds as "not registered yet".
         """
         jid = _job_id(job_id)
-        start = time.monotonic()
-        deadline = start + max(0.0, timeout)
-        last: ImportProgress | None = None
-        last_key: tuple[Any, ...] | None = None
-        last_change = start
-        stall_warned = False
-        failures = 0
+        watch = JobWatch(jid, timeout=timeout, stall_after=stall_after, not_found_grace=not_found_grace,
+                         max_poll_failures=max_poll_failures)  # fmt: skip
         ok = False
         reporter = Reporter(progress, total=100, desc=f"import {jid}", unit="%")
         try:
             while True:
-                p: ImportProgress | None = None
-                try:
-                    p = self.get_import_progress(jid, _deadline=deadline)
-                    failures = 0
-                except DeadlineExceeded:
-                    raise ImportTimeout(jid, timeout, last) from None
-                except ZillizNetworkError as exc:
-                    failures += 1
-                    if failures > max_poll_failures:
-                        raise
-                    log.warning("polling job %s failed (%s); will poll again", jid, _reason(exc))
-                except ZillizAPIError as exc:
-                    if not (_job_not_found(exc) and time.monotonic() - start < not_found_grace):
-                        raise
-                    log.debug("job %s not found yet; it may not be registered", jid)
-                now = time.monotonic()
+                p = watch.poll(lambda deadline: self.get_import_progress(jid, _deadline=deadline))
                 if p is not None:
-                    key = (p.state, round(p.percent, 3), p.imported_rows, tuple(f.percent for f in p.files))
-                    changed = key != last_key
-                    if changed:
-                        last_change, stall_warned, last_key = now, False, key
-                    last = p
                     postfix = p.phase + (f", {p.rows_text()}" if p.rows_text() else "")
                     reporter.update(p.percent, p, postfix=postfix)  # every poll: a callback can cancel
                     if p.completed:
                         ok = True
                         return p
-                    if p.failed:
-                        if reporter.bar is not None:
-                            reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
-                        raise ImportJobFailed(jid, p.reason, p.files, hint=_failure_hint(p))
-                if not stall_warned and now - last_change >= stall_after:
-                    stall_warned = True
-                    state = last.phase if last else "not found"
-                    msg = (f"import job {jid} has not moved for {now - last_change:.0f} s "
-                           f"(state {state}, {last.percent if last else 0:.0f}%)")  # fmt: skip
-                    log.warning(msg)
-                    warnings.warn(msg, ImportStallWarning, stacklevel=2)
-                remaining = deadline - now
-                if remaining <= 0:
-                    raise ImportTimeout(jid, timeout, last)
-                time.sleep(min(poll_interval, remaining))
+                    if p.failed and reporter.bar is not None:
+                        reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
+                    watch.raise_if_failed(p)
+                watch.pause(poll_interval)
         finally:
             reporter.close(ok)
-
-    # -- data plane (cluster endpoint, REST v2) ---------------------------------------------------
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -418,25 +369,6 @@ def _job_id(job: str | ImportJob) -> str:
     if not jid or not isinstance(jid, (str, int)):
         raise ConfigError("no job id given")
     return str(jid)
-
-
-def _reason(exc: ZillizError) -> str:
-    if not isinstance(exc, ZillizAPIError):
-        return exc.server_message
-    return f"HTTP {exc.status}" if exc.status and exc.code is None else f"code {exc.code}: {exc.server_message}"
-
-
-def _job_not_found(exc: ZillizAPIError) -> bool:
-    if exc.code in _NOT_FOUND_CODES:
-        return True
-    msg = (exc.server_message or "").lower()
-    return "job" in msg and any(w in msg for w in _NOT_FOUND_WORDS)
-
-
-def _failure_hint(p: ImportProgress) -> str:
-    bad = [f for f in p.files if f.state is ImportState.FAILED or f.reason]
-    where = f" ({', '.join(f.name for f in bad[:3])})" if bad else ""
-    return f"fix the source files{where} (zimport check), upload them again and start a new import"
 
 
 def _count(data: Any) -> int | None:

@@ -22,19 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataFileError, SchemaError, UnsupportedFieldError
-from ..fmt import format_bytes, value_text
+from ..errors import DataFileError, UnsupportedFieldError
+from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, load_schema
 from .columns import NpyFileInfo
-from .json_rows import iter_json_rows
+from .infer import infer_schema_from_json
 from .row_loop import run_rows
 from .rules import META_FIELD, numpy_unsupported
 from .split import convert_in_parts
 
-__all__ = ["ConvertResult", "convert_json_to_numpy", "infer_schema_from_json", "validate_json_rows"]
+__all__ = ["ConvertResult", "convert_json_to_numpy", "validate_json_rows"]
 
-_INFER_ROWS = 100
 _PARALLEL_MIN_BYTES = 64 << 20
 _AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
 
@@ -77,24 +76,6 @@ class ConvertResult:
             f"{format_bytes(self.total_bytes)}, {self.elapsed:.1f} s)</p><table><thead><tr><th>file</th><th>dtype</th>"
             f"<th>shape</th><th>size</th></tr></thead><tbody>{body}</tbody></table></div>"
         )
-
-
-def infer_schema_from_json(path: str | os.PathLike[str], *, rows: int = _INFER_ROWS, **kwargs: Any) -> CollectionSchema:
-    """Infer a schema from the first ``rows`` rows of a JSON import file (see ``CollectionSchema.infer``)."""
-    sample = []
-    p = Path(path)
-    for i, row in enumerate(iter_json_rows(p)):
-        if not isinstance(row, Mapping):
-            raise DataFileError("each row should be a key-value map", file=p.name, row=i,
-                                expected="a JSON object", got=value_text(row))  # fmt: skip
-        sample.append(row)
-        if len(sample) >= rows:
-            break
-    if not sample:
-        raise SchemaError(f"{p.name}: cannot infer a schema from a file with no rows",
-                          hint="pass schema= (e.g. from describe_collection)")  # fmt: skip
-    kwargs.setdefault("max_length", 65535)
-    return CollectionSchema.infer(sample, **kwargs)
 
 
 def validate_json_rows(path: str | os.PathLike[str], schema: CollectionSchema) -> int:

@@ -18,7 +18,8 @@ from ..errors import DataFileError
 from ..fmt import short_repr, value_text
 from ..schema import CollectionSchema, DataType, FieldSchema
 from .columns import CHUNK_BYTES, Column, FixedColumn, MetaColumn, NpyFileInfo, StrColumn
-from .json_rows import VectorSpecs, iter_json_rows
+from .json_blocks import VectorSpecs
+from .json_rows import iter_json_rows
 from .rules import FLOAT16_MAX, META_FIELD, numpy_unsupported
 
 __all__ = ["RowSource", "run_rows", "vector_specs"]

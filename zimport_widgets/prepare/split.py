@@ -123,6 +123,30 @@ def convert_in_parts(
     Returns None when the file cannot be split or any part hit a JSON syntax problem (the caller then
     converts sequentially); raises :class:`DataFileError` for a value error, numbered file-wide.
     """
+    tasks = _tasks(path, schema, out, parts)
+    if tasks is None:
+        return None
+    results = _run_tasks(tasks, out, on_progress)
+    offset = 0
+    for result in results:
+        kind = result[0]
+        if kind in ("json", "crash"):
+            _drop_parts(out, len(tasks))
+            return None
+        if kind == "data":
+            state = result[1]
+            _drop_parts(out, len(tasks))
+            row = None if state["row"] is None else state["row"] + offset
+            raise DataFileError(state.pop("message"), **{**state, "row": row})
+        offset += result[1]
+    rows_per_part = [r[1] for r in results]
+    files = _join_parts(out, [r[2] for r in results], rows_per_part)
+    _drop_parts(out, len(tasks))
+    return sum(rows_per_part), files
+
+
+def _tasks(path: Path, schema: CollectionSchema, out: Path, parts: int) -> list[dict[str, Any]] | None:
+    """One task per part (byte range, rows prefix, output folder), or None when the file cannot be split."""
     prefix, rows_start = _root(path)
     first_key = read_first_key(path, prefix)
     cuts = find_cuts(path, parts, first_key)
@@ -137,6 +161,11 @@ def convert_in_parts(
         tasks.append({"path": str(path), "start": start, "end": comma, "closing": k == len(cuts),
                       "prefix": prefix, "first_key": first_key, "schema": schema, "out": str(part_dir)})  # fmt: skip
         start = brace
+    return tasks
+
+
+def _run_tasks(tasks: list[dict[str, Any]], out: Path, on_progress: Callable[[int, int], None] | None) -> list[tuple]:
+    """Task 0 here, the others in worker processes; their summed progress is reported as it comes."""
     procs: list[subprocess.Popen] = []
     progress = [(0, 0)] * len(tasks)
     results: list[tuple] = [("crash", "not run")] * len(tasks)
@@ -196,22 +225,7 @@ def convert_in_parts(
             results[k] = pickle.loads(result_file.read_bytes())
         else:
             results[k] = ("crash", f"worker exited with code {proc.returncode}")
-    offset = 0
-    for result in results:
-        kind = result[0]
-        if kind in ("json", "crash"):
-            _drop_parts(out, len(tasks))
-            return None
-        if kind == "data":
-            state = result[1]
-            _drop_parts(out, len(tasks))
-            row = None if state["row"] is None else state["row"] + offset
-            raise DataFileError(state.pop("message"), **{**state, "row": row})
-        offset += result[1]
-    rows_per_part = [r[1] for r in results]
-    files = _join_parts(out, [r[2] for r in results], rows_per_part)
-    _drop_parts(out, len(tasks))
-    return sum(rows_per_part), files
+    return results
 
 
 def _drop_parts(out: Path, n: int) -> None:

@@ -13,7 +13,6 @@ inserting 40-90, completed 100; a failed job reports progress 0 and its reason.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
@@ -28,15 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import CollectionSchema, DataType, FieldSchema
+from ..schema import CollectionSchema
 from .faults import Faults
 from .milvus import MilvusEngine
+from .npy_rows import npy_rows
 from .objects import ImportRequestError, ObjectGroup, ObjectRef, StoreAccessError, StoreReader, group_objects
 
 __all__ = ["FileTask", "ImportJobRecord", "JobRunner"]
 
 log = logging.getLogger("zimport_widgets.sandbox")
-META = "$meta"
 
 
 def _now_iso() -> str:
@@ -296,7 +295,7 @@ class JobRunner:
             for task, arrays, rows in columns:
                 for lo in range(0, rows, self.batch_rows):
                     hi = min(rows, lo + self.batch_rows)
-                    batch = _rows(schema, arrays, lo, hi)
+                    batch = npy_rows(schema, arrays, lo, hi)
                     try:
                         inserted += self.engine.insert(job.collection, batch)
                     except Exception as exc:
@@ -378,49 +377,3 @@ class JobRunner:
         arrays = {name: np.load(path, mmap_mode="r", allow_pickle=False) for name, path in files.items()}
         rows = int(next(iter(arrays.values())).shape[0]) if arrays else 0
         return arrays, rows
-
-
-# -- columns → rows ------------------------------------------------------------------------------------
-def _column(fs: FieldSchema | None, arr: np.ndarray, lo: int, hi: int) -> list[Any]:
-    part = arr[lo:hi]
-    if fs is None or fs.dtype is DataType.JSON:  # $meta or a JSON field: JSON text per row
-        return [json.loads(_text(v)) for v in part]
-    dt = fs.dtype
-    if dt is DataType.VARCHAR:
-        return [_text(v) for v in part]
-    if dt is DataType.FLOAT_VECTOR:
-        return np.asarray(part, dtype=np.float32).tolist()
-    if dt is DataType.BINARY_VECTOR:
-        return [bytes(np.asarray(r, dtype=np.uint8).tobytes()) for r in part]
-    if dt is DataType.FLOAT16_VECTOR:
-        return [np.frombuffer(np.ascontiguousarray(r).tobytes(), dtype=np.float16) for r in part]
-    if dt is DataType.BFLOAT16_VECTOR:
-        return [bytes(np.ascontiguousarray(r).tobytes()) for r in part]
-    if dt is DataType.INT8_VECTOR:
-        return [np.asarray(r, dtype=np.int8) for r in part]
-    return np.asarray(part).tolist()
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
-    return str(v)
-
-
-def _rows(schema: CollectionSchema, arrays: dict[str, np.ndarray], lo: int, hi: int) -> list[dict[str, Any]]:
-    cols: dict[str, list[Any]] = {}
-    for name, arr in arrays.items():
-        if name == META:
-            continue
-        if name not in schema:
-            continue  # an extra file naming no field is ignored (the checks warned about it)
-        cols[name] = _column(schema[name], arr, lo, hi)
-    metas = _column(None, arrays[META], lo, hi) if META in arrays and schema.enable_dynamic_field else None
-    out = []
-    for i in range(hi - lo):
-        row = {name: values[i] for name, values in cols.items()}
-        if metas is not None and isinstance(metas[i], dict):
-            for k, v in metas[i].items():
-                row.setdefault(k, v)
-        out.append(row)
-    return out
