@@ -7,11 +7,11 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Union
 
 from .errors import SchemaError
 
-__all__ = ["CollectionSchema", "DataType", "FieldSchema", "load_schema"]
+__all__ = ["CollectionSchema", "DataType", "FieldSchema", "SchemaLike", "load_schema"]
 
 
 class DataType(enum.Enum):
@@ -338,6 +338,10 @@ class CollectionSchema:
             f"<div><p>{title} (dynamic field {dyn})</p><table><thead><tr><th>field</th><th>type</th>"
             f"<th></th></tr></thead><tbody>{rows}</tbody></table></div>"
         )
+
+
+#: What the functions that take a schema accept: the model, a REST/pymilvus schema dict, or a schema file.
+SchemaLike = Union["CollectionSchema", Mapping[str, Any], str, "os.PathLike[str]"]
 
 
 def load_schema(source: str | os.PathLike[str] | Mapping[str, Any]) -> CollectionSchema:

@@ -522,3 +522,18 @@ def test_sts_keys_import_through_v2_with_the_security_token(sb, tiny, caplog):
 def test_security_token_needs_the_v2_api(sb, tiny):
     with pytest.raises(ConfigError, match="v2"):
         make_client(sb).start_import("client_v1", tiny, security_token="t0ken-value")
+
+
+def test_verify_a_collection_without_a_dense_vector_counts_only(sb):
+    from zimport_widgets import CollectionSchema, DataType, FieldSchema
+
+    client = make_client(sb, api_version="v2")
+    schema = CollectionSchema((FieldSchema("id", DataType.INT64, is_primary=True),
+                               FieldSchema("sv", DataType.SPARSE_FLOAT_VECTOR)))  # fmt: skip
+    name = "sparse_only"
+    if client.has_collection(name):
+        client.drop_collection(name)
+    client.create_collection(name, schema, metric_type="IP", index_type="SPARSE_INVERTED_INDEX")
+    result = client.verify(name)  # no dense vector to search with: no error, the count decides
+    assert (result.row_count, result.searched, result.search, result.ok) == (0, False, None, False)
+    assert "no dense vector field to search" in str(result)

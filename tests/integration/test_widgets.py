@@ -340,6 +340,51 @@ def test_import_form_follows_the_job_and_verifies_the_row_count(cluster, api_ver
     assert outcome.job_id in jobs.output.value and "Completed" in jobs.output.value
 
 
+def test_import_form_verify_line_is_the_core_verify_step(cluster):
+    form = zw.ImportForm(zw.ConnectionForm(api_version="v2"), zw.OSSForm(), collection=cluster["name"],
+                         object_url=cluster["url"], poll_interval=0.2)  # fmt: skip
+    form.run()
+    outcome = form.wait(120)
+    assert form.error is None, form.status.value
+    verify = outcome.verify
+    assert verify.collection == cluster["name"]
+    assert outcome.row_count == verify.row_count == cluster["rows"]
+    top = verify.search.hits[0]
+    assert top.id == verify.search.query_id  # the sample search finds the row whose vector it searched with
+    status = form.status.value
+    assert f"<b class='zimport-row-count'>{cluster['rows']}</b> rows ✓" in status and "zimport-ok" in status
+    assert (
+        f"sample search top hit <code class='zimport-top-hit'>{top.id}</code> (distance {top.distance:.4f})" in status
+    )
+    assert f"Search in {cluster['name']}" in form.output.value  # the hits table under the job's progress
+    assert "Completed" in form.progress_label.value and "verifying" not in form.progress_label.value
+
+    code = form.code()  # the same core call, through the top-level names
+    assert f"client.verify({cluster['name']!r})" in code and "count_rows" not in code
+    assert "from zimport_widgets import ImportClient" in code and "zimport_widgets." not in code
+
+
+def test_import_form_verify_line_compares_the_rows_with_the_imported_ones():
+    from zimport_widgets import ImportJob, ImportProgress, ImportState, SearchHit, SearchResult, VerifyResult
+    from zimport_widgets.widgets.importing import ImportOutcome
+
+    form = zw.ImportForm(zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1"), zw.OSSForm())
+    progress = ImportProgress("j1", ImportState.COMPLETED, 100.0, imported_rows=120, total_rows=120)
+
+    def shown(rows: int, hits: tuple) -> str:
+        verify = VerifyResult("c", row_count=rows, expected_rows=None, search=SearchResult("c", "v", hits=hits))
+        form.show_result(ImportOutcome(ImportJob("j1", "c"), progress, verify))
+        return form.status.value
+
+    # a re-import adds to the rows already there: more than this job imported is verified
+    status = shown(300, (SearchHit(7, 1.0),))
+    assert "<b class='zimport-row-count'>300</b> rows ✓" in status and "zimport-ok" in status
+    status = shown(100, ())
+    assert "now has <b class='zimport-row-count'>100</b> rows (fewer than imported" in status
+    assert "the sample search found no row" in status
+    assert "zimport-warning" in status and "✓" not in status and "zimport-ok" not in status
+
+
 def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox):
     sandbox.faults.fail_jobs("disk full on data node")
     form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"],

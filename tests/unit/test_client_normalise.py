@@ -164,3 +164,14 @@ def test_reprs_and_html():
     assert "Completed" in repr(p) and "200,000/200,000 rows" in str(p)
     html = p._repr_html_()
     assert "<table>" in html and "Completed" in html and "1.parquet" in html
+
+
+def test_verify_result_ok_rules():
+    from zimport_widgets import SearchHit, SearchResult, VerifyResult
+
+    hit = SearchResult("c", "v", (SearchHit(1, 0.0),))
+    assert VerifyResult("c", 5, None, hit).ok
+    assert not VerifyResult("c", 5, 6, hit).ok  # not the expected count
+    assert not VerifyResult("c", 5, None, SearchResult("c", "v", ())).ok  # rows but the search finds none
+    assert VerifyResult("c", 5, None, None, searched=False).ok  # sparse only: the count decides
+    assert not VerifyResult("c", 0, None, None, searched=False).ok

@@ -188,7 +188,13 @@ class DataPlane:
         return SearchResult(collection=name, anns_field=anns_field, hits=tuple(hits), query_id=query_id)
 
     def verify(self, name: str, expected_rows: int | None = None) -> VerifyResult:
-        """Row count plus one sample search: the "verify the result" step."""
+        """Row count plus one sample search: the "verify the result" step.
+
+        A collection without a dense vector field (sparse vectors only) is verified by its row count alone
+        (``searched`` is False): the sample search needs a dense vector to search with.
+        """
         rows = self.count_rows(name)
-        search = self.search_sample(name) if rows > 0 else None
-        return VerifyResult(collection=name, row_count=rows, expected_rows=expected_rows, search=search)
+        schema = self.describe_collection(name)
+        searchable = any(f.dtype is not DataType.SPARSE_FLOAT_VECTOR for f in schema.vector_fields)
+        search = self.search_sample(name) if rows > 0 and searchable else None
+        return VerifyResult(name, rows, expected_rows, search, searched=searchable)

@@ -51,12 +51,15 @@ class VerifyResult:
     row_count: int
     expected_rows: int | None
     search: SearchResult | None
+    #: False when the collection has no dense vector field to search with (then the count alone decides).
+    searched: bool = True
 
     @property
     def ok(self) -> bool:
         if self.expected_rows is not None and self.row_count != self.expected_rows:
             return False
-        return self.row_count > 0 and self.search is not None and bool(self.search.hits)
+        found = not self.searched or (self.search is not None and bool(self.search.hits))
+        return self.row_count > 0 and found
 
     def __str__(self) -> str:
         exp = f" (expected {self.expected_rows:,})" if self.expected_rows is not None else ""
@@ -64,6 +67,8 @@ class VerifyResult:
         if self.search is not None and self.search.hits:
             h = self.search.hits[0]
             text += f"; sample search top hit id={h.id} distance={h.distance:.4f}"
+        elif not self.searched:
+            text += "; no dense vector field to search (count only)"
         return text + ("" if self.ok else " - NOT OK")
 
     def _repr_html_(self) -> str:

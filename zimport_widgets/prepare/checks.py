@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import DataFileError
 from ..fmt import format_bytes
-from ..schema import CollectionSchema, load_schema
+from ..schema import CollectionSchema, SchemaLike, load_schema
 from .checks_numpy import check_numpy
 from .convert import validate_json_rows
 from .json_rows import iter_json_rows
@@ -43,7 +43,7 @@ def _iter_dir(root: Path, depth: int, report: CheckReport, limits: ImportLimits)
 
 def check_import_source(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    schema: CollectionSchema | None = None,
+    schema: SchemaLike | None = None,
     *,
     limits: ImportLimits | None = None,
 ) -> CheckReport:

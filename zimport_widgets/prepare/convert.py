@@ -17,7 +17,6 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from ..errors import DataFileError, UnsupportedFieldError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
-from ..schema import CollectionSchema, load_schema
+from ..schema import CollectionSchema, SchemaLike, load_schema
 from .columns import NpyFileInfo
 from .infer import infer_schema_from_json
 from .row_loop import run_rows
@@ -112,7 +111,7 @@ def _prepare_out_dir(out_dir: Path, names: set[str]) -> None:
 def convert_json_to_numpy(
     src: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
-    schema: CollectionSchema | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    schema: SchemaLike | None = None,
     *,
     progress: ProgressArg = True,
     workers: int | None = None,

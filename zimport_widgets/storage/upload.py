@@ -25,11 +25,11 @@ import time
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from ..config import OssCredentials, StorageKeys, UploadConfig
 from ..errors import IntegrityError
 from ..progress import ProgressArg, Reporter, UploadProgress
+from ..schema import SchemaLike
 from .object_url import UrlForm, object_url
 from .oss import OssBackend, normalized
 from .plan import PlannedFile, UploadPlan, plan_upload
@@ -48,7 +48,7 @@ def upload_to_oss(
     config: UploadConfig | None = None,
     progress: ProgressArg = True,
     check: bool = True,
-    schema: Any = None,
+    schema: SchemaLike | None = None,
     url_form: UrlForm = "https",
 ) -> UploadResult:
     """Upload ``source`` under ``prefix`` in an OSS bucket and return the object URL for the import API.

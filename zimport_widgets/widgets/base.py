@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as w
 import traitlets
@@ -28,6 +28,9 @@ from .main_thread import call_on_main_thread, run_pending
 from .secret_input import SecretInput
 
 __all__ = ["BaseForm", "Cancelled", "SecretInput", "error_html", "is_cancel", "settings_panel"]
+
+#: A progress event (``ConvertProgress``, ``UploadProgress``, ``ImportProgress``).
+EventT = TypeVar("EventT")
 
 #: How often (seconds) the bar and label are refreshed at most while work runs.
 REFRESH_INTERVAL = 0.1
@@ -242,14 +245,14 @@ class BaseForm(w.VBox):
         if self._cancel.is_set():
             raise Cancelled("cancelled")
 
-    def progress_callback(self, render: Callable[[Any], tuple[float | None, str]]) -> Callable[[Any], None]:
+    def progress_callback(self, render: Callable[[EventT], tuple[float | None, str]]) -> Callable[[EventT], None]:
         """A ``progress=`` callable for the core functions: checks Cancel, then draws ``render(event)``.
 
-        ``render`` returns ``(fraction 0..1 or None to keep the bar, label html)``; redraws are throttled
-        to :data:`REFRESH_INTERVAL` except for the final one.
+        ``render`` takes the core's event type and returns ``(fraction 0..1 or None to keep the bar, label
+        html)``; redraws are throttled to :data:`REFRESH_INTERVAL` except for the final one.
         """
 
-        def callback(event: Any) -> None:
+        def callback(event: EventT) -> None:
             self.check_cancelled()
             fraction, label = render(event)
             self.set_progress(fraction, label)

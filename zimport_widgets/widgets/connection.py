@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from .. import config
 from .base import BaseForm, SecretInput, env_expr, esc, note_html, py_str, text
+
+if TYPE_CHECKING:  # the client pulls in requests: imported in make_client() only
+    from ..cloud.client import ImportClient
 
 __all__ = ["ConnectionForm"]
 
@@ -73,7 +76,7 @@ class ConnectionForm(BaseForm):
             "api_version": self.api_version.value,
         }
 
-    def make_client(self) -> Any:
+    def make_client(self) -> ImportClient:
         """A new :class:`ImportClient` for the current values (call it on the main thread)."""
         from ..cloud.client import ImportClient
 
@@ -82,16 +85,16 @@ class ConnectionForm(BaseForm):
     def secrets(self) -> list[str | None]:
         return [self.api_key.peek()]
 
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], dict[str, int]]:
         client = self.make_client()
 
-        def work(form: BaseForm) -> Any:
+        def work(form: BaseForm) -> dict[str, int]:
             jobs = client.list_import_jobs()
             return {"jobs": len(jobs)}
 
         return work
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: dict[str, int]) -> None:
         where = self.cluster_endpoint.value or self.controller_url.value or "the configured endpoint"
         self.output.value = note_html(
             f"Connected to {esc(where)} ({self.api_version.value}); {result['jobs']} import job(s) visible."

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from .base import RED, BaseForm, esc, note_html, py_str, text
+from .connection import ConnectionForm
 from .filepicker import FilePicker
+
+if TYPE_CHECKING:  # types only: the conversion code (numpy) is imported in work()
+    from ..prepare.convert import ConvertResult
+    from ..prepare.report import CheckReport
+    from ..progress import ConvertProgress
+    from ..schema import CollectionSchema
 
 __all__ = ["ConvertForm", "ConvertOutcome"]
 
@@ -20,19 +27,21 @@ INFER = "Infer from the data"
 
 @dataclass(frozen=True)
 class ConvertOutcome:
-    """What the form produced: the conversion result, the check report and the schema used (or None)."""
+    """What the form produced: the conversion result, the check of its files and the schema the files
+    follow (the collection's, the one given, or the inferred one), which the upload step checks against."""
 
-    result: Any
-    report: Any
-    schema: Any = None
+    result: ConvertResult
+    report: CheckReport
+    schema: CollectionSchema
 
     @property
     def ok(self) -> bool:
-        return bool(getattr(self.report, "ok", True))
+        """The check found no error (the conversion itself succeeded, or there would be no outcome)."""
+        return self.report.ok
 
     @property
     def out_dir(self) -> Path:
-        return Path(self.result.out_dir)
+        return self.result.out_dir
 
 
 class ConvertForm(BaseForm):
@@ -49,12 +58,12 @@ class ConvertForm(BaseForm):
 
     def __init__(
         self,
-        connection: Any = None,
+        connection: ConnectionForm | None = None,
         *,
         source: str | None = None,
         out_dir: str | None = None,
         collection: str | None = None,
-        schema: Any = None,
+        schema: CollectionSchema | None = None,
         infer: bool | None = None,
     ) -> None:
         self.connection = connection
@@ -74,6 +83,7 @@ class ConvertForm(BaseForm):
             style={"description_width": "150px"},
         )
         self._auto_out = not out_dir
+        self._setting_out = False  # True while the form itself fills in the output folder
         super().__init__(
             [w.HBox([self.source, self.browse]), self.picker_box, self.out_dir, self.schema_mode, self.collection],
             description="The path is on the machine running the kernel (no browser upload).",
@@ -109,11 +119,11 @@ class ConvertForm(BaseForm):
             self._setting_out = False
 
     def _on_out_dir(self, change: dict) -> None:
-        if not getattr(self, "_setting_out", False):
+        if not self._setting_out:
             self._auto_out = not change["new"]
 
     # ---------------------------------------------------------------- work
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], ConvertOutcome]:
         from ..errors import ConfigError
 
         src = self.source.value.strip()
@@ -148,27 +158,24 @@ class ConvertForm(BaseForm):
                 used = client.describe_collection(collection)
             form.check_cancelled()
             result = convert_json_to_numpy(source, out, used, progress=form.progress_callback(_render_convert))
-            rows = getattr(result, "rows", 0)
-            form.set_progress(1.0, f"{rows:,} rows · 100 % · checking…", force=True)
+            form.set_progress(1.0, f"{result.rows:,} rows · 100 % · checking…", force=True)
             form.check_cancelled()
             report = check_import_source(_file_paths(result), used)
-            form.set_progress(1.0, f"{rows:,} rows · 100 %", force=True)
-            return ConvertOutcome(result=result, report=report, schema=used or getattr(result, "schema", None))
+            form.set_progress(1.0, f"{result.rows:,} rows · 100 %", force=True)
+            return ConvertOutcome(result=result, report=report, schema=used if used is not None else result.schema)
 
         return work
 
     def show_result(self, outcome: ConvertOutcome) -> None:
         result, report = outcome.result, outcome.report
-        files = list(getattr(result, "files", []) or [])
-        parts = [_html(result), _html(report)]
-        self.output.value = "".join(p for p in parts if p)
+        self.output.value = result._repr_html_() + report._repr_html_()
         if outcome.ok:
             self.status.value = note_html(
-                f"Converted {result.rows:,} rows into {len(files)} files in <code>{esc(result.out_dir)}</code>; "
-                "the check passed."
+                f"Converted {result.rows:,} rows into {len(result.files)} files in "
+                f"<code>{esc(result.out_dir)}</code>; the check passed."
             )
         else:
-            errors = list(getattr(report, "errors", []))
+            errors = report.errors
             self.status.value = note_html(
                 f"Converted, but the check found {len(errors)} problem(s): "
                 + esc("; ".join(str(e) for e in errors[:3])),
@@ -200,23 +207,10 @@ class ConvertForm(BaseForm):
         return "\n".join(lines)
 
 
-def _render_convert(event: Any) -> tuple[float | None, str]:
-    fraction = getattr(event, "fraction", None)
-    rows = getattr(event, "rows_done", 0)
-    pct = f" · {fraction * 100:.0f} %" if fraction is not None else ""
-    return fraction, f"{rows:,} rows{pct}"
+def _render_convert(event: ConvertProgress) -> tuple[float | None, str]:
+    return event.fraction, f"{event.rows_done:,} rows · {event.fraction * 100:.0f} %"
 
 
-def _file_paths(result: Any) -> list[Any]:
-    files = list(getattr(result, "files", []) or [])
-    paths = [getattr(f, "path", None) for f in files]
-    if files and all(paths):
-        return paths
-    return [result.out_dir]
-
-
-def _html(obj: Any) -> str:
-    render = getattr(obj, "_repr_html_", None)
-    if render is None:
-        return f"<pre>{esc(obj)}</pre>" if obj is not None else ""
-    return render() or ""
+def _file_paths(result: ConvertResult) -> list[Path]:
+    """The files written (the check then sees exactly them); the folder if there were none."""
+    return [f.path for f in result.files] or [result.out_dir]

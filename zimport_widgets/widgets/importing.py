@@ -1,35 +1,45 @@
-"""ImportForm: start the import job, follow it live, then verify the row count on the cluster."""
+"""ImportForm: start the import job, follow it live, then verify the collection (row count, sample search)."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import config
-from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
+from .base import GREEN, ORANGE, BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
 from .connection import ConnectionForm
 from .oss import OSSForm
+
+if TYPE_CHECKING:  # types only: the client (requests) is built in prepare() through the ConnectionForm
+    from ..cloud.client import ImportClient
+    from ..cloud.jobs import ImportJob, ImportProgress
+    from ..cloud.search_results import VerifyResult
 
 __all__ = ["ImportForm", "ImportOutcome"]
 
 
 @dataclass(frozen=True)
 class ImportOutcome:
-    """The started job, its final progress report and the collection's row count read afterwards."""
+    """The started job, its final progress report and the core's verify step run on the collection afterwards."""
 
-    job: Any
-    progress: Any
-    row_count: int | None
+    job: ImportJob
+    progress: ImportProgress
+    verify: VerifyResult
 
     @property
     def job_id(self) -> str:
-        return str(self.job.job_id)
+        return self.job.job_id
 
     @property
     def imported_rows(self) -> int | None:
-        return getattr(self.progress, "imported_rows", None)
+        """Rows the job says it imported (None on API v1, whose progress has no row counts)."""
+        return self.progress.imported_rows
+
+    @property
+    def row_count(self) -> int:
+        """Rows in the collection after the import (all of them: a re-import adds to what was there)."""
+        return self.verify.row_count
 
 
 class ImportForm(BaseForm):
@@ -37,8 +47,8 @@ class ImportForm(BaseForm):
 
     The cluster comes from ``connection`` (a :class:`ConnectionForm`), the OSS keys the job needs from
     ``oss`` (an :class:`OSSForm`); the form embeds its own for any not given (prefilled from the
-    environment). Cancel stops following the job;
-    the job itself keeps running on the server.
+    environment). Cancel stops following the job; the job itself keeps running on the server. When it
+    completes, the form runs :meth:`ImportClient.verify` (row count and one sample search).
     """
 
     title = "3 · Import into the collection"
@@ -48,8 +58,8 @@ class ImportForm(BaseForm):
 
     def __init__(
         self,
-        connection: Any = None,
-        oss: Any = None,
+        connection: ConnectionForm | None = None,
+        oss: OSSForm | None = None,
         *,
         collection: str | None = None,
         object_url: str | None = None,
@@ -80,10 +90,10 @@ class ImportForm(BaseForm):
     def secrets(self) -> list[str | None]:
         return [*self.connection.secrets(), *self.oss.secrets()]
 
-    def _client(self) -> Any:
+    def _client(self) -> ImportClient:
         return self.connection.make_client()
 
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], ImportOutcome]:
         from ..errors import ConfigError
 
         collection = self.collection.value.strip()
@@ -100,51 +110,42 @@ class ImportForm(BaseForm):
         timeout, poll = self.timeout, self.poll_interval
 
         def work(form: BaseForm) -> ImportOutcome:
-            from ..errors import ImportJobFailed
-
             form.set_progress(0.0, "starting the import job…", force=True)
             job = client.start_import(collection, url, key_id, secret, partition=partition)
-            self.job_id = str(job.job_id)
+            self.job_id = job.job_id
             form.set_progress(0.0, f"job <code>{esc(job.job_id)}</code> · Pending", force=True)
             form.check_cancelled()
+            # returns only once the job completed: a failed job raises ImportJobFailed (reason, files, hint)
             final = client.wait_for_import(
                 job.job_id,
                 progress=form.progress_callback(self._render_job),
                 timeout=timeout,
                 poll_interval=poll,
             )
-            if getattr(final, "failed", False):
-                raise ImportJobFailed(str(job.job_id), getattr(final, "reason", ""), getattr(final, "files", ()))
-            form.set_progress(1.0, _job_label(final), force=True)
-            count = client.count_rows(collection)
-            return ImportOutcome(job=job, progress=final, row_count=count)
+            form.set_progress(1.0, f"{_job_label(final)} · verifying…", force=True)
+            # no expected_rows: a re-import adds to the rows already there, so show_result compares with >=
+            verified = client.verify(collection)
+            return ImportOutcome(job=job, progress=final, verify=verified)
 
         return work
 
-    def _render_job(self, p: Any) -> tuple[float | None, str]:
-        render = getattr(p, "_repr_html_", None)
-        if render is not None and getattr(p, "files", None):
-            self.output.value = render()
-        return getattr(p, "fraction", None), _job_label(p)
+    def _render_job(self, p: ImportProgress) -> tuple[float | None, str]:
+        if p.files:
+            self.output.value = p._repr_html_()
+        return p.fraction, _job_label(p)
 
     def show_result(self, outcome: ImportOutcome) -> None:
         p = outcome.progress
         imported = outcome.imported_rows
-        state = esc(getattr(p, "state", "Completed"))
-        line = f"<b class='zimport-state'>{state}</b>: job <code>{esc(outcome.job_id)}</code>"
+        self.set_progress(1.0, _job_label(p), force=True)  # drop the "verifying…"
+        line = f"<b class='zimport-state'>{esc(p.state)}</b>: job <code>{esc(outcome.job_id)}</code>"
         if imported is not None:
             line += f" imported <b class='zimport-imported-rows'>{imported:,}</b> rows"
-        if outcome.row_count is not None:
-            verdict = ""
-            if imported is not None:
-                verdict = " ✓" if outcome.row_count >= imported else " (fewer than imported: check the collection)"
-            line += (
-                f"; verified: collection <code>{esc(self.collection.value.strip())}</code> now has "
-                f"<b class='zimport-row-count'>{outcome.row_count:,}</b> rows{verdict}"
-            )
-        self.status.value = note_html(line + ".")
-        render = getattr(p, "_repr_html_", None)
-        self.output.value = render() if render else ""
+        verify_html, good = _verify_line(outcome.verify, imported)
+        color, css = (GREEN, "zimport-ok") if good else (ORANGE, "zimport-warning")
+        self.status.value = note_html(f"{line}; {verify_html}.", color, css)
+        search = outcome.verify.search
+        self.output.value = p._repr_html_() + (search._repr_html_() if search is not None else "")
 
     def code(self) -> str:
         conn = self.connection
@@ -170,21 +171,37 @@ class ImportForm(BaseForm):
             f"    partition={py_str(self.partition.value.strip())},",
             ")",
             f"final = client.wait_for_import(job.job_id, progress=True, timeout={self.timeout:g})",
-            f"client.count_rows({py_str(self.collection.value.strip())})",
+            f"client.verify({py_str(self.collection.value.strip())})  # row count and a sample search",
         ]
         return "\n".join(lines)
 
 
-def _job_label(p: Any) -> str:
-    phase = getattr(p, "phase", None) or str(getattr(p, "state", ""))
-    percent = getattr(p, "percent", None)
-    label = f"<span class='zimport-job-state'>{html.escape(str(phase))}</span>"
-    if percent is not None:
-        label += f" · {percent:.0f} %"
-    rows = p.rows_text() if hasattr(p, "rows_text") else ""
+def _verify_line(verify: VerifyResult, imported: int | None) -> tuple[str, bool]:
+    """The verify step as html, and whether it looks right: at least the imported rows (``>=``: the
+    collection may have held rows before) and, when there are rows, a sample search that finds one."""
+    rows = verify.row_count
+    enough = imported is None or rows >= imported
+    verdict = "" if imported is None else " ✓" if enough else " (fewer than imported: check the collection)"
+    out = (
+        f"verified: collection <code>{esc(verify.collection)}</code> now has "
+        f"<b class='zimport-row-count'>{rows:,}</b> rows{verdict}"
+    )
+    hits = verify.search.hits if verify.search is not None else ()
+    if hits:
+        top = hits[0]
+        out += (
+            f"; sample search top hit <code class='zimport-top-hit'>{esc(top.id)}</code> (distance {top.distance:.4f})"
+        )
+    elif rows:
+        out += "; the sample search found no row"
+    return out, enough and (bool(hits) or not rows)
+
+
+def _job_label(p: ImportProgress) -> str:
+    label = f"<span class='zimport-job-state'>{esc(p.phase)}</span> · {p.percent:.0f} %"
+    rows = p.rows_text()
     if rows:
-        label += f" · {html.escape(rows)}"
-    job_id = getattr(p, "job_id", "")
-    if job_id:
-        label += f" · job <code>{html.escape(str(job_id))}</code>"
+        label += f" · {esc(rows)}"
+    if p.job_id:
+        label += f" · job <code>{esc(p.job_id)}</code>"
     return label

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import config
-from .base import BaseForm, env_expr, esc, py_str, settings_panel
+from .base import GREEN, RED, BaseForm, env_expr, esc, py_str, settings_panel
 from .connection import ConnectionForm
+
+if TYPE_CHECKING:  # types only: the client (requests) is built in prepare() through the ConnectionForm
+    from ..cloud.jobs import ImportJobSummary
 
 __all__ = ["JobsTable"]
 
@@ -21,7 +24,9 @@ class JobsTable(BaseForm):
     css = "zimport-jobs"
     has_progress = False
 
-    def __init__(self, connection: Any = None, *, collection: str | None = None, refresh: bool = False) -> None:
+    def __init__(
+        self, connection: ConnectionForm | None = None, *, collection: str | None = None, refresh: bool = False
+    ) -> None:
         self.connection = connection or ConnectionForm()
         self.collection_filter = collection
         fields = []
@@ -36,32 +41,30 @@ class JobsTable(BaseForm):
     def secrets(self) -> list[str | None]:
         return self.connection.secrets()
 
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], list[ImportJobSummary]]:
         client = self.connection.make_client()
         collection = self.collection_filter
 
-        def work(form: BaseForm) -> list[Any]:
-            jobs = list(client.list_import_jobs())
-            if collection:
-                jobs = [j for j in jobs if getattr(j, "collection", None) in (collection, None)]
+        def work(form: BaseForm) -> list[ImportJobSummary]:
+            jobs = client.list_import_jobs()
+            if collection:  # a job the server lists without a collection may still be one of its jobs
+                jobs = [j for j in jobs if j.collection in (collection, None)]
             return jobs
 
         return work
 
-    def show_result(self, jobs: list[Any]) -> None:
+    def show_result(self, jobs: list[ImportJobSummary]) -> None:
         if not jobs:
             self.output.value = "<div class='zimport-jobs-empty'>No import jobs yet.</div>"
             return
         rows = []
         for job in jobs:
-            percent = getattr(job, "percent", None)
-            state = getattr(job, "state", "")
-            color = {"Completed": "#1b7f3b", "Failed": "#b3261e"}.get(str(state), "#333")
+            color = {"Completed": GREEN, "Failed": RED}.get(job.state.value, "#333")
             rows.append(
-                f"<tr><td><code>{esc(job.job_id)}</code></td><td>{esc(getattr(job, 'collection', '') or '')}</td>"
-                f"<td style='color:{color}'>{esc(state)}</td>"
-                f"<td>{'' if percent is None else f'{percent:.0f} %'}</td>"
-                f"<td>{esc(getattr(job, 'reason', '') or '')}</td></tr>"
+                f"<tr><td><code>{esc(job.job_id)}</code></td><td>{esc(job.collection or '')}</td>"
+                f"<td style='color:{color}'>{esc(job.state)}</td>"
+                f"<td>{'' if job.percent is None else f'{job.percent:.0f} %'}</td>"
+                f"<td>{esc(job.reason)}</td></tr>"
             )
         self.output.value = (
             "<table class='zimport-jobs-table'><thead><tr><th>job id</th><th>collection</th><th>state</th>"

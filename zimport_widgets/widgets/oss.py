@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from .base import BaseForm, SecretInput, env_expr, esc, note_html, py_str, text
+
+if TYPE_CHECKING:  # storage.oss pulls in oss2: imported in work() only
+    from ..storage.oss import BucketAccess
 
 __all__ = ["OSSForm"]
 
@@ -59,10 +62,10 @@ class OSSForm(BaseForm):
     def secrets(self) -> list[str | None]:
         return [self.access_key_id.peek(), self.access_key_secret.peek()]
 
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], BucketAccess]:
         credentials = self.credentials()
 
-        def work(form: BaseForm) -> Any:
+        def work(form: BaseForm) -> BucketAccess:
             from ..storage.oss import check_bucket
 
             return check_bucket(credentials)
@@ -73,7 +76,7 @@ class OSSForm(BaseForm):
         """The form's endpoint, bucket and keys, else the ``OSS_*`` variables (main thread; clears the keys)."""
         return config.OssCredentials.resolve(**self.settings())
 
-    def show_result(self, result: Any) -> None:
+    def show_result(self, result: BucketAccess) -> None:
         self.output.value = note_html(
             f"Bucket <code>{esc(result.bucket)}</code> at {esc(result.endpoint)} is reachable with these keys"
             + (" (empty)." if result.empty else ".")

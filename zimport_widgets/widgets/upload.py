@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import config
 from ..fmt import format_bytes
 from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
 from .oss import OSSForm
+
+if TYPE_CHECKING:  # types only: the upload code (oss2) is imported in work()
+    from ..progress import UploadProgress
+    from ..schema import CollectionSchema
+    from ..storage.results import UploadResult
 
 __all__ = ["UploadForm"]
 
@@ -20,7 +25,8 @@ class UploadForm(BaseForm):
     """Source folder/files (defaults to the last conversion) and bucket prefix; bar in bytes with the file.
 
     The bucket and keys come from ``oss`` (an :class:`OSSForm`); without one the form embeds its own
-    (prefilled from the ``OSS_*`` variables).
+    (prefilled from the ``OSS_*`` variables). ``schema`` (the wizard sets the conversion's) lets the
+    pre-upload check compare the files with it.
     """
 
     title = "2 · Upload to OSS"
@@ -28,9 +34,16 @@ class UploadForm(BaseForm):
     run_icon = "upload"
     css = "zimport-upload"
 
-    def __init__(self, oss: Any = None, *, source: str | None = None, prefix: str | None = None, schema: Any = None):
+    def __init__(
+        self,
+        oss: OSSForm | None = None,
+        *,
+        source: str | None = None,
+        prefix: str | None = None,
+        schema: CollectionSchema | None = None,
+    ) -> None:
         self.oss = oss or OSSForm()
-        self.schema = schema
+        self.schema: CollectionSchema | None = schema
         self.source = text("Source", str(source or ""), "folder of .npy files (or one file) on the server")
         self.prefix = text("Bucket prefix", prefix or "", "e.g. medium_articles/v1")
         fields: list = [self.source, self.prefix]
@@ -45,7 +58,7 @@ class UploadForm(BaseForm):
     def secrets(self) -> list[str | None]:
         return self.oss.secrets()
 
-    def prepare(self) -> Callable[[BaseForm], Any]:
+    def prepare(self) -> Callable[[BaseForm], UploadResult]:
         from ..errors import ConfigError
 
         src = self.source.value.strip()
@@ -60,7 +73,7 @@ class UploadForm(BaseForm):
         credentials = self.oss.credentials()
         schema = self.schema
 
-        def work(form: BaseForm) -> Any:
+        def work(form: BaseForm) -> UploadResult:
             from ..storage.upload import upload_to_oss
 
             form.set_progress(0.0, "checking the files…", force=True)
@@ -74,15 +87,14 @@ class UploadForm(BaseForm):
 
         return work
 
-    def show_result(self, result: Any) -> None:
-        total = getattr(result, "total_bytes", 0)
+    def show_result(self, result: UploadResult) -> None:
+        total = result.total_bytes
         self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · done", force=True)
         self.status.value = note_html(
-            f"Uploaded {len(getattr(result, 'objects', ()))} object(s), {format_bytes(total)}. Object URL: "
+            f"Uploaded {len(result.objects)} object(s), {format_bytes(total)}. Object URL: "
             f"<code class='zimport-object-url'>{esc(result.object_url)}</code>"
         )
-        render = getattr(result, "_repr_html_", None)
-        self.output.value = render() if render else ""
+        self.output.value = result._repr_html_()
 
     def code(self) -> str:
         endpoint = self.oss.endpoint.value.strip()
@@ -108,14 +120,10 @@ class UploadForm(BaseForm):
         )
 
 
-def _render_upload(event: Any) -> tuple[float | None, str]:
-    fraction = getattr(event, "fraction", None)
-    done, total = getattr(event, "bytes_done", 0), getattr(event, "bytes_total", 0)
-    label = f"{format_bytes(done)} of {format_bytes(total)}"
-    files_total = getattr(event, "files_total", 0)
-    if files_total:
-        label += f" · {getattr(event, 'files_done', 0)}/{files_total} files"
-    current = getattr(event, "current_file", "")
-    if current:
-        label += f" · <code>{esc(current)}</code>"
-    return fraction, label
+def _render_upload(event: UploadProgress) -> tuple[float | None, str]:
+    label = f"{format_bytes(event.bytes_done)} of {format_bytes(event.bytes_total)}"
+    if event.files_total:
+        label += f" · {event.files_done}/{event.files_total} files"
+    if event.current_file:
+        label += f" · <code>{esc(event.current_file)}</code>"
+    return event.fraction, label

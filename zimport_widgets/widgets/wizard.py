@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from .. import config
+from .base import BaseForm
 from .connection import ConnectionForm
-from .convert import ConvertForm
+from .convert import ConvertForm, ConvertOutcome
 from .importing import ImportForm
 from .jobs import JobsTable
 from .oss import OSSForm
 from .upload import UploadForm
+
+if TYPE_CHECKING:
+    from ..storage.results import UploadResult
 
 __all__ = ["ImportWizard"]
 
@@ -66,12 +70,12 @@ class ImportWizard(w.VBox):
         self.add_class("zimport-wizard")
 
     @property
-    def steps(self) -> list[Any]:
+    def steps(self) -> list[BaseForm]:
         return [self.convert, self.upload, self.importer]
 
     def _converted(self, change: dict) -> None:
-        outcome = change["new"]
-        if outcome is None or not getattr(outcome, "ok", True):
+        outcome: ConvertOutcome | None = change["new"]
+        if outcome is None or not outcome.ok:
             return
         self.upload.source.value = str(outcome.out_dir)
         self.upload.schema = outcome.schema
@@ -80,7 +84,7 @@ class ImportWizard(w.VBox):
             self.upload.prefix.value = f"{name}/import"
 
     def _uploaded(self, change: dict) -> None:
-        result = change["new"]
+        result: UploadResult | None = change["new"]
         if result is not None:
             self.importer.object_url.value = result.object_url
 
