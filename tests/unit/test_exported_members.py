@@ -1,8 +1,11 @@
 """The public surface: ``zimport_widgets.__all__`` is pinned, every name resolves to where it is defined,
 and importing the package loads none of its heavy parts."""
 
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import zimport_widgets
 
@@ -59,3 +62,30 @@ def test_core_never_imports_widgets_or_sandbox():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_IMPORT = re.compile(r"^\s*(?:from\s+(zimport_widgets[\w.]*)\s+import|import\s+(zimport_widgets[\w.]*))", re.M)
+
+
+def _imported_modules(code: str) -> set[str]:
+    return {a or b for a, b in _IMPORT.findall(code)}
+
+
+def test_notebooks_import_only_public_names():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        modules = _imported_modules(code)
+        assert modules and modules <= {"zimport_widgets", "zimport_widgets.widgets"}, (path.name, modules)
+        for name in re.findall(r"from zimport_widgets import ([\w, ]+)", code):
+            assert {n.strip() for n in name.split(",")} <= set(zimport_widgets.__all__), (path.name, name)
+
+
+def test_show_code_imports_only_public_names():
+    forms_with_code = 0
+    for path in sorted((ROOT / "zimport_widgets" / "widgets").glob("*.py")):
+        shown = "\n".join(re.findall(r"""["'](\s*(?:from|import) zimport_widgets[^"']*)["']""", path.read_text()))
+        assert _imported_modules(shown) <= {"zimport_widgets"}, (path.name, shown)
+        forms_with_code += bool(shown)
+    assert forms_with_code >= 5  # connection, convert, upload, import, jobs show code
