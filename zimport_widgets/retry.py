@@ -64,13 +64,15 @@ def retry(
     deadline: float | None = None,
     out_of_time: Callable[[Exception], BaseException] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    describe: Callable[[Exception], str] = lambda exc: type(exc).__name__,
 ) -> T:
     """Call ``fn`` until it returns, at most ``policy.attempts`` times.
 
     After a failure ``exc`` for which ``retryable(exc)`` holds, ``recover(exc)`` may say the call took
     effect anyway (a lost answer to a write: look before sending again). A final failure raises
     ``on_failure(exc, attempts, exhausted)`` (default: ``exc`` itself); a wait that would pass
-    ``deadline`` (a :func:`time.monotonic` value) raises ``out_of_time(exc)`` instead of sleeping.
+    ``deadline`` (a :func:`time.monotonic` value) raises ``out_of_time(exc)`` instead of sleeping. Each
+    retry is logged (INFO) with ``describe(exc)``: never a message that could carry a secret.
     """
     attempt = 0
     while True:
@@ -92,7 +94,5 @@ def retry(
                 if out_of_time is None:
                     raise
                 raise out_of_time(exc) from None
-            log.info(
-                "%s failed (%s); retry %d/%d in %.2f s", what, type(exc).__name__, attempt, policy.attempts - 1, wait
-            )
+            log.info("%s failed (%s); retry %d/%d in %.2f s", what, describe(exc), attempt, policy.attempts - 1, wait)
             sleep(wait)

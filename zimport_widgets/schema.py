@@ -341,7 +341,7 @@ class CollectionSchema:
 
 
 #: What the functions that take a schema accept: the model, a REST/pymilvus schema dict, or a schema file.
-SchemaLike = Union["CollectionSchema", Mapping[str, Any], str, "os.PathLike[str]"]
+SchemaLike = Union[CollectionSchema, Mapping[str, Any], str, "os.PathLike[str]"]
 
 
 def load_schema(source: str | os.PathLike[str] | Mapping[str, Any]) -> CollectionSchema:

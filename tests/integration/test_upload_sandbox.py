@@ -559,3 +559,23 @@ def test_debug_logs_carry_no_sts_token(
     assert "'x-oss-security-token': '***'" in caplog.text  # oss2 logs it among the request headers: masked
     for secret in (ak, sk, token):
         assert secret not in caplog.text
+
+
+def test_cli_reports_a_missing_source_before_any_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("OSS_ENDPOINT", "OSS_BUCKET", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    rc = cli_main(["upload", str(tmp_path / "nope"), "--prefix", "p", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "no such file or folder" in err and "OSS endpoint" not in err
+
+
+def test_an_unwritable_checkpoint_folder_fails_before_any_byte(store: OssStore, up: Any, tmp_path: Path) -> None:
+    src = _folder(tmp_path / "src")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the checkpoint folder should be")
+    before = store.request_count
+    with pytest.raises(OSError):
+        up(src, "ckpt/v1", checkpoint_dir=blocker / "ck", **SMALL_MULTIPART)
+    assert store.request_count == before  # nothing was sent, not even the listing

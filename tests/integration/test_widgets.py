@@ -385,7 +385,7 @@ def test_import_form_verify_line_compares_the_rows_with_the_imported_ones():
     assert "zimport-warning" in status and "✓" not in status and "zimport-ok" not in status
 
 
-def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox):
+def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox, sandbox_faults):
     sandbox.faults.fail_jobs("disk full on data node")
     form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"],
                          object_url=cluster["url"], poll_interval=0.2)  # fmt: skip
@@ -482,3 +482,39 @@ def test_standalone_import_form_embeds_its_settings_and_takes_typed_keys(cluster
     assert form.error is None, form.status.value
     assert outcome.row_count == cluster["rows"]
     assert_no_secret(all_state(form), sandbox.api_key, sandbox.access_key_id, sandbox.access_key_secret)
+
+
+def test_import_form_verify_line_on_a_collection_without_a_dense_vector():
+    from zimport_widgets import ImportJob, ImportProgress, ImportState, VerifyResult
+    from zimport_widgets.widgets.importing import ImportOutcome
+
+    form = zw.ImportForm(zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1"), zw.OSSForm())
+    progress = ImportProgress("j1", ImportState.COMPLETED, 100.0, imported_rows=50, total_rows=50)
+    form.show_result(ImportOutcome(ImportJob("j1", "c"), progress, VerifyResult("c", 50, None, None, searched=False)))
+    assert "no dense vector field to search (count only)" in form.status.value
+    assert "zimport-ok" in form.status.value and "zimport-warning" not in form.status.value
+
+
+def test_oss_form_takes_the_sts_token_only_with_keys_from_the_environment(monkeypatch, clean_env):
+    monkeypatch.setenv("OSS_ENDPOINT", "http://127.0.0.1:1")
+    monkeypatch.setenv("OSS_BUCKET", "b")
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "STS.tempkeyid")
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "tempsecret")
+    monkeypatch.setenv("OSS_SECURITY_TOKEN", "the-sts-token")
+    assert zw.OSSForm().credentials().keys.security_token == "the-sts-token"
+    typed = zw.OSSForm(access_key_id="LTAIlongterm", access_key_secret="longsecret")
+    keys = typed.credentials().keys
+    assert (keys.access_key_id, keys.security_token) == ("LTAIlongterm", None)
+
+
+def test_an_observer_error_shows_in_the_form(sandbox, sample_json, tmp_path, clean_env):
+    form = zw.ConvertForm(source=str(sample_json), out_dir=str(tmp_path / "npy"), infer=True)
+
+    def broken(change: dict) -> None:
+        raise RuntimeError("the next step could not take the result")
+
+    form.observe(broken, "result")
+    form.run()
+    form.wait(120)
+    assert "the next step could not take the result" in form.status.value
+    assert form.error is not None

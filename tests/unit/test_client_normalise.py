@@ -175,3 +175,18 @@ def test_verify_result_ok_rules():
     assert not VerifyResult("c", 5, None, SearchResult("c", "v", ())).ok  # rows but the search finds none
     assert VerifyResult("c", 5, None, None, searched=False).ok  # sparse only: the count decides
     assert not VerifyResult("c", 0, None, None, searched=False).ok
+
+
+def test_import_requests_never_show_the_storage_keys():
+    from zimport_widgets.cloud.dialects import DIALECTS, ImportSpec
+
+    url = "https://b.oss-cn-hangzhou.aliyuncs.com/p/?OSSAccessKeyId=LTAIsecretid"
+    spec = ImportSpec("c", url, access_key="LTAIsecretid", secret_key="the-secret", token="the-token")
+    request = DIALECTS["v2"].create(spec, cluster_id="in01-x", db_name=None)
+    assert request.json is not None and request.json["secretKey"] == "the-secret"
+    for text in (repr(spec), repr(request)):
+        assert "the-secret" not in text and "the-token" not in text and "LTAIsecretid" not in text
+    milvus = DIALECTS["milvus"]
+    empty = ImportSpec("c", files=[[]])
+    assert milvus.shown_url(empty, milvus.create(ImportSpec("c", files=[["a/b.npy"]]), cluster_id="", db_name=None))
+    assert milvus.shown_url(empty, milvus.create(empty, cluster_id="", db_name=None)) is None

@@ -17,3 +17,21 @@ def test_api_error_carries_code_status_and_documented_hint():
 
 def test_redact_masks_every_secret():
     assert redact("key=abcdef secret=ghijkl", ["abcdef", "ghijkl", None, ""]) == "key=*** secret=***"
+
+
+def test_transport_errors_stand_beside_api_errors():
+    from zimport_widgets import errors as e
+
+    for network in (e.RequestNotSent, e.AmbiguousRequestError, e.DeadlineExceeded):
+        assert issubclass(network, e.ZillizNetworkError) and not issubclass(network, e.ZillizAPIError)
+    assert issubclass(e.RetryableStatus, e.ZillizAPIError) and not issubclass(e.RetryableStatus, e.ZillizNetworkError)
+    assert e.ZillizAPIError.__mro__[1] is e.ZillizError and e.ZillizNetworkError.__mro__[1] is e.ZillizError
+    assert issubclass(e.ZillizError, e.ZImportError) and not issubclass(e.StorageError, e.ZillizError)
+    net = e.ZillizNetworkError("no route", endpoint="GET /x")
+    assert str(net).startswith("GET /x: no route") and net.server_message == "no route"
+    try:
+        raise net
+    except e.ZillizAPIError:  # pragma: no cover - the bug this guards against
+        raise AssertionError("a network error was caught as an API error") from None
+    except e.ZillizError:
+        pass

@@ -89,3 +89,30 @@ def test_show_code_imports_only_public_names():
         assert _imported_modules(shown) <= {"zimport_widgets"}, (path.name, shown)
         forms_with_code += bool(shown)
     assert forms_with_code >= 5  # connection, convert, upload, import, jobs show code
+
+
+def test_no_core_module_imports_widgets_or_sandbox_even_lazily():
+    """Every import statement of the core (module level or inside a function), read from the source."""
+    import ast
+
+    package = ROOT / "zimport_widgets"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.parts[0] in ("widgets", "sandbox", "cli") or (rel.name == "__init__.py" and len(rel.parts) == 1):
+            continue
+        depth = len(rel.parts) - 1  # how many packages below zimport_widgets
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: resolve against the package of this module
+                    up = rel.parts[: len(rel.parts) - 1][: max(0, depth - (node.level - 1))]
+                    base = ".".join(["zimport_widgets", *up, *([base] if base else [])])
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.startswith(("zimport_widgets.widgets", "zimport_widgets.sandbox", "ipywidgets")):
+                    offenders.append(f"{rel}: {name}")
+    assert offenders == []

@@ -39,9 +39,11 @@ def _size(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import OssCredentials, UploadConfig
+    from ..storage.plan import plan_upload
     from ..storage.upload import upload_to_oss
 
     source = args.source[0] if len(args.source) == 1 else args.source
+    plan_upload(source, args.prefix)  # a missing source is reported before any OSS setting is looked up
     tuning: dict[str, Any] = {}
     if args.part_size:
         tuning["part_size"] = args.part_size

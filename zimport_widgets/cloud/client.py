@@ -2,7 +2,7 @@
 
 One small typed client for the three import APIs in use, ``api_version="v1"`` (default), ``"v2"`` and
 ``"milvus"``: each is a class in :mod:`.dialects`, so this module never branches on the version.
-All three give the same :class:`~zimport_widgets.jobs.ImportProgress`. Reads are retried (bounded, with
+All three give the same :class:`~zimport_widgets.ImportProgress`. Reads are retried (bounded, with
 backoff and jitter); the create call never starts a duplicate job: when its answer is lost it looks for
 the new job in the job list before it tries again. Data-plane helpers (``describe_collection``,
 ``count_rows``, ``search_sample``, ``create_collection``…) come from :class:`.data_plane.DataPlane`.
@@ -38,7 +38,7 @@ from ..retry import Recovered, RetryPolicy, retry
 from .data_plane import DataPlane
 from .dialects import API_VERSIONS, DIALECTS, ImportSpec
 from .endpoints import normalize_url, parse_cluster_endpoint
-from .http import DEFAULT_TIMEOUT, ApiSession, gave_up, retry_after, transient
+from .http import DEFAULT_TIMEOUT, ApiSession, failure_reason, gave_up, retry_after, transient
 from .jobs import ImportJob, ImportJobSummary, ImportProgress, job_id_of, parse_job_list, parse_progress
 from .watch import JobWatch, describe_failure
 
@@ -69,7 +69,7 @@ class ImportClient(DataPlane):
     db_name:
         Database name sent as ``dbName`` (v2 and Milvus; data-plane calls too).
     timeout, retry, session:
-        ``(connect, read)`` seconds; :class:`~zimport_widgets.http.RetryPolicy` for reads; an optional
+        ``(connect, read)`` seconds; :class:`~zimport_widgets.RetryPolicy` for reads; an optional
         ``requests.Session``.
     env:
         A mapping read instead of ``os.environ`` for the ``ZILLIZ_*`` / ``OSS_*`` defaults.
@@ -227,6 +227,7 @@ class ImportClient(DataPlane):
             retry_after=retry_after,
             recover=look_for_the_job,
             on_failure=gave_up,
+            describe=failure_reason,
         )
         if isinstance(data, ImportJob):
             return data

@@ -16,7 +16,7 @@ from .. import config
 from ..errors import ConfigError, ZillizAPIError
 from ..retry import Recovered, retry
 from ..schema import CollectionSchema, DataType
-from .http import ApiSession, retry_after, transient
+from .http import ApiSession, failure_reason, retry_after, transient
 from .search_results import SearchHit, SearchResult, VerifyResult
 
 __all__ = ["DataPlane"]
@@ -81,6 +81,7 @@ class DataPlane:
             what=f"POST {path}",
             retry_after=retry_after,
             recover=took_effect,
+            describe=failure_reason,
         )
 
     def create_collection(
@@ -143,11 +144,11 @@ class DataPlane:
         anns_field: str | None = None,
         limit: int = 3,
         output_fields: Sequence[str] | None = None,
+        schema: CollectionSchema | None = None,
     ) -> SearchResult:
         """One sample search. Without ``vector`` the first stored row's vector is used (a self-hit
-        at the top is the expected answer)."""
-        schema = None
-        if anns_field is None or output_fields is None:
+        at the top is the expected answer). ``schema`` saves a describe call when the caller has it."""
+        if schema is None and (anns_field is None or output_fields is None):
             schema = self.describe_collection(name)
         if anns_field is None:
             assert schema is not None
@@ -193,8 +194,8 @@ class DataPlane:
         A collection without a dense vector field (sparse vectors only) is verified by its row count alone
         (``searched`` is False): the sample search needs a dense vector to search with.
         """
-        rows = self.count_rows(name)
         schema = self.describe_collection(name)
+        rows = self.count_rows(name)
         searchable = any(f.dtype is not DataType.SPARSE_FLOAT_VECTOR for f in schema.vector_fields)
-        search = self.search_sample(name) if rows > 0 and searchable else None
+        search = self.search_sample(name, schema=schema) if rows > 0 and searchable else None
         return VerifyResult(name, rows, expected_rows, search, searched=searchable)

@@ -42,8 +42,8 @@ class Request:
 
     method: str
     path: str
-    json: dict[str, Any] | None = None
-    params: dict[str, Any] | None = None
+    json: dict[str, Any] | None = field(default=None, repr=False)  # the create body holds the storage keys
+    params: dict[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class ImportSpec:
     """What to import: the collection, the data (an object URL, URL groups or Milvus files) and the keys."""
 
     collection: str
-    object_url: str | None = None
+    object_url: str | None = field(default=None, repr=False)  # a presigned URL carries the key id
     partition: str | None = None
     object_urls: Sequence[Sequence[str]] | None = None
     files: Sequence[Sequence[str]] | None = None
@@ -173,7 +173,8 @@ class MilvusDialect(ImportDialect):
         return Request("POST", _V2_CREATE, json=_with_db(body, db_name))
 
     def shown_url(self, spec: ImportSpec, request: Request) -> str | None:
-        return spec.object_url or (request.json or {})["files"][0][0]
+        files = (request.json or {}).get("files") or [[]]
+        return spec.object_url or (files[0][0] if files[0] else None)
 
     def list_page(
         self, page: int, page_size: int, *, cluster_id: str, collection: str | None, db_name: str | None

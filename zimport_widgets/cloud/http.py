@@ -58,6 +58,11 @@ def gave_up(exc: Exception, attempts: int, exhausted: bool) -> BaseException:
     return exc
 
 
+def failure_reason(exc: Exception) -> str:
+    """For a retry's log line: the HTTP status of an answer, else the kind of network failure."""
+    return f"HTTP {exc.status}" if isinstance(exc, RetryableStatus) else type(exc).__name__
+
+
 def retry_after(exc: Exception) -> float | None:
     return getattr(exc, "retry_after", None)
 
@@ -227,6 +232,7 @@ class ApiSession:
                 f"{_server_message(exc)} (no time left to retry)", endpoint=getattr(exc, "endpoint", None)
             ),
             sleep=self._sleep,
+            describe=failure_reason,
         )
 
     def close(self) -> None:

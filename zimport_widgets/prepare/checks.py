@@ -30,7 +30,7 @@ def _iter_dir(root: Path, depth: int, report: CheckReport, limits: ImportLimits)
         if entry.is_dir():
             rel_depth = depth + 1
             if rel_depth > limits.max_depth:
-                report._error(
+                report.add_error(
                     f"more than {limits.max_depth} levels of sub-folders (Zilliz accepts a folder with at most "
                     f"{limits.max_depth} levels)",
                     entry,
@@ -54,7 +54,7 @@ def check_import_source(
     items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     report = CheckReport(kind=None, schema_checked=schema is not None)
     if not items:
-        report._error("no path given")
+        report.add_error("no path given")
         return report
     files: list[Path] = []
     subfolder_bytes: dict[Path, int] = {}
@@ -66,37 +66,37 @@ def check_import_source(
             files.extend(found)
             firsts = {f.relative_to(item).parts[0] for f in found if len(f.relative_to(item).parts) > 1}
             if len(firsts) > limits.max_subfolders:
-                report._error(f"{len(firsts)} sub-folders; at most {limits.max_subfolders} are allowed", item)
+                report.add_error(f"{len(firsts)} sub-folders; at most {limits.max_subfolders} are allowed", item)
             for f in found:
                 rel = f.relative_to(item)
                 key = item / rel.parts[0] if len(rel.parts) > 1 else item
                 subfolder_bytes[key] = subfolder_bytes.get(key, 0) + f.stat().st_size
         else:
-            report._error("no such file or folder", item)
+            report.add_error("no such file or folder", item)
     jsons = [f for f in files if f.suffix.lower() == ".json"]
     npys = [f for f in files if f.suffix.lower() == ".npy"]
     named = {item for item in items if item.is_file()}
     report.ignored = [f for f in files if f not in jsons and f not in npys and f not in named]
     for f in files:
         if f in named and f not in jsons and f not in npys:  # the importer refuses a file it is told to read
-            report._error(f"not a .json or .npy file: the import refuses a file of type {f.suffix or '(none)'!r} "
+            report.add_error(f"not a .json or .npy file: the import refuses a file of type {f.suffix or '(none)'!r} "
                           "named in its file list", f)  # fmt: skip
     for f in report.ignored:
-        report._warn("not a .json or .npy file: ignored by the import", f)
+        report.add_warning("not a .json or .npy file: ignored by the import", f)
     report.files = jsons + npys
     report.total_bytes = sum(f.stat().st_size for f in report.files)
     if jsons and npys:
-        report._error(
+        report.add_error(
             f"JSON and NumPy files are mixed ({len(jsons)} .json, {len(npys)} .npy); an import takes one kind"
         )
         report.kind = "mixed"
         return report
     if not jsons and not npys:
         if not report.errors:
-            report._error("no .json or .npy file found")
+            report.add_error("no .json or .npy file found")
         return report
     if report.total_bytes > limits.max_total_bytes:
-        report._error(
+        report.add_error(
             f"the source holds {format_bytes(report.total_bytes)}; "
             f"at most {format_bytes(limits.max_total_bytes)} per import"
         )
@@ -107,7 +107,7 @@ def check_import_source(
         report.kind = "numpy"
         for folder, size in subfolder_bytes.items():
             if folder not in items and size > limits.max_subfolder_bytes:
-                report._error(
+                report.add_error(
                     f"sub-folder holds {format_bytes(size)}; at most {format_bytes(limits.max_subfolder_bytes)} each",
                     folder,
                 )
@@ -119,12 +119,12 @@ def check_import_source(
 # JSON
 def _check_json(files: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits) -> None:
     if len(files) > 1:
-        report._error(f"{len(files)} JSON files; a JSON import takes exactly one file (start one import per file)")
+        report.add_error(f"{len(files)} JSON files; a JSON import takes exactly one file (start one import per file)")
         return
     path = files[0]
     size = path.stat().st_size
     if size > limits.max_json_file_bytes:
-        report._error(
+        report.add_error(
             f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per JSON file",
             path,
         )
@@ -139,10 +139,10 @@ def _check_json(files: list[Path], schema: CollectionSchema | None, report: Chec
                                         expected="a JSON object")  # fmt: skip
             report.row_count = n
     except DataFileError as exc:
-        report._error(_item_text(exc), path, exc.field)
+        report.add_error(_item_text(exc), path, exc.field)
         return
     if report.row_count == 0:
-        report._warn("the file has no rows: the import completes with nothing imported", path)
+        report.add_warning("the file has no rows: the import completes with nothing imported", path)
 
 
 def _item_text(exc: DataFileError) -> str:

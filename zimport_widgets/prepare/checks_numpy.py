@@ -57,21 +57,21 @@ def check_numpy(items: list[Path], schema: CollectionSchema | None, report: Chec
             try:
                 h = read_npy_header(path)
             except DataFileError as exc:
-                report._error(exc.message, path, name)
+                report.add_error(exc.message, path, name)
                 continue
             if h.dtype.hasobject:
-                report._error(f"the numpy file dtype '{h.dtype.str}' is not supported (object arrays cannot be "
+                report.add_error(f"the numpy file dtype '{h.dtype.str}' is not supported (object arrays cannot be "
                               "imported; save with an explicit dtype)", path, name)  # fmt: skip
                 continue
             if h.fortran_order and len(h.shape) > 1:  # Milvus reads the bytes in C order: rows would be scrambled
-                report._error("Fortran-ordered arrays are not supported (Milvus would read the values in the wrong "
+                report.add_error("Fortran-ordered arrays are not supported (Milvus would read the values in the wrong "
                               "order); save a C-ordered array (numpy.ascontiguousarray)", path, name)  # fmt: skip
             misread = _milvus_misreads(h)
             if misread:
-                report._error(misread, path, name)
+                report.add_error(misread, path, name)
                 continue
             if h.file_bytes < h.data_offset + h.data_bytes:
-                report._error(
+                report.add_error(
                     f"the file is truncated: the header promises {h.data_bytes:,} data bytes, "
                     f"found {h.file_bytes - h.data_offset:,}",
                     path,
@@ -79,7 +79,7 @@ def check_numpy(items: list[Path], schema: CollectionSchema | None, report: Chec
                 )
                 continue
             if not h.shape:
-                report._error("a 0-d array; expected one row per entity", path, name)
+                report.add_error("a 0-d array; expected one row per entity", path, name)
                 continue
             headers[name] = h
         if schema is not None:
@@ -100,7 +100,7 @@ def check_numpy(items: list[Path], schema: CollectionSchema | None, report: Chec
         } or {name: h.rows for name, h in headers.items()}
         if len(set(counts.values())) > 1:
             detail = ", ".join(f"{n}: {c:,}" for n, c in counts.items())
-            report._error(f"row counts differ between files ({detail}); every file needs the same number of rows",
+            report.add_error(f"row counts differ between files ({detail}); every file needs the same number of rows",
                           folder)  # fmt: skip
         total_rows += max(counts.values(), default=0)
         if schema is not None and limits.check_values:
@@ -114,7 +114,7 @@ def check_numpy(items: list[Path], schema: CollectionSchema | None, report: Chec
                     _check_values(h, fs, report)
     report.row_count = total_rows
     if sets and total_rows == 0 and report.ok:
-        report._warn("the files hold no rows: the import completes with nothing imported")
+        report.add_warning("the files hold no rows: the import completes with nothing imported")
 
 
 def _field(schema: CollectionSchema, name: str) -> FieldSchema | None:
@@ -143,23 +143,23 @@ def _check_names(folder: Path, by_field: dict[str, Path], schema: CollectionSche
     for fs in schema.fields:
         why = numpy_unsupported(fs)
         if why is not None:
-            report._error(f"NumPy import cannot carry this field ({why}); import this collection from a JSON "
+            report.add_error(f"NumPy import cannot carry this field ({why}); import this collection from a JSON "
                           "file instead", folder, fs.name)  # fmt: skip
             continue
         if fs.is_primary and fs.auto_id:
             if fs.name in by_field:
-                report._error(f"the primary key {fs.name!r} is auto-generated, no need to provide "
+                report.add_error(f"the primary key {fs.name!r} is auto-generated, no need to provide "
                               f"{fs.name}.npy", by_field[fs.name], fs.name)  # fmt: skip
             continue
         if fs.name not in by_field:
-            report._error(f"no file for field {fs.name!r} ({fs.name}.npy is missing)", folder, fs.name)
+            report.add_error(f"no file for field {fs.name!r} ({fs.name}.npy is missing)", folder, fs.name)
     for name, path in by_field.items():
         if name in schema or (name == META_FIELD and schema.enable_dynamic_field):
             continue
         lower = {n.lower(): n for n in schema.names}
         near = f" (did you mean {lower[name.lower()]}.npy? names are case-sensitive)" if name.lower() in lower else ""
         what = "the dynamic field is off" if name == META_FIELD else "it names no field of the collection"
-        report._error(f"extra file: {what}; Zilliz rejects a file count different from the field count "
+        report.add_error(f"extra file: {what}; Zilliz rejects a file count different from the field count "
                       f"(error 47036){near}", path, name)  # fmt: skip
 
 
@@ -168,17 +168,19 @@ def _check_header(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
     ndim = form.ndim
     got = _dtype_code(h.dtype)
     if got not in form.accept:
-        report._error(
+        report.add_error(
             f"dtype {h.dtype.name} ({h.dtype.str}) does not match the {fs.describe()} field: expected {text}",
             h.path,
             fs.name,
         )
         return
     if len(h.shape) != ndim:
-        report._error(f"shape {h.shape} has {len(h.shape)} dimension(s); expected {ndim}-D ({text})", h.path, fs.name)
+        report.add_error(
+            f"shape {h.shape} has {len(h.shape)} dimension(s); expected {ndim}-D ({text})", h.path, fs.name
+        )
         return
     if width is not None and h.shape[1] != width:
-        report._error(f"shape {h.shape}: {h.shape[1]} values per row, expected {width} for {fs.describe()}",
+        report.add_error(f"shape {h.shape}: {h.shape[1]} values per row, expected {width} for {fs.describe()}",
                       h.path, fs.name)  # fmt: skip
 
 
@@ -195,7 +197,7 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
             bad = ~np.isfinite(block)
             if bad.any():
                 r, c = (int(x[0]) for x in np.nonzero(bad))
-                report._error(f"row {start + r}: NaN or Inf in vector at element {c} ({block[r, c]!r})",
+                report.add_error(f"row {start + r}: NaN or Inf in vector at element {c} ({block[r, c]!r})",
                               h.path, fs.name)  # fmt: skip
                 return
         elif dt is DataType.VARCHAR:
@@ -206,7 +208,7 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
                 value = block[r]
                 nbytes = len(value.encode("utf-8")) if isinstance(value, str) else len(value)
                 if nbytes > ml:
-                    report._error(f"row {start + r}: string of {nbytes} bytes is longer than max_length {ml}",
+                    report.add_error(f"row {start + r}: string of {nbytes} bytes is longer than max_length {ml}",
                                   h.path, fs.name)  # fmt: skip
                     return
         elif dt is DataType.JSON:
@@ -215,8 +217,10 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
                 try:
                     parsed = json.loads(text)
                 except ValueError as exc:
-                    report._error(f"row {start + r}: not valid JSON ({exc}): {text[:40]!r}", h.path, fs.name)
+                    report.add_error(f"row {start + r}: not valid JSON ({exc}): {text[:40]!r}", h.path, fs.name)
                     return
                 if fs.name == META_FIELD and not isinstance(parsed, dict):
-                    report._error(f"row {start + r}: $meta must hold JSON objects, got {text[:40]!r}", h.path, fs.name)
+                    report.add_error(
+                        f"row {start + r}: $meta must hold JSON objects, got {text[:40]!r}", h.path, fs.name
+                    )
                     return

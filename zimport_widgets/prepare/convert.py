@@ -3,7 +3,7 @@
 ``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) row by row (``json_rows``:
 orjson blocks, float vectors via simdjson straight to float32, ijson where needed), checks every
 value against the collection schema and writes one ``<field>.npy`` per field. Large files are
-split across worker processes (``convert_split``).
+split across worker processes (``split``).
 Fixed-width columns go straight into their ``.npy`` (header patched at the end); string columns are
 spilled as UTF-8 and rewritten as ``<U{longest}`` at the end. Memory stays flat: one chunk of rows
 at a time. Output is built in a temporary folder next to ``out_dir`` and moved into place only on

@@ -110,11 +110,11 @@ class CheckReport:
         )
         return f"<div><p style='color:{colour}'><b>{html.escape(self.summary)}</b></p>{table}</div>"
 
-    # internal
-    def _error(self, message: str, file: str | os.PathLike[str] | None = None, field: str | None = None) -> None:
+    # used by the checks
+    def add_error(self, message: str, file: str | os.PathLike[str] | None = None, field: str | None = None) -> None:
         self.items.append(CheckItem("error", message, _name(file), field))
 
-    def _warn(self, message: str, file: str | os.PathLike[str] | None = None, field: str | None = None) -> None:
+    def add_warning(self, message: str, file: str | os.PathLike[str] | None = None, field: str | None = None) -> None:
         self.items.append(CheckItem("warning", message, _name(file), field))
 
 

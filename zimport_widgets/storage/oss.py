@@ -213,7 +213,7 @@ class OssBackend:
                 self._bucket,
                 key,
                 str(path),
-                store=self._checkpoints(),
+                store=self.open_checkpoints(),
                 multipart_threshold=cfg.threshold,
                 part_size=cfg.part_size,
                 num_threads=cfg.num_threads,
@@ -233,7 +233,8 @@ class OssBackend:
         with contextlib.suppress(Exception):
             self._bucket.delete_object(key)
 
-    def _checkpoints(self) -> Any:
+    def open_checkpoints(self) -> Any:
+        """The multipart checkpoint store (its folder made on first use; see ``UploadConfig.checkpoints``)."""
         if self._store is None:
             import oss2
 

@@ -102,6 +102,8 @@ def upload_to_oss(
         progress, total=plan.total_bytes, desc="upload", unit="B", unit_scale=True, unit_divisor=1024
     ) as reporter:
         transfer = _Transfer(backend, plan, _ProgressAggregator(reporter, plan.total_bytes, len(plan.files), stop))
+        if any(f.size >= config.threshold for f in plan.files):
+            backend.open_checkpoints()  # before any request: a folder that cannot be written fails first
         transfer.remote = backend.list_prefix(plan.prefix)  # fails fast on wrong keys or a missing bucket
         objects = transfer.run()
         # The URL is only handed out when the whole set is in place with the right sizes.

@@ -233,8 +233,12 @@ class BaseForm(w.VBox):
         return self._last_result
 
     def _publish(self, result: Any) -> None:
-        """Main thread: set :attr:`result`, which runs the observers that chain the forms."""
-        self.result = result
+        """Main thread: set :attr:`result`, which runs the observers that chain the forms; an observer's
+        error is shown in this form (as the work's errors are), never lost in the kernel's log."""
+        try:
+            self.result = result
+        except Exception as exc:
+            self._fail(exc)
 
     @property
     def cancelled(self) -> bool:

@@ -51,12 +51,18 @@ class OSSForm(BaseForm):
         self.watch_code(self.endpoint, self.bucket)
 
     def settings(self) -> dict[str, Any]:
-        """``endpoint``, ``bucket``, ``access_key_id``, ``access_key_secret`` (reads and clears the keys)."""
+        """``endpoint``, ``bucket``, the keys and the STS token (reads and clears the keys).
+
+        The token (``OSS_SECURITY_TOKEN``) is taken only with a key id from the environment: a token
+        belongs with the temporary key id it was issued with.
+        """
+        from_env = self.access_key_id.source == "env"
         return {
             "endpoint": self.endpoint.value.strip() or None,
             "bucket": self.bucket.value.strip() or None,
             "access_key_id": self.access_key_id.take(),
             "access_key_secret": self.access_key_secret.take(),
+            "security_token": os.environ.get(config.OSS_SECURITY_TOKEN) if from_env else None,
         }
 
     def secrets(self) -> list[str | None]:
