@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.milvus_corpus import CASES, DIM, SCHEMAS, build, rows_for, write_json
+from tests.support.milvus_corpus import CASES, DIM, SCHEMAS, build, rows_for, write_json, write_parquet
 from zimport_widgets.prepare.checks import check_import_source
 from zimport_widgets.prepare.convert import convert_json_to_numpy
 from zimport_widgets.sandbox.milvus import EngineError
@@ -70,6 +70,7 @@ KEY = {"scalars": "id", "binary": "tag", "strkey": "key"}
 #: (source kind, schema, converter workers, first row, rows): key ranges apart from the corpus's rows (0-39)
 GOOD = [("numpy", s, 1, 10_000, 300) for s in sorted(SCHEMAS)] + [("json", s, 0, 20_000, 120) for s in sorted(SCHEMAS)]
 GOOD.append(("numpy", "scalars", 2, 30_000, 2500))  # the parallel split/join path
+GOOD.append(("parquet", "scalars", 0, 40_000, 150))  # written with pyarrow as rules.PARQUET_TYPES says
 
 
 def _same(sent: dict, got: dict) -> list[str]:
@@ -101,6 +102,8 @@ def round_trips(judge, tmp_path_factory) -> dict[tuple, tuple[bool, str, int, li
         if kind == "numpy":
             res = convert_json_to_numpy(src, folder / "np", SCHEMAS[schema_key], progress=False, workers=workers)
             files = sorted(res.out_dir.glob("*.npy"))
+        elif kind == "parquet":
+            files = [write_parquet(folder / "rows.parquet", rows, row_group_size=64)]
         else:
             files = [src]
         report = check_import_source(files, SCHEMAS[schema_key])

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.sandbox_http import bulk_writer_round_trip
 from tests.support.tiny import TINY_DIM, tiny_schema, write_tiny_numpy
 from zimport_widgets import ImportClient, upload_to_oss
 from zimport_widgets.errors import ImportJobFailed
@@ -177,3 +178,8 @@ def test_lite_engine_answers_as_the_real_one(sandbox, milvus_sandbox, tmp_path, 
             except ImportJobFailed:
                 outcomes[sb.engine.kind] = ("Failed", client.count_rows(name))
     assert outcomes["lite"] == outcomes["milvus"], outcomes
+
+
+@pytest.mark.parametrize("file_type", ["PARQUET", "NUMPY"])
+def test_pymilvus_bulk_writer_output_imports_on_the_real_server(milvus_sandbox, tmp_path, file_type):
+    bulk_writer_round_trip(milvus_sandbox, tmp_path, file_type)

@@ -570,6 +570,100 @@ def _(folder: Path) -> list[Path]:
     return [*_npy_files(folder), write_json(folder / "rows.json", rows_for("scalars", 5))]
 
 
+# ---------------------------------------------------------------------------------------------- Parquet
+#: The Arrow column types of the SCALARS schema as the importer wants them (rules.PARQUET_TYPES).
+_ARROW = {
+    "id": "int64", "flag": "bool", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64", "f32": "float32",
+    "f64": "float64", "text": "string", "doc": "string", "vec": "list<float32>", "$meta": "string",
+}  # fmt: skip
+
+
+def _arrow_type(name: str):
+    import pyarrow as pa
+
+    if name.startswith(("list<", "fixed8<")):
+        inner = getattr(pa, name[name.index("<") + 1 : -1])()
+        return pa.list_(inner, 8) if name.startswith("fixed8<") else pa.list_(inner)
+    named = {"bool": pa.bool_(), "string": pa.string(), "large_string": pa.large_string()}
+    return named.get(name) or getattr(pa, name)()
+
+
+def write_parquet(
+    path: Path,
+    rows: list[dict],
+    *,
+    types: dict | None = None,
+    drop: tuple = (),
+    extra: dict | None = None,
+    mutate: dict | None = None,
+    row_group_size: int | None = None,
+) -> Path:
+    """SCALARS rows as a Parquet file: JSON fields and ``$meta`` (the rows' dynamic keys) as JSON text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for name, type_name in {**_ARROW, **(types or {})}.items():
+        if name in drop:
+            continue
+        if name == "doc":
+            values = [json.dumps(r["doc"], ensure_ascii=False) for r in rows]
+        elif name == "$meta":
+            values = [json.dumps({k: v for k, v in r.items() if k not in _ARROW}) for r in rows]
+        else:
+            values = [r[name] for r in rows]
+        if mutate and name in mutate:
+            values = mutate[name](values)
+        columns[name] = pa.array(values, type=_arrow_type(type_name))
+    for name, values in (extra or {}).items():
+        columns[name] = pa.array(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_size)
+    return path
+
+
+def _parquet_case(name: str, *, laxer: bool = False, accepted: bool = False, **kw: object) -> None:
+    def build(folder: Path) -> list[Path]:
+        return [write_parquet(folder / "rows.parquet", rows_for("scalars", 20), **kw)]  # type: ignore[arg-type]
+
+    CASES.append(Case(name, "scalars", build, laxer, accepted))
+
+
+def _at(row: int, value: object):
+    return lambda values: [value if i == row else v for i, v in enumerate(values)]
+
+
+_parquet_case("parquet as written", accepted=True)
+_parquet_case(
+    "parquet narrower ints",
+    accepted=True,
+    types={"id": "int16", "i16": "int8"},
+    mutate={"i16": lambda v: [x % 100 for x in v]},
+)
+_parquet_case("parquet float32 for double", accepted=True, types={"f64": "float32"})
+_parquet_case("parquet float64 vectors", accepted=True, types={"vec": "list<float64>"})
+_parquet_case("parquet without $meta", accepted=True, drop=("$meta",))
+_parquet_case("parquet several row groups", accepted=True, row_group_size=7)
+_parquet_case("parquet int64 for int8", types={"i8": "int64"})
+_parquet_case("parquet float64 for float", types={"f32": "float64"})
+_parquet_case("parquet fixed-size list vectors", types={"vec": "fixed8<float32>"})
+_parquet_case("parquet large_string for varchar", types={"text": "large_string"})
+_parquet_case("parquet string for int32", types={"i32": "string"}, mutate={"i32": lambda v: [str(x) for x in v]})
+_parquet_case("parquet int for bool", types={"flag": "int64"}, mutate={"flag": lambda v: [int(x) for x in v]})
+_parquet_case("parquet missing column", drop=("i16",))
+_parquet_case("parquet extra column", extra={"nope": list(range(20))})
+_parquet_case("parquet short vector", mutate={"vec": _at(5, [0.5] * 7)})
+_parquet_case("parquet JSON text that does not parse", mutate={"doc": _at(2, "{bad")})
+_parquet_case("parquet null in a non-nullable int", laxer=True, mutate={"i32": _at(3, None)})
+
+
+@case("parquet file that is not Parquet")
+def _(folder: Path) -> list[Path]:
+    folder.mkdir()
+    (folder / "rows.parquet").write_bytes(b"PAR1 not really a parquet file")
+    return [folder / "rows.parquet"]
+
+
 def build(case: Case, root: Path) -> list[Path]:
     folder = root / case.name.replace(" ", "_").replace("/", "_").replace("$", "S").replace("'", "")
     if folder.exists():

@@ -162,7 +162,7 @@ def test_too_many_subfolders(tmp_path, sample_json, schema):
 def test_missing_path_and_empty_folder(tmp_path):
     assert "no such file" in _only_error(check_import_source(tmp_path / "nope")).message
     (tmp_path / "empty").mkdir()
-    assert "no .json or .npy" in _only_error(check_import_source(tmp_path / "empty")).message
+    assert "no .json, .npy or .parquet file" in _only_error(check_import_source(tmp_path / "empty")).message
 
 
 # ---------------------------------------------------------------------------------------------- naming rules
@@ -492,3 +492,21 @@ def test_zero_rows_is_a_warning(tmp_path, schema):
         np.save(folder / f"{fs.name}.npy", np.zeros((0, *row_shape), dtype=dtype))
     report = check_import_source(folder, schema)
     assert report.ok and report.row_count == 0 and "no rows" in report.warnings[0].message
+
+
+def test_parquet_sources_are_recognised_and_checked(tmp_path):
+    from tests.support.milvus_corpus import SCHEMAS, rows_for, write_parquet
+
+    schema = SCHEMAS["scalars"]
+    good = write_parquet(tmp_path / "good" / "rows.parquet", rows_for("scalars", 30), row_group_size=8)
+    report = check_import_source(good.parent, schema)
+    assert report.ok and report.kind == "parquet" and report.row_count == 30, report
+    # VarChar counted in UTF-8 bytes, with the row numbered across row groups
+    too_long = {"text": lambda v: [("é" * 40) if i == 17 else x for i, x in enumerate(v)]}
+    long = write_parquet(tmp_path / "long" / "rows.parquet", rows_for("scalars", 30), row_group_size=8, mutate=too_long)
+    (err,) = check_import_source(long, schema).errors
+    assert err.field == "text" and "row 17: string of 80 bytes is longer than max_length 64" in err.message
+    # one kind per import
+    (tmp_path / "good" / "more.json").write_text('{"rows": []}')
+    mixed = check_import_source(tmp_path / "good", schema)
+    assert not mixed.ok and "source kinds are mixed (1 json, 1 parquet)" in mixed.errors[0].message

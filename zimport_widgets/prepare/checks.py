@@ -17,10 +17,13 @@ from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..schema import CollectionSchema, SchemaLike, load_schema
 from .checks_numpy import check_numpy
+from .checks_parquet import check_parquet
 from .convert import validate_json_rows
 from .json_rows import iter_json_rows
 from .report import CheckReport
-from .rules import ImportLimits
+from .rules import SOURCE_KINDS, ImportLimits
+
+_SUFFIXES = ", ".join(list(SOURCE_KINDS)[:-1]) + " or " + list(SOURCE_KINDS)[-1]  # ".json, .npy or .parquet"
 
 __all__ = ["check_import_source"]
 
@@ -73,36 +76,41 @@ def check_import_source(
                 subfolder_bytes[key] = subfolder_bytes.get(key, 0) + f.stat().st_size
         else:
             report.add_error("no such file or folder", item)
-    jsons = [f for f in files if f.suffix.lower() == ".json"]
-    npys = [f for f in files if f.suffix.lower() == ".npy"]
-    named = {item for item in items if item.is_file()}
-    report.ignored = [f for f in files if f not in jsons and f not in npys and f not in named]
+    by_kind: dict[str, list[Path]] = {}
     for f in files:
-        if f in named and f not in jsons and f not in npys:  # the importer refuses a file it is told to read
-            report.add_error(f"not a .json or .npy file: the import refuses a file of type {f.suffix or '(none)'!r} "
-                          "named in its file list", f)  # fmt: skip
+        kind = SOURCE_KINDS.get(f.suffix.lower())
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(f)
+    usable = [f for group in by_kind.values() for f in group]
+    named = {item for item in items if item.is_file()}
+    report.ignored = [f for f in files if f not in usable and f not in named]
+    for f in files:
+        if f in named and f not in usable:  # the importer refuses a file it is told to read
+            report.add_error(f"not a {_SUFFIXES} file: the import refuses a file of type {f.suffix or '(none)'!r} "
+                             "named in its file list", f)  # fmt: skip
     for f in report.ignored:
-        report.add_warning("not a .json or .npy file: ignored by the import", f)
-    report.files = jsons + npys
+        report.add_warning(f"not a {_SUFFIXES} file: ignored by the import", f)
+    report.files = usable
     report.total_bytes = sum(f.stat().st_size for f in report.files)
-    if jsons and npys:
-        report.add_error(
-            f"JSON and NumPy files are mixed ({len(jsons)} .json, {len(npys)} .npy); an import takes one kind"
-        )
+    if len(by_kind) > 1:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items()))
+        report.add_error(f"source kinds are mixed ({counts}); an import takes one kind")
         report.kind = "mixed"
         return report
-    if not jsons and not npys:
+    if not by_kind:
         if not report.errors:
-            report.add_error("no .json or .npy file found")
+            report.add_error(f"no {_SUFFIXES} file found")
         return report
     if report.total_bytes > limits.max_total_bytes:
         report.add_error(
             f"the source holds {format_bytes(report.total_bytes)}; "
             f"at most {format_bytes(limits.max_total_bytes)} per import"
         )
-    if jsons:
-        report.kind = "json"
-        _check_json(jsons, schema, report, limits)
+    report.kind = kind = next(iter(by_kind))
+    if kind == "json":
+        _check_json(by_kind["json"], schema, report, limits)
+    elif kind == "parquet":
+        check_parquet(by_kind["parquet"], schema, report, limits)
     else:
         report.kind = "numpy"
         for folder, size in subfolder_bytes.items():

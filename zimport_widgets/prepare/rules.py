@@ -1,4 +1,4 @@
-"""The import rules, in one table: what each field type looks like in a NumPy file, and the limits.
+"""The import rules, in one table: what each field type looks like in a NumPy or a Parquet file, and the limits.
 
 The converter writes with :func:`npy_dtype_for`, the checker accepts with :func:`numpy_form`, and both
 refuse the same fields with :func:`numpy_unsupported` — so what we write and what we accept can never
@@ -21,14 +21,21 @@ __all__ = [
     "FLOAT32_MAX",
     "INT_RANGES",
     "META_FIELD",
+    "PARQUET_TYPES",
+    "SOURCE_KINDS",
+    "VECTOR_WIDTH",
     "ImportLimits",
     "NumpyForm",
+    "arrow_type_name",
     "npy_dtype_for",
     "numpy_form",
     "numpy_unsupported",
+    "parquet_types",
 ]
 
 GiB = 1 << 30
+#: File types an import reads, by suffix (anything else in a folder is ignored, as the cloud does).
+SOURCE_KINDS = {".json": "json", ".npy": "numpy", ".parquet": "parquet"}
 #: The file (and key) of the dynamic field's values.
 META_FIELD = "$meta"
 INT_RANGES = {
@@ -97,6 +104,59 @@ NUMPY_FORMS: dict[DataType, NumpyForm] = {
     DataType.BFLOAT16_VECTOR: _HALF,
     DataType.INT8_VECTOR: _form("|i1", {"i1"}, "int8 of shape (rows, {w})", lambda dim: dim),
 }
+
+
+_INTS = ("int8", "int16", "int32", "int64")
+#: The one DataType -> Parquet (Arrow) table: the column types the importer converts from, by
+#: :func:`arrow_type_name`. Integers may be narrower than the field and Double takes float32, not the
+#: other way round; strings are ``string`` (not ``large_string``), vectors ``list<...>`` (not fixed-size);
+#: checked against the real server (tests/support/milvus_corpus.py, the ``parquet`` cases).
+PARQUET_TYPES: dict[DataType, frozenset[str]] = {
+    DataType.BOOL: frozenset({"bool"}),
+    DataType.INT8: frozenset(_INTS[:1]),
+    DataType.INT16: frozenset(_INTS[:2]),
+    DataType.INT32: frozenset(_INTS[:3]),
+    DataType.INT64: frozenset(_INTS),
+    DataType.FLOAT: frozenset({"float"}),
+    DataType.DOUBLE: frozenset({"float", "double"}),
+    DataType.VARCHAR: frozenset({"string"}),
+    DataType.JSON: frozenset({"string"}),
+    DataType.FLOAT_VECTOR: frozenset({"list<float>", "list<double>"}),
+    DataType.BINARY_VECTOR: frozenset({"list<uint8>"}),
+    DataType.FLOAT16_VECTOR: frozenset({"list<uint8>"}),
+    DataType.BFLOAT16_VECTOR: frozenset({"list<uint8>"}),
+    DataType.INT8_VECTOR: frozenset({"list<int8>"}),
+    DataType.SPARSE_FLOAT_VECTOR: frozenset({"string"}),
+}
+#: Values per row of a vector field, from its dim (NumPy and Parquet alike).
+VECTOR_WIDTH = {
+    DataType.FLOAT_VECTOR: lambda dim: dim,
+    DataType.INT8_VECTOR: lambda dim: dim,
+    DataType.BINARY_VECTOR: lambda dim: dim // 8,
+    DataType.FLOAT16_VECTOR: lambda dim: dim * 2,
+    DataType.BFLOAT16_VECTOR: lambda dim: dim * 2,
+}
+
+
+def arrow_type_name(arrow_type: object) -> str:
+    """``int64``, ``string``, ``list<float>`` …: an Arrow type without its list item's field name."""
+    import pyarrow.types as t
+
+    for prefix, test in (
+        ("list", t.is_list),
+        ("large_list", t.is_large_list),
+        ("fixed_size_list", t.is_fixed_size_list),
+    ):
+        if test(arrow_type):
+            return f"{prefix}<{arrow_type_name(arrow_type.value_type)}>"  # type: ignore[attr-defined]
+    return str(arrow_type)
+
+
+def parquet_types(fs: FieldSchema) -> frozenset[str]:
+    """The Arrow column types a Parquet file may hold for ``fs`` (an Array field: lists of its element)."""
+    if fs.dtype is DataType.ARRAY and fs.element_type is not None:
+        return frozenset(f"list<{name}>" for name in PARQUET_TYPES.get(fs.element_type, frozenset()))
+    return PARQUET_TYPES.get(fs.dtype, frozenset())
 
 
 def numpy_unsupported(fs: FieldSchema) -> str | None:

@@ -30,7 +30,7 @@ import numpy as np
 from ..schema import CollectionSchema
 from .faults import Faults
 from .milvus import MilvusEngine
-from .npy_rows import npy_rows
+from .npy_rows import npy_rows, parquet_arrays
 from .objects import ImportRequestError, ObjectGroup, ObjectRef, StoreAccessError, StoreReader, group_objects
 
 __all__ = ["FileTask", "ImportJobRecord", "JobRunner"]
@@ -360,8 +360,10 @@ class JobRunner:
             more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
             task.reason = problems + more
             raise JobFailed(f"Failed to checkFiles {{{task.group.label}}}: {problems}{more}")
-        if task.group.kind == "json" and report.row_count == 0:
+        if task.group.kind in ("json", "parquet") and report.row_count == 0:
             return {}, 0  # nothing to insert: the job completes with 0 rows, as Milvus's importer does
+        if task.group.kind == "parquet":
+            return parquet_arrays(paths[0], schema)
         if task.group.kind == "json":
             from ..prepare.convert import convert_json_to_numpy
 

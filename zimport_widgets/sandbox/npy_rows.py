@@ -13,7 +13,7 @@ import numpy as np
 
 from ..schema import CollectionSchema, DataType, FieldSchema
 
-__all__ = ["META", "npy_rows"]
+__all__ = ["META", "npy_rows", "parquet_arrays"]
 
 META = "$meta"
 
@@ -62,3 +62,20 @@ def npy_rows(schema: CollectionSchema, arrays: dict[str, np.ndarray], lo: int, h
                 row.setdefault(k, v)
         out.append(row)
     return out
+
+
+def parquet_arrays(path: str, schema: CollectionSchema) -> tuple[dict[str, np.ndarray], int]:
+    """A checked Parquet file as the column arrays :func:`npy_rows` reads (vectors as 2-D arrays)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    arrays: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        fs = next((f for f in schema.fields if f.name == name), None)
+        if fs is not None and fs.dtype.is_vector and fs.dtype is not DataType.SPARSE_FLOAT_VECTOR:
+            values = column.flatten().to_numpy(zero_copy_only=False)
+            arrays[name] = values.reshape(len(column), -1) if len(column) else values.reshape(0, 0)
+        else:
+            arrays[name] = np.asarray(column.to_pylist(), dtype=object)
+    return arrays, table.num_rows

@@ -27,7 +27,9 @@ __all__ = [
 
 _ALIYUN_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[a-z0-9-]+\.aliyuncs\.com$")
 _OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
-SUPPORTED_SUFFIXES = (".npy", ".json")
+SUPPORTED_SUFFIXES = (".npy", ".json", ".parquet")
+#: A file of these kinds is an import group of its own (NumPy files group by folder).
+_ONE_FILE_KINDS = {".json": "json", ".parquet": "parquet"}
 
 
 class ImportRequestError(Exception):
@@ -62,7 +64,7 @@ class ObjectGroup:
     """One unit of import: a NumPy file set (one folder) or one JSON file."""
 
     label: str
-    kind: str  # "numpy" | "json"
+    kind: str  # "numpy" | "json" | "parquet"
     keys: list[str] = field(default_factory=list)
     size: int = 0
 
@@ -122,13 +124,13 @@ def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[Object
     if not ref.folder:
         key, size = listing[0]
         suffix = posixpath.splitext(key)[1].lower()
-        if suffix == ".json":
-            return [ObjectGroup(label=key, kind="json", keys=[key], size=size)]
+        if suffix in _ONE_FILE_KINDS:
+            return [ObjectGroup(label=key, kind=_ONE_FILE_KINDS[suffix], keys=[key], size=size)]
         if suffix == ".npy":
             return [ObjectGroup(label=posixpath.dirname(key) + "/", kind="numpy", keys=[key], size=size)]
         got = suffix or "(none)"
         raise ImportRequestError(
-            47053, f"Failed to checkFiles {{{key}}}: unsupported file type {got!r}, expected .npy or .json"
+            47053, f"Failed to checkFiles {{{key}}}: unsupported file type {got!r}, expected .npy, .json or .parquet"
         )
     usable: list[tuple[str, int]] = []
     for key, size in listing:
@@ -144,12 +146,17 @@ def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[Object
             )
         usable.append((key, size))
     if not usable:
-        raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: no .npy or .json object found")
+        raise ImportRequestError(
+            83001, f"Failed to getObjectMeta {{{ref.url}}}: no .npy, .json or .parquet object found"
+        )
     kinds = {posixpath.splitext(k)[1].lower() for k, _ in usable}
     if len(kinds) > 1:
-        raise ImportRequestError(47053, f"Failed to checkFiles {{{ref.url}}}: the folder mixes JSON and NumPy files")
-    if kinds == {".json"}:
-        return [ObjectGroup(label=k, kind="json", keys=[k], size=s) for k, s in usable]
+        raise ImportRequestError(
+            47053, f"Failed to checkFiles {{{ref.url}}}: the folder mixes {' and '.join(sorted(kinds))} files"
+        )
+    (only,) = kinds
+    if only in _ONE_FILE_KINDS:
+        return [ObjectGroup(label=k, kind=_ONE_FILE_KINDS[only], keys=[k], size=s) for k, s in usable]
     groups: dict[str, ObjectGroup] = {}
     for key, size in usable:
         folder = posixpath.dirname(key) + "/"
@@ -166,8 +173,10 @@ def explicit_group(listing: list[tuple[str, int]]) -> ObjectGroup:
     size = sum(n for _, n in listing)
     if suffixes == {".npy"}:
         return ObjectGroup(label=posixpath.dirname(keys[0]) + "/", kind="numpy", keys=keys, size=size)
-    if suffixes == {".json"} and len(keys) == 1:
-        return ObjectGroup(label=keys[0], kind="json", keys=keys, size=size)
+    if len(keys) == 1 and len(suffixes) == 1 and next(iter(suffixes)) in _ONE_FILE_KINDS:
+        return ObjectGroup(
+            label=keys[0], kind=_ONE_FILE_KINDS[keys[0][keys[0].rfind(".") :].lower()], keys=keys, size=size
+        )
     names = ", ".join(keys)
     if suffixes == {".json"}:
         raise ImportRequestError(47053, f"Failed to checkFiles {{{names}}}: for JSON import, accepts only one file")

@@ -27,6 +27,7 @@ from .faults import Faults
 from .importer import ImportJobRecord, JobFailed, JobRunner, _now_iso
 from .milvus import EngineError, MilvusEngine
 from .milvus_server import MILVUS_VERSION, MilvusServer
+from .objects import SUPPORTED_SUFFIXES
 
 __all__ = ["BulkInsertRunner", "BulkInsertState", "RealMilvusEngine"]
 
@@ -180,7 +181,7 @@ class BulkInsertRunner(JobRunner):
         strip = os.path.join(root, "objects") + os.sep
         started: list[tuple[Any, int]] = []
         for task in job.files:
-            files = [p for p in local[task.group.label] if p.endswith((".npy", ".json"))]
+            files = [p for p in local[task.group.label] if p.endswith(SUPPORTED_SUFFIXES)]
             try:
                 started.append((task, self.engine.bulk_insert(job.collection, files, job.partition)))
             except EngineError as exc:
