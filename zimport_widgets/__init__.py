@@ -25,6 +25,8 @@ _LAZY = {
     # step 1: prepare
     "convert_json_to_numpy": "prepare.convert",
     "ConvertResult": "prepare.convert",
+    "convert_json_to_parquet": "prepare.parquet_out",
+    "ParquetResult": "prepare.parquet_out",
     "infer_schema": "prepare.infer",
     "infer_schema_from_json": "prepare.infer",
     "check_import_source": "prepare.checks",

@@ -318,6 +318,7 @@ class StrColumn(Column):
     def __init__(self, fs: FieldSchema | None, name: str, chunk: int, src: str, out: Path | None) -> None:
         super().__init__(fs, name, chunk, src, out)
         self.values: list[str] = []
+        self.last: list[str] = []
         self.longest = 0
         self.chunks: list[tuple[int, int]] = []  # (rows, UTF-8 bytes) of each spilled chunk
         self.blob = self.lens = None
@@ -363,6 +364,7 @@ class StrColumn(Column):
 
     def flush(self, k: int) -> None:
         vals = self.values
+        self.last = list(vals)  # the chunk just flushed, for a sink that writes it elsewhere (Parquet)
         longest = max(map(len, vals), default=0)
         if longest > self.longest:
             self.longest = longest

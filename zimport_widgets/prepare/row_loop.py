@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from .json_blocks import VectorSpecs
 from .json_rows import iter_json_rows
 from .rules import FLOAT16_MAX, META_FIELD, numpy_unsupported
 
-__all__ = ["RowSource", "run_rows", "vector_specs"]
+__all__ = ["ChunkSink", "RowSource", "run_rows", "vector_specs"]
 
 _MISSING = object()
 
@@ -49,6 +49,12 @@ def build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: i
     return cols
 
 
+class ChunkSink(Protocol):
+    """Takes each checked chunk of rows from the columns (``FixedColumn.buf[:k]``, ``StrColumn.last``)."""
+
+    def write(self, columns: list[Column], k: int) -> None: ...
+
+
 RowSource = Callable[[Callable[[int], None]], Iterator[Any]]
 """``rows_of(on_bytes)``: yields the rows, reporting input bytes read."""
 
@@ -71,10 +77,12 @@ def run_rows(
     schema: CollectionSchema,
     out: Path | None,
     on_progress: Callable[[int, int], None] | None = None,
+    sink: ChunkSink | None = None,
 ) -> tuple[int, list[NpyFileInfo]]:
     """Stream every row through the schema's columns; returns (rows, files written).
 
     ``path`` is a JSON file, or ``(file name, rows_of)`` where ``rows_of(on_bytes)`` yields the rows.
+    ``sink`` gets every checked chunk (``out`` is then None: no ``.npy`` is written).
     """
     if isinstance(path, tuple):
         src, rows_of = path
@@ -134,6 +142,8 @@ def run_rows(
                 if j == chunk:
                     for col in all_cols:
                         col.flush(j)
+                    if sink is not None:
+                        sink.write(all_cols, j)
                     j = 0
         except DataFileError:
             try:  # a float vector of an earlier row may be bad too: it is the first error then
@@ -146,6 +156,8 @@ def run_rows(
         if j:
             for col in all_cols:
                 col.flush(j)
+            if sink is not None:
+                sink.write(all_cols, j)
         files = []
         for col in all_cols:
             if col is meta and not meta.used:
