@@ -2,11 +2,11 @@
 
 A Parquet file is one import group (as a JSON file is). The footer gives the columns and row counts;
 values are read one column of one row group at a time, never the whole file.
-What is checked (the ``parquet`` cases of the real-importer corpus confirm each against a real Milvus):
-a file that is not Parquet, a missing column, a column for an auto-id primary key or naming no field
-(unless it is ``$meta`` with the dynamic field on), a column type outside ``rules.PARQUET_TYPES``, nulls in
-a non-nullable field, vectors of another length than the dim, JSON text that does not parse, VarChar
-longer than ``max_length`` in UTF-8 bytes.
+What is checked: a file that is not Parquet, a missing column, a column for an auto-id primary key or
+naming no field (unless it is ``$meta`` with the dynamic field on), a column type outside
+``rules.PARQUET_TYPES``, vectors of another length than the dim, JSON text that does not parse (each
+confirmed by the ``parquet`` cases of the real-importer corpus); and, following Milvus 2.4+ where 2.3.5 is
+laxer, nulls in a non-nullable field (a corpus case) and VarChar longer than ``max_length`` in UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..fmt import format_bytes
 from ..schema import CollectionSchema, DataType, FieldSchema
 from .report import CheckReport
 from .rules import META_FIELD, VECTOR_WIDTH, ImportLimits, arrow_type_name, parquet_types
@@ -32,7 +33,10 @@ def check_parquet(
     for path in files:
         size = path.stat().st_size
         if size > limits.max_json_file_bytes:
-            report.add_error(f"the file holds {size:,} bytes; at most {limits.max_json_file_bytes:,} per file", path)
+            report.add_error(
+                f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per file",
+                path,
+            )
         try:
             pf = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for a file that is not Parquet

@@ -19,16 +19,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..errors import DataFileError, UnsupportedFieldError
+from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
-from ..schema import CollectionSchema, SchemaLike, load_schema
+from ..schema import CollectionSchema, SchemaLike
 from .columns import NpyFileInfo
-from .infer import infer_schema_from_json
+from .infer import resolve_schema
 from .row_loop import run_rows
-from .rules import META_FIELD, numpy_unsupported
+from .rules import META_FIELD, refuse_numpy_unsupported
 from .split import convert_in_parts
 
 __all__ = ["ConvertResult", "convert_json_to_numpy", "validate_json_rows"]
@@ -86,14 +85,6 @@ def validate_json_rows(path: str | os.PathLike[str], schema: CollectionSchema) -
     return rows
 
 
-def _resolve_schema(src: Path, schema: Any) -> CollectionSchema:
-    if schema is None:
-        return infer_schema_from_json(src)
-    if isinstance(schema, CollectionSchema):
-        return schema
-    return load_schema(schema)
-
-
 def _prepare_out_dir(out_dir: Path, names: set[str]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise DataFileError("the output path exists and is not a folder", file=str(out_dir),
@@ -130,11 +121,8 @@ def convert_json_to_numpy(
     out_path = Path(out_dir)
     if not src_path.is_file():
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
-    resolved = _resolve_schema(src_path, schema)
-    for fs in resolved.input_fields:
-        why = numpy_unsupported(fs)
-        if why is not None:
-            raise UnsupportedFieldError(fs.name, why)
+    resolved = resolve_schema(src_path, schema)
+    refuse_numpy_unsupported(resolved)
     names = {f"{fs.name}.npy" for fs in resolved.input_fields} | {f"{META_FIELD}.npy"}
     _prepare_out_dir(out_path, names)
     total = src_path.stat().st_size

@@ -15,10 +15,10 @@ from typing import Any
 
 from ..errors import DataFileError, SchemaError
 from ..fmt import value_text
-from ..schema import CollectionSchema, DataType, FieldSchema
+from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike, load_schema
 from .json_rows import iter_json_rows
 
-__all__ = ["infer_schema", "infer_schema_from_json"]
+__all__ = ["infer_schema", "infer_schema_from_json", "resolve_schema"]
 
 _INFER_ROWS = 100
 
@@ -102,3 +102,12 @@ def _infer_field(name: str, values: list[Any], max_length: int | None) -> FieldS
     if isinstance(first, dict):
         return FieldSchema(name, DataType.JSON)
     raise SchemaError(f"cannot infer the type of field {name!r} from {type(first).__name__}")
+
+
+def resolve_schema(src: Path, schema: SchemaLike | None) -> CollectionSchema:
+    """The schema a converter uses: the one given (model, dict or file), else one inferred from ``src``."""
+    if schema is None:
+        return infer_schema_from_json(src)
+    if isinstance(schema, CollectionSchema):
+        return schema
+    return load_schema(schema)

@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataFileError, UnsupportedFieldError
+from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
-from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike, load_schema
+from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike
 from .columns import Column, FixedColumn, StrColumn
-from .infer import infer_schema_from_json
+from .infer import resolve_schema
 from .row_loop import run_rows
-from .rules import META_FIELD, arrow_type_name, numpy_unsupported, parquet_types
+from .rules import META_FIELD, arrow_type_name, npy_dtype_for, parquet_types, refuse_numpy_unsupported
 
 __all__ = ["ParquetResult", "convert_json_to_parquet"]
 
@@ -109,8 +109,6 @@ class ParquetSink:
 
 def _arrow_type(pa: Any, fs: FieldSchema) -> Any:
     """The Arrow type the sink writes for ``fs``: the NumPy dtype the columns hold, as a list for vectors."""
-    from .rules import npy_dtype_for
-
     dtype, row_shape = npy_dtype_for(fs)
     scalar = pa.string() if dtype.kind == "U" else pa.from_numpy_dtype(dtype)
     arrow = pa.list_(scalar) if row_shape else scalar
@@ -136,17 +134,8 @@ def convert_json_to_parquet(
     src_path = Path(src)
     if not src_path.is_file():
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
-    resolved = (
-        infer_schema_from_json(src_path)
-        if schema is None
-        else schema
-        if isinstance(schema, CollectionSchema)
-        else load_schema(schema)
-    )
-    for fs in resolved.input_fields:
-        why = numpy_unsupported(fs)
-        if why is not None:  # not yet written to Parquet by this converter (the checker reads them)
-            raise UnsupportedFieldError(fs.name, why)
+    resolved = resolve_schema(src_path, schema)
+    refuse_numpy_unsupported(resolved)  # not yet written to Parquet by this converter (the checker reads them)
     target = Path(out)
     if target.is_dir() or not target.suffix:
         target = target / f"{src_path.stem}.parquet"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UnsupportedFieldError
-from ..schema import DataType, FieldSchema
+from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = [
     "FLOAT16_MAX",
@@ -31,6 +31,7 @@ __all__ = [
     "numpy_form",
     "numpy_unsupported",
     "parquet_types",
+    "refuse_numpy_unsupported",
 ]
 
 GiB = 1 << 30
@@ -84,8 +85,17 @@ def _form(write: str, accept: set[str], text: str, width: Callable[[int], int] |
     return NumpyForm(write, frozenset(accept), text, width)
 
 
+#: Values per row of a vector field, from its dim (NumPy and Parquet alike).
+VECTOR_WIDTH = {
+    DataType.FLOAT_VECTOR: lambda dim: dim,
+    DataType.INT8_VECTOR: lambda dim: dim,
+    DataType.BINARY_VECTOR: lambda dim: dim // 8,
+    DataType.FLOAT16_VECTOR: lambda dim: dim * 2,
+    DataType.BFLOAT16_VECTOR: lambda dim: dim * 2,
+}
+
 _STRING = _form("<U1", {"U", "S"}, "a string dtype (<U or S)")
-_HALF = _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", lambda dim: dim * 2)
+_HALF = _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", VECTOR_WIDTH[DataType.FLOAT16_VECTOR])
 
 #: The one DataType → NumPy table.
 NUMPY_FORMS: dict[DataType, NumpyForm] = {
@@ -98,11 +108,13 @@ NUMPY_FORMS: dict[DataType, NumpyForm] = {
     DataType.BOOL: _form("|b1", {"b1"}, "bool"),
     DataType.VARCHAR: _STRING,
     DataType.JSON: _STRING,
-    DataType.FLOAT_VECTOR: _form("<f4", {"f4", "f8"}, "float32 or float64 of shape (rows, {w})", lambda dim: dim),
-    DataType.BINARY_VECTOR: _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", lambda dim: dim // 8),
+    DataType.FLOAT_VECTOR: _form(
+        "<f4", {"f4", "f8"}, "float32 or float64 of shape (rows, {w})", VECTOR_WIDTH[DataType.FLOAT_VECTOR]
+    ),
+    DataType.BINARY_VECTOR: _form("|u1", {"u1"}, "uint8 of shape (rows, {w})", VECTOR_WIDTH[DataType.BINARY_VECTOR]),
     DataType.FLOAT16_VECTOR: _HALF,
     DataType.BFLOAT16_VECTOR: _HALF,
-    DataType.INT8_VECTOR: _form("|i1", {"i1"}, "int8 of shape (rows, {w})", lambda dim: dim),
+    DataType.INT8_VECTOR: _form("|i1", {"i1"}, "int8 of shape (rows, {w})", VECTOR_WIDTH[DataType.INT8_VECTOR]),
 }
 
 
@@ -128,14 +140,6 @@ PARQUET_TYPES: dict[DataType, frozenset[str]] = {
     DataType.BFLOAT16_VECTOR: frozenset({"list<uint8>"}),
     DataType.INT8_VECTOR: frozenset({"list<int8>"}),
     DataType.SPARSE_FLOAT_VECTOR: frozenset({"string"}),
-}
-#: Values per row of a vector field, from its dim (NumPy and Parquet alike).
-VECTOR_WIDTH = {
-    DataType.FLOAT_VECTOR: lambda dim: dim,
-    DataType.INT8_VECTOR: lambda dim: dim,
-    DataType.BINARY_VECTOR: lambda dim: dim // 8,
-    DataType.FLOAT16_VECTOR: lambda dim: dim * 2,
-    DataType.BFLOAT16_VECTOR: lambda dim: dim * 2,
 }
 
 
@@ -171,6 +175,14 @@ def numpy_unsupported(fs: FieldSchema) -> str | None:
     if fs.dtype not in NUMPY_FORMS:
         return f"type {fs.dtype.value} has no NumPy form"
     return None
+
+
+def refuse_numpy_unsupported(schema: CollectionSchema) -> None:
+    """Raise :class:`UnsupportedFieldError` for the first input field a NumPy-shaped column cannot carry."""
+    for fs in schema.input_fields:
+        why = numpy_unsupported(fs)
+        if why is not None:
+            raise UnsupportedFieldError(fs.name, why)
 
 
 def numpy_form(fs: FieldSchema) -> tuple[NumpyForm, int | None, str]:
