@@ -5,7 +5,7 @@ display or ipywidgets (only :mod:`zimport_widgets.widgets` needs those). Everyth
 name here; the modules behind them (``prepare``, ``storage``, ``cloud``, ``sandbox``) are the
 implementation and may move::
 
-    convert_json_to_numpy, check_import_source       # step 1: prepare and check data files
+    convert, check_import_source                     # step 1: prepare (any source -> Parquet/NumPy) and check
     upload_to_oss, OssCredentials, UploadConfig      # step 2: upload, get the object URL
     ImportClient                                     # steps 3-4: start, follow, list, verify
     CollectionSchema, load_schema                    # the schema model
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 #: name -> module (relative to the package) that defines it.
 _LAZY = {
     # step 1: prepare
+    "convert": "prepare.convert_any",
     "convert_json_to_numpy": "prepare.convert",
     "ConvertResult": "prepare.convert",
     "convert_json_to_parquet": "prepare.parquet_out",

@@ -26,7 +26,7 @@ from ..schema import DataType, FieldSchema
 from .npy_format import header_bytes
 from .rules import FLOAT32_MAX, INT_RANGES, META_FIELD, npy_dtype_for
 
-__all__ = ["CHUNK_BYTES", "Column", "FixedColumn", "MetaColumn", "NpyFileInfo", "StrColumn"]
+__all__ = ["CHUNK_BYTES", "Column", "FixedColumn", "MetaColumn", "NpyFileInfo", "StrColumn", "bfloat16_bits"]
 
 CHUNK_BYTES = 16 << 20  # target size of one in-memory chunk per column
 _VECTOR_BATCH = 256  # float vectors converted together (bounded: the lists are kept until then)
@@ -240,9 +240,14 @@ class FixedColumn(Column):
         if self.kind is DataType.FLOAT16_VECTOR:
             self.buf[:k] = self.vbuf[:k].astype(np.float16).view(np.uint8)
         elif self.kind is DataType.BFLOAT16_VECTOR:
-            self.buf[:k] = _to_bfloat16(self.vbuf[:k]).view(np.uint8)
+            self.buf[:k] = bfloat16_bits(self.vbuf[:k]).view(np.uint8)
         if self.fh is not None:
             self.fh.write(self.buf[:k].data)  # no copy: a 12 MiB copy per chunk fragments the heap
+
+    def write_block(self, data: np.ndarray) -> None:
+        """Rows checked elsewhere (a columnar source, already in this column's dtype): written as they are."""
+        if self.fh is not None:
+            self.fh.write(np.ascontiguousarray(data, dtype=self.dtype).data)
 
     def finish(self, rows: int) -> NpyFileInfo | None:
         if self.fh is None or self.path is None:
@@ -305,7 +310,7 @@ def _too_big(x: int) -> bool:
     return False
 
 
-def _to_bfloat16(a: np.ndarray) -> np.ndarray:
+def bfloat16_bits(a: np.ndarray) -> np.ndarray:
     """float32 → bfloat16 bits (round to nearest even), as uint16."""
     u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
     rounded = (u + 0x7FFF + ((u >> 16) & 1)) >> 16

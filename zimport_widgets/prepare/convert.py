@@ -30,7 +30,7 @@ from .row_loop import run_rows
 from .rules import META_FIELD, refuse_numpy_unsupported
 from .split import convert_in_parts
 
-__all__ = ["ConvertResult", "convert_json_to_numpy", "validate_json_rows"]
+__all__ = ["ConvertResult", "convert_json_to_numpy", "move_into_place", "prepare_out_dir", "validate_json_rows"]
 
 _PARALLEL_MIN_BYTES = 64 << 20
 _AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
@@ -85,7 +85,7 @@ def validate_json_rows(path: str | os.PathLike[str], schema: CollectionSchema) -
     return rows
 
 
-def _prepare_out_dir(out_dir: Path, names: set[str]) -> None:
+def prepare_out_dir(out_dir: Path, names: set[str]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise DataFileError("the output path exists and is not a folder", file=str(out_dir),
                             hint="choose a folder path for the .npy files")  # fmt: skip
@@ -124,7 +124,7 @@ def convert_json_to_numpy(
     resolved = resolve_schema(src_path, schema)
     refuse_numpy_unsupported(resolved)
     names = {f"{fs.name}.npy" for fs in resolved.input_fields} | {f"{META_FIELD}.npy"}
-    _prepare_out_dir(out_path, names)
+    prepare_out_dir(out_path, names)
     total = src_path.stat().st_size
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp"
@@ -144,7 +144,7 @@ def convert_json_to_numpy(
             rows, files = split if split is not None else run_rows(src_path, resolved, tmp, on_progress)
             if rows == 0:
                 raise DataFileError("the file has no rows", file=src_path.name, expected="at least one row", got="[]")
-            moved = _move_into_place(tmp, out_path, files)
+            moved = move_into_place(tmp, out_path, files)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -160,7 +160,7 @@ def convert_json_to_numpy(
     )
 
 
-def _move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyFileInfo]:
+def move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyFileInfo]:
     if not out.exists():
         os.replace(tmp, out)
     else:

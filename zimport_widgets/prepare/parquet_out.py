@@ -23,10 +23,13 @@ from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike
+from .arrow_conform import BatchConformer, writer_schema
 from .columns import Column, FixedColumn, StrColumn
 from .infer import resolve_schema
+from .py_column import PyColumn
 from .row_loop import run_rows
-from .rules import META_FIELD, arrow_type_name, npy_dtype_for, parquet_types, refuse_numpy_unsupported
+from .rules import META_FIELD
+from .sources import Source, open_source
 
 __all__ = ["ParquetResult", "convert_json_to_parquet"]
 
@@ -37,7 +40,7 @@ _ROW_GROUP_BYTES = 64 << 20  # buffered before a row group is written: bounded m
 class ParquetResult:
     """What :func:`convert_json_to_parquet` wrote: one Parquet file."""
 
-    source: Path
+    source: Path | str  # the file, or what the rows came from ("DataFrame", "rows" ...)
     path: Path
     rows: int
     row_groups: int
@@ -47,7 +50,7 @@ class ParquetResult:
 
     def __repr__(self) -> str:
         return (
-            f"ParquetResult: {self.rows:,} rows from {self.source.name} -> {self.path} "
+            f"ParquetResult: {self.rows:,} rows from {getattr(self.source, 'name', self.source)} -> {self.path} "
             f"({self.row_groups} row groups, {format_bytes(self.bytes)}, {self.elapsed:.1f} s)"
         )
 
@@ -67,7 +70,7 @@ class ParquetSink:
             *schema.input_fields,
             *([FieldSchema(META_FIELD, DataType.JSON)] if schema.enable_dynamic_field else []),
         ]
-        self.arrow_schema = pa.schema([pa.field(f.name, _arrow_type(pa, f), nullable=False) for f in self.fields])
+        self.arrow_schema = writer_schema(schema)
         self._writer: Any = pq.ParquetWriter(path, self.arrow_schema)
         self._batches: list[Any] = []
         self._buffered = 0
@@ -76,7 +79,10 @@ class ParquetSink:
 
     def write(self, columns: list[Column], k: int) -> None:
         arrays = [self._array(fs, col, k) for fs, col in zip(self.fields, columns, strict=True)]
-        batch = self._pa.record_batch(arrays, schema=self.arrow_schema)
+        self.write_batch(self._pa.record_batch(arrays, schema=self.arrow_schema))
+
+    def write_batch(self, batch: Any) -> None:
+        """A batch already in :attr:`arrow_schema` (from :class:`~.arrow_conform.BatchConformer`)."""
         self._batches.append(batch)
         self._buffered += batch.nbytes
         if self._buffered >= self.row_group_bytes:
@@ -84,6 +90,8 @@ class ParquetSink:
 
     def _array(self, fs: FieldSchema, col: Column, k: int) -> Any:
         pa = self._pa
+        if isinstance(col, PyColumn):
+            return col.last
         if isinstance(col, StrColumn):
             return pa.array(col.last, type=pa.string())
         assert isinstance(col, FixedColumn)
@@ -107,15 +115,6 @@ class ParquetSink:
             self._writer = None
 
 
-def _arrow_type(pa: Any, fs: FieldSchema) -> Any:
-    """The Arrow type the sink writes for ``fs``: the NumPy dtype the columns hold, as a list for vectors."""
-    dtype, row_shape = npy_dtype_for(fs)
-    scalar = pa.string() if dtype.kind == "U" else pa.from_numpy_dtype(dtype)
-    arrow = pa.list_(scalar) if row_shape else scalar
-    assert arrow_type_name(arrow) in parquet_types(fs), (fs, arrow)  # what we write is what the importer reads
-    return arrow
-
-
 def convert_json_to_parquet(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -128,46 +127,83 @@ def convert_json_to_parquet(
 
     Every value is checked as :func:`~zimport_widgets.convert_json_to_numpy` checks it; the first bad one
     raises :class:`DataFileError` (file, row, field, expected, got) and nothing is left at ``out``. ``out``
-    may be a folder: the file is then ``<folder>/<source stem>.parquet``.
+    may be a folder: the file is then ``<folder>/<source stem>.parquet``. (:func:`~zimport_widgets.convert`
+    takes every other source.)
     """
-    started = time.monotonic()
     src_path = Path(src)
     if not src_path.is_file():
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
-    resolved = resolve_schema(src_path, schema)
-    refuse_numpy_unsupported(resolved)  # not yet written to Parquet by this converter (the checker reads them)
+    source = open_source(src_path)
+    return write_parquet(
+        source, out, resolve_schema(src_path, schema), progress=progress, row_group_bytes=row_group_bytes
+    )
+
+
+def parquet_target(source: Source, out: str | os.PathLike[str]) -> Path:
+    """The file to write: ``out`` itself, or ``<out>/<source stem>.parquet`` when ``out`` is a folder."""
     target = Path(out)
     if target.is_dir() or not target.suffix:
-        target = target / f"{src_path.stem}.parquet"
+        stem = source.path.stem if source.path is not None and source.path.is_file() else source.name
+        target = target / f"{stem}.parquet"
     if target.exists():
         raise DataFileError("the output file exists already", file=str(target), hint="choose a new file name")
+    return target
+
+
+def write_parquet(
+    source: Source,
+    out: str | os.PathLike[str],
+    schema: CollectionSchema,
+    *,
+    progress: ProgressArg = True,
+    row_group_bytes: int = _ROW_GROUP_BYTES,
+) -> ParquetResult:
+    """Every row of ``source`` checked against ``schema`` and written as one Parquet file (atomically)."""
+    started = time.monotonic()
+    target = parquet_target(source, out)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    total = src_path.stat().st_size
-    with Reporter(progress, total=total, desc=f"convert {src_path.name}", unit="B", unit_scale=True,
-                  unit_divisor=1024) as rep:  # fmt: skip
-        sink = ParquetSink(tmp, resolved, row_group_bytes=row_group_bytes)
+    total = source.total
+    bytes_unit = source.unit == "B"
+    with Reporter(progress, total=total, desc=f"convert {source.name}", unit=source.unit, unit_scale=True,
+                  unit_divisor=1024 if bytes_unit else 1000) as rep:  # fmt: skip
+        sink = ParquetSink(tmp, schema, row_group_bytes=row_group_bytes)
 
         def on_progress(rows: int, done: int) -> None:
-            rep.update(done, ConvertProgress(rows, done, total, src_path.name), postfix=f"{rows:,} rows")
+            rep.update(done, ConvertProgress(rows, done, total or 0, source.name), postfix=f"{rows:,} rows")
 
         try:
-            rows, _ = run_rows(src_path, resolved, None, on_progress, sink=sink)
+            if source.columnar:
+                rows = _write_batches(source, schema, sink, on_progress)
+            else:
+                rows, _ = run_rows((source.name, source.rows_of(schema)), schema, None, on_progress, sink=sink)
             sink.close()
             if rows == 0:
-                raise DataFileError("the file has no rows", file=src_path.name, expected="at least one row", got="[]")
+                raise DataFileError("the source has no rows", file=source.name, expected="at least one row", got="none")
             os.replace(tmp, target)
         except BaseException:
             sink.close()  # nothing half-written stays: the temporary file goes
             tmp.unlink(missing_ok=True)
             raise
-        rep.update(total, ConvertProgress(rows, total, total, src_path.name), postfix=f"{rows:,} rows")
+        end = total if total is not None else rows
+        rep.update(end, ConvertProgress(rows, end, end, source.name), postfix=f"{rows:,} rows")
     return ParquetResult(
-        source=src_path,
+        source=source.path if source.path is not None else source.name,
         path=target,
         rows=rows,
         row_groups=sink.row_groups,
         bytes=target.stat().st_size,
-        schema=resolved,
+        schema=schema,
         elapsed=time.monotonic() - started,
     )
+
+
+def _write_batches(source: Source, schema: CollectionSchema, sink: ParquetSink, on_progress: Any) -> int:
+    conformer = BatchConformer(schema, source.name)
+    rows = 0
+    for batch in source.batches(schema):
+        if batch.num_rows:
+            sink.write_batch(conformer.conform(batch))
+            rows += batch.num_rows
+            on_progress(rows, rows if source.unit == "rows" else source.progress_bytes(rows))
+    return rows

@@ -38,9 +38,11 @@ def chunk_rows(fields: list[FieldSchema]) -> int:
 def build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: int) -> list[Column]:
     cols: list[Column] = []
     for fs in schema.input_fields:
-        if out is None and numpy_unsupported(fs) is not None:
-            # checking a JSON source for JSON import: these types are fine there; check presence only
-            cols.append(Column(fs, fs.name, chunk, src, None))
+        if out is None and (numpy_unsupported(fs) is not None or fs.default_value is not None):
+            # checked (and written to Parquet) through Arrow: a NumPy column cannot hold nulls, lists or sparse rows
+            from .py_column import PyColumn
+
+            cols.append(PyColumn(fs, schema, chunk, src))
             continue
         if fs.dtype in (DataType.VARCHAR, DataType.JSON):
             cols.append(StrColumn(fs, fs.name, chunk, src, out))

@@ -31,6 +31,7 @@ __all__ = [
     "numpy_form",
     "numpy_unsupported",
     "parquet_types",
+    "parquet_write_type",
     "refuse_numpy_unsupported",
 ]
 
@@ -162,6 +163,36 @@ def parquet_types(fs: FieldSchema) -> frozenset[str]:
     if fs.dtype is DataType.ARRAY and fs.element_type is not None:
         return frozenset(f"list<{name}>" for name in PARQUET_TYPES.get(fs.element_type, frozenset()))
     return PARQUET_TYPES.get(fs.dtype, frozenset())
+
+
+_WRITE_SCALARS = {
+    DataType.BOOL: "bool", DataType.INT8: "int8", DataType.INT16: "int16", DataType.INT32: "int32",
+    DataType.INT64: "int64", DataType.FLOAT: "float32", DataType.DOUBLE: "float64", DataType.VARCHAR: "string",
+    DataType.JSON: "string", DataType.SPARSE_FLOAT_VECTOR: "string",
+}  # fmt: skip
+_WRITE_VECTORS = {
+    DataType.FLOAT_VECTOR: "float32", DataType.BINARY_VECTOR: "uint8", DataType.FLOAT16_VECTOR: "uint8",
+    DataType.BFLOAT16_VECTOR: "uint8", DataType.INT8_VECTOR: "int8",
+}  # fmt: skip
+
+
+def parquet_write_type(fs: FieldSchema) -> object:
+    """The Arrow type our Parquet writers give ``fs``'s column: one of :func:`parquet_types` (asserted).
+
+    Vectors are ``list<...>`` of their NumPy element (Float16/BFloat16: 2 bytes per dim), Array a list of its
+    element's type, sparse vectors and JSON the JSON text.
+    """
+    import pyarrow as pa
+
+    if fs.dtype is DataType.ARRAY:
+        assert fs.element_type is not None
+        arrow: object = pa.list_(pa.type_for_alias(_WRITE_SCALARS[fs.element_type]))
+    elif fs.dtype in _WRITE_VECTORS:
+        arrow = pa.list_(pa.type_for_alias(_WRITE_VECTORS[fs.dtype]))
+    else:
+        arrow = pa.type_for_alias(_WRITE_SCALARS[fs.dtype])
+    assert arrow_type_name(arrow) in parquet_types(fs), (fs, arrow)  # what we write is what the importer reads
+    return arrow
 
 
 def numpy_unsupported(fs: FieldSchema) -> str | None:
