@@ -44,6 +44,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/convert.py
+	$(PY) benchmarks/formats.py
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/sandbox_start.py
 	$(PY) benchmarks/real_milvus.py

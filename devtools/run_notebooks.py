@@ -24,6 +24,7 @@ NOTEBOOKS = (
     "02_upload_to_oss.ipynb",
     "03_import_via_restful_api.ipynb",
     "00_quickstart.ipynb",
+    "04_other_formats.ipynb",
 )
 
 

@@ -86,6 +86,33 @@ def write_json(path: Path, rows: list, *, root: str = "rows") -> Path:
     return path
 
 
+def write_jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, rows: list, schema: CollectionSchema) -> Path:
+    """Rows as Milvus's CSV reader takes them: a header of the schema's input fields, lists and objects as JSON."""
+    import csv
+
+    names = [fs.name for fs in schema.input_fields]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(names)
+        for r in rows:
+            cells = []
+            for name in names:
+                v = r[name]
+                if isinstance(v, bool):
+                    cells.append("true" if v else "false")
+                elif isinstance(v, (list, dict)):
+                    cells.append(json.dumps(v, ensure_ascii=False))
+                else:
+                    cells.append(repr(v) if isinstance(v, float) else str(v))
+            out.writerow(cells)
+    return path
+
+
 def converted(schema_key: str, folder: Path, n: int = ROWS) -> Path:
     """The converter's NumPy output for ``rows_for(schema_key)`` in ``folder`` (created)."""
     folder.parent.mkdir(parents=True, exist_ok=True)

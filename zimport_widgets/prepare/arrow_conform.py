@@ -258,8 +258,11 @@ class BatchConformer:
         values = arr.flatten()
         if values.null_count:
             k = _first(values.is_null())
-            i = int(np.searchsorted(np.cumsum(lengths.to_numpy(zero_copy_only=False)), k, side="right"))
-            raise self.error(i, fs.name, "null inside a list", expected, "null")
+            ends = np.cumsum(lengths.to_numpy(zero_copy_only=False))
+            i = int(np.searchsorted(ends, k, side="right"))
+            at = k - (int(ends[i - 1]) if i else 0)
+            # pandas stores NaN as missing, so a NaN in a DataFrame's list arrives here as a null
+            raise self.error(i, fs.name, f"null (or NaN) inside a list at element {at}", expected, "null")
         return values, lengths
 
     def _rebuild(self, arr: pa.Array, values: pa.Array, lengths: pa.Array) -> pa.Array:

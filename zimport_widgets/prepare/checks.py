@@ -1,4 +1,4 @@
-"""Pre-flight checks of a local import source (JSON or NumPy files) against the Zilliz/Milvus import rules.
+"""Pre-flight checks of a local import source (JSON, JSON Lines, CSV, Parquet or NumPy) against the import rules.
 
 ``check_import_source(paths, schema)`` finds, on the user's machine, the errors the cloud would raise:
 layout (one JSON file per import, NumPy as files or a folder with at most two levels of sub-folders,
@@ -19,11 +19,14 @@ from ..schema import CollectionSchema, SchemaLike, load_schema
 from .checks_numpy import check_numpy
 from .checks_parquet import check_parquet
 from .convert import validate_json_rows
+from .csv_rows import iter_csv_rows, read_csv_header
 from .json_rows import iter_json_rows
+from .jsonl_rows import iter_jsonl_rows
 from .report import CheckReport
-from .rules import SOURCE_KINDS, ImportLimits
+from .row_loop import run_rows
+from .rules import NEWER_SERVER_KINDS, ROW_FILE_KINDS, SOURCE_KINDS, ImportLimits
 
-_SUFFIXES = ", ".join(list(SOURCE_KINDS)[:-1]) + " or " + list(SOURCE_KINDS)[-1]  # ".json, .npy or .parquet"
+_SUFFIXES = ", ".join(list(SOURCE_KINDS)[:-1]) + " or " + list(SOURCE_KINDS)[-1]  # ".json, .npy, ... or .csv"
 
 __all__ = ["check_import_source"]
 
@@ -107,8 +110,8 @@ def check_import_source(
             f"at most {format_bytes(limits.max_total_bytes)} per import"
         )
     report.kind = kind = next(iter(by_kind))
-    if kind == "json":
-        _check_json(by_kind["json"], schema, report, limits)
+    if kind in ROW_FILE_KINDS:
+        _check_row_file(kind, by_kind[kind], schema, report, limits)
     elif kind == "parquet":
         check_parquet(by_kind["parquet"], schema, report, limits)
     else:
@@ -125,23 +128,39 @@ def check_import_source(
 
 # --------------------------------------------------------------------------------------------
 # JSON
-def _check_json(files: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits) -> None:
+def _check_row_file(
+    kind: str, files: list[Path], schema: CollectionSchema | None, report: CheckReport, limits: ImportLimits
+) -> None:
     if len(files) > 1:
-        report.add_error(f"{len(files)} JSON files; a JSON import takes exactly one file (start one import per file)")
+        report.add_error(f"{len(files)} {kind.upper()} files; a row-based import takes exactly one file "
+                         "(start one import per file)")  # fmt: skip
         return
     path = files[0]
+    if kind in NEWER_SERVER_KINDS:
+        report.add_warning(f"{kind.upper()} files import on {NEWER_SERVER_KINDS[kind]} only: convert to Parquet "
+                           "(convert(...)) for Zilliz Cloud and older servers", path)  # fmt: skip
     size = path.stat().st_size
     if size > limits.max_json_file_bytes:
         report.add_error(
-            f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per JSON file",
+            f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per {kind.upper()} file",
             path,
         )
     try:
-        if schema is not None:
+        if kind == "csv":
+            if schema is None:
+                read_csv_header(path)
+                report.add_warning("CSV cells are text: without a schema only the header is checked", path)
+                return
+            rows_of = lambda on_bytes: iter_csv_rows(path, schema, allow_bom=False)  # noqa: E731
+            report.row_count, _ = run_rows((path.name, rows_of), schema, None)
+        elif schema is not None and kind == "json":
             report.row_count = validate_json_rows(path, schema)
+        elif schema is not None:
+            report.row_count, _ = run_rows((path.name, lambda on_bytes: iter_jsonl_rows(path)), schema, None)
         else:
             n = 0
-            for n, row in enumerate(iter_json_rows(path), start=1):
+            rows = iter_json_rows(path) if kind == "json" else iter_jsonl_rows(path)
+            for n, row in enumerate(rows, start=1):
                 if not isinstance(row, dict):
                     raise DataFileError("each row should be a key-value map", file=path.name, row=n - 1,
                                         expected="a JSON object")  # fmt: skip

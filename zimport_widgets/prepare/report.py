@@ -60,7 +60,9 @@ class CheckReport:
 
     @property
     def summary(self) -> str:
-        kind = {"numpy": "NumPy", "json": "JSON", "parquet": "Parquet"}.get(self.kind or "", "unknown")
+        kind = {"numpy": "NumPy", "json": "JSON", "parquet": "Parquet", "jsonl": "JSON Lines", "csv": "CSV"}.get(
+            self.kind or "", "unknown"
+        )
         rows = f"{self.row_count:,} rows" if self.row_count is not None else "rows unknown"
         verdict = "valid" if self.ok else "INVALID"
         return (

@@ -21,6 +21,8 @@ __all__ = [
     "FLOAT32_MAX",
     "INT_RANGES",
     "META_FIELD",
+    "NEWER_SERVER_KINDS",
+    "ROW_FILE_KINDS",
     "PARQUET_TYPES",
     "SOURCE_KINDS",
     "VECTOR_WIDTH",
@@ -37,7 +39,13 @@ __all__ = [
 
 GiB = 1 << 30
 #: File types an import reads, by suffix (anything else in a folder is ignored, as the cloud does).
-SOURCE_KINDS = {".json": "json", ".npy": "numpy", ".parquet": "parquet"}
+SOURCE_KINDS = {
+    ".json": "json", ".npy": "numpy", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+}  # fmt: skip
+#: Kinds read row by row from one file: an import takes each file as one entry (JSON: one file per import).
+ROW_FILE_KINDS = ("json", "jsonl", "csv")
+#: Kinds only newer servers import directly (convert them to Parquet for Zilliz Cloud and Milvus before 2.5/2.6).
+NEWER_SERVER_KINDS = {"csv": "Milvus 2.5+", "jsonl": "Milvus 2.6+ (PR #44717)"}
 #: The file (and key) of the dynamic field's values.
 META_FIELD = "$meta"
 INT_RANGES = {
