@@ -182,7 +182,7 @@ def test_doc_curl_commands_import_and_reach_ready_1(sandbox, tmp_path):
 
 
 # -- pymilvus.bulk_writer, unmodified, against the v2 routes ------------------------------------------------
-@pytest.mark.parametrize("file_type", ["NUMPY", "PARQUET"])
+@pytest.mark.parametrize("file_type", ["PARQUET", "NUMPY", "JSON", "CSV", "JSONL"])  # every type it writes
 def test_pymilvus_bulk_writer_output_and_bulk_import(sandbox, tmp_path, file_type):
     bulk_writer_round_trip(sandbox, tmp_path, file_type)
 
@@ -358,6 +358,33 @@ def test_bad_json_value_names_row_and_field(sandbox, tiny, tmp_path):
     done = wait_job(sandbox, job_id)
     assert done["state"] == "Failed"
     assert "bad.json" in done["reason"] and "'vec'" in done["reason"] and "row 3" in done["reason"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_good_and_bad_text_files_import_or_name_row_and_field(sandbox, tiny, tmp_path, suffix):
+    name, _, _ = tiny
+    base = 900_000 if suffix == ".csv" else 910_000
+    rows = [{"id": base + i, "vec": [0.25] * DIM, "title": f"t,{i}", "claps": i} for i in range(6)]
+    for label, bad in (("good", None), ("bad", 4)):
+        if bad is not None:
+            rows[bad]["vec"] = [0.5] * (DIM + 1)
+        folder = tmp_path / label
+        folder.mkdir()
+        path = folder / f"{label}{suffix}"
+        if suffix == ".csv":
+            lines = ["id,vec,title,claps"] + [f'{r["id"]},"{r["vec"]}","{r["title"]}",{r["claps"]}' for r in rows]
+            path.write_text("\n".join(lines) + "\n")
+        else:
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        before = count(sandbox, name)
+        url = upload(sandbox, folder, unique(f"text-{label}")) + path.name
+        job_id = call(sandbox, sandbox.controller_url, V1_CREATE, v1_body(sandbox, name, url))["data"]["jobId"]
+        done = wait_job(sandbox, job_id)
+        if bad is None:
+            assert done["state"] == "Completed" and count(sandbox, name) == before + 6, done
+        else:
+            assert done["state"] == "Failed" and count(sandbox, name) == before
+            assert path.name in done["reason"] and "row 4" in done["reason"] and "'vec'" in done["reason"], done
 
 
 def test_wrong_keys_fail_the_job_with_the_stores_reason(sandbox, tiny):

@@ -180,6 +180,6 @@ def test_lite_engine_answers_as_the_real_one(sandbox, milvus_sandbox, tmp_path, 
     assert outcomes["lite"] == outcomes["milvus"], outcomes
 
 
-@pytest.mark.parametrize("file_type", ["PARQUET", "NUMPY"])
+@pytest.mark.parametrize("file_type", ["PARQUET", "NUMPY", "JSON", "CSV", "JSONL"])  # every type it writes
 def test_pymilvus_bulk_writer_output_imports_on_the_real_server(milvus_sandbox, tmp_path, file_type):
     bulk_writer_round_trip(milvus_sandbox, tmp_path, file_type)

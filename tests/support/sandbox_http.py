@@ -114,7 +114,7 @@ def bulk_writer_round_trip(sandbox, tmp_path, file_type: str) -> None:
                                "meta": {"n": i}, "color": "red" if i % 2 else "blue"})  # fmt: skip
         writer.commit()
         batches = writer.batch_files
-    suffix = {"NUMPY": ".npy", "PARQUET": ".parquet"}[file_type]
+    suffix = {"NUMPY": ".npy", "PARQUET": ".parquet", "JSON": ".json", "CSV": ".csv", "JSONL": ".jsonl"}[file_type]
     assert batches and all(str(p).endswith(suffix) for p in batches[0])
     folder = Path(batches[0][0]).parent
     url = upload(sandbox, folder, unique("bw-src") + "/1")

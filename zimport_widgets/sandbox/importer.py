@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,23 @@ log = logging.getLogger("zimport_widgets.sandbox")
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text_rows_to_parquet(task: FileTask, path: str, schema: CollectionSchema, root: str, strip: str) -> Path:
+    """A JSON Lines or CSV import file as Parquet (Milvus's 2.5+ CSV reader rules), or the job fails with why.
+
+    Both engines need it: the lite engine reads Parquet, and the real server here (2.3.5) predates these readers.
+    """
+    from ..errors import ZImportError
+    from ..prepare.convert_any import convert
+
+    out = Path(root) / "converted" / f"{secrets.token_hex(4)}.parquet"
+    try:
+        convert(path, out, schema, progress=False)
+    except ZImportError as exc:
+        task.reason = str(exc).replace(strip, "")
+        raise JobFailed(f"Failed to read {{{task.group.label}}}: {task.reason}") from None
+    return out
 
 
 class JobFailed(Exception):
@@ -360,10 +378,12 @@ class JobRunner:
             more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
             task.reason = problems + more
             raise JobFailed(f"Failed to checkFiles {{{task.group.label}}}: {problems}{more}")
-        if task.group.kind in ("json", "parquet") and report.row_count == 0:
+        if task.group.kind != "numpy" and report.row_count == 0:
             return {}, 0  # nothing to insert: the job completes with 0 rows, as Milvus's importer does
         if task.group.kind == "parquet":
             return parquet_arrays(paths[0], schema)
+        if task.group.kind in ("jsonl", "csv"):
+            return parquet_arrays(str(text_rows_to_parquet(task, paths[0], schema, root, strip)), schema)
         if task.group.kind == "json":
             from ..prepare.convert import convert_json_to_numpy
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..prepare.rules import SOURCE_KINDS
+
 __all__ = [
     "ImportRequestError", "ObjectGroup", "ObjectRef", "StoreReader", "explicit_group", "group_objects",
     "parse_object_url",
@@ -27,9 +29,10 @@ __all__ = [
 
 _ALIYUN_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[a-z0-9-]+\.aliyuncs\.com$")
 _OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
-SUPPORTED_SUFFIXES = (".npy", ".json", ".parquet")
+SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
-_ONE_FILE_KINDS = {".json": "json", ".parquet": "parquet"}
+_ONE_FILE_KINDS = {suffix: kind for suffix, kind in SOURCE_KINDS.items() if kind != "numpy"}
+_EXPECTED = ", ".join(SUPPORTED_SUFFIXES[:-1]) + " or " + SUPPORTED_SUFFIXES[-1]
 
 
 class ImportRequestError(Exception):
@@ -64,7 +67,7 @@ class ObjectGroup:
     """One unit of import: a NumPy file set (one folder) or one JSON file."""
 
     label: str
-    kind: str  # "numpy" | "json" | "parquet"
+    kind: str  # "numpy" | "json" | "parquet" | "jsonl" | "csv"
     keys: list[str] = field(default_factory=list)
     size: int = 0
 
@@ -130,7 +133,7 @@ def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[Object
             return [ObjectGroup(label=posixpath.dirname(key) + "/", kind="numpy", keys=[key], size=size)]
         got = suffix or "(none)"
         raise ImportRequestError(
-            47053, f"Failed to checkFiles {{{key}}}: unsupported file type {got!r}, expected .npy, .json or .parquet"
+            47053, f"Failed to checkFiles {{{key}}}: unsupported file type {got!r}, expected {_EXPECTED}"
         )
     usable: list[tuple[str, int]] = []
     for key, size in listing:
@@ -146,9 +149,7 @@ def group_objects(ref: ObjectRef, listing: list[tuple[str, int]]) -> list[Object
             )
         usable.append((key, size))
     if not usable:
-        raise ImportRequestError(
-            83001, f"Failed to getObjectMeta {{{ref.url}}}: no .npy, .json or .parquet object found"
-        )
+        raise ImportRequestError(83001, f"Failed to getObjectMeta {{{ref.url}}}: no {_EXPECTED} object found")
     kinds = {posixpath.splitext(k)[1].lower() for k, _ in usable}
     if len(kinds) > 1:
         raise ImportRequestError(

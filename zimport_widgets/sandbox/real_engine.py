@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .faults import Faults
-from .importer import ImportJobRecord, JobFailed, JobRunner, _now_iso
+from .importer import ImportJobRecord, JobFailed, JobRunner, _now_iso, text_rows_to_parquet
 from .milvus import EngineError, MilvusEngine
 from .milvus_server import MILVUS_VERSION, MilvusServer
 from .objects import SUPPORTED_SUFFIXES
@@ -182,6 +182,8 @@ class BulkInsertRunner(JobRunner):
         started: list[tuple[Any, int]] = []
         for task in job.files:
             files = [p for p in local[task.group.label] if p.endswith(SUPPORTED_SUFFIXES)]
+            if task.group.kind in ("jsonl", "csv"):  # this server predates its JSON Lines and CSV readers
+                files = [str(text_rows_to_parquet(task, files[0], self.engine.schema(job.collection), root, strip))]
             try:
                 started.append((task, self.engine.bulk_insert(job.collection, files, job.partition)))
             except EngineError as exc:
