@@ -86,6 +86,7 @@ GOOD = [("numpy", s, 1, 10_000, 300) for s in sorted(SCHEMAS)] + [("json", s, 0,
 GOOD.append(("numpy", "scalars", 2, 30_000, 2500))  # the parallel split/join path
 GOOD.append(("parquet", "scalars", 0, 40_000, 150))  # written with pyarrow as rules.PARQUET_TYPES says
 GOOD += [("parquet-ours", s, 0, 50_000, 4500) for s in sorted(SCHEMAS)]  # convert_json_to_parquet's output
+GOOD += [("parquet-ours", s, 2, 62_000, 700) for s in sorted(SCHEMAS)]  # ... parsed in two processes
 GOOD += [("frame", s, 0, 1_000, 9000) for s in sorted(SCHEMAS)]  # convert(DataFrame): two Arrow batches and more
 GOOD += [("csv", "scalars", 0, 60_000, 200), ("jsonl", "strkey", 0, 60_000, 200)]  # convert() from text files
 GOOD.append(("frame-numpy", "binary", 0, 60_000, 300))  # convert(DataFrame, to="numpy")
@@ -125,7 +126,12 @@ def round_trips(judge, tmp_path_factory) -> dict[tuple, tuple[bool, str, int, li
             files = [write_parquet(folder / "rows.parquet", rows, row_group_size=64)]
         elif kind == "parquet-ours":
             written = convert_json_to_parquet(
-                src, folder / "out.parquet", SCHEMAS[schema_key], progress=False, row_group_bytes=4096
+                src,
+                folder / "out.parquet",
+                SCHEMAS[schema_key],
+                progress=False,
+                row_group_bytes=4096,
+                workers=workers or 1,
             )  # fmt: skip - several row groups
             assert written.row_groups > 1
             files = [written.path]

@@ -162,7 +162,8 @@ def test_too_many_subfolders(tmp_path, sample_json, schema):
 def test_missing_path_and_empty_folder(tmp_path):
     assert "no such file" in _only_error(check_import_source(tmp_path / "nope")).message
     (tmp_path / "empty").mkdir()
-    assert "no .json, .npy, .parquet, .jsonl, .ndjson or .csv file" in _only_error(check_import_source(tmp_path / "empty")).message
+    message = _only_error(check_import_source(tmp_path / "empty")).message
+    assert "no .json, .npy, .parquet, .jsonl, .ndjson or .csv file" in message
 
 
 # ---------------------------------------------------------------------------------------------- naming rules

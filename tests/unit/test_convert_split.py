@@ -141,3 +141,43 @@ def test_progress_callback_error_stops_parallel_conversion(tmp_path):
         convert_json_to_numpy(src, tmp_path / "out", SCHEMA, progress=cancel, workers=2)
     assert len(calls) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json"]
+
+
+# ---------------------------------------------------------------------------------------------- Parquet in parts
+@pytest.mark.parametrize(("workers", "tricky"), [(2, False), (3, False), (2, True)])
+def test_parquet_in_parts_equals_one_process(tmp_path, monkeypatch, workers, tricky):
+    import pyarrow.parquet as pq
+
+    from zimport_widgets.prepare.parquet_out import convert_json_to_parquet
+
+    src = tmp_path / "d.json"
+    src.write_text(json.dumps({"rows": _rows(3000, tricky)}, indent=1))
+    if tricky:
+        data = src.read_bytes()
+        inside = data.index(b'x}, {\\"id', len(data) // 2) + 1  # a '}, {' inside a string
+        monkeypatch.setattr(convert_split, "find_cuts", lambda *a: [(inside + 1, inside + 3)])
+    appended = []
+    real = convert_split.parquet_in_parts
+    monkeypatch.setattr("zimport_widgets.prepare.parquet_out.parquet_in_parts",
+                        lambda *a, **k: appended.append(r := real(*a, **k)) or r)  # fmt: skip
+    one = convert_json_to_parquet(src, tmp_path / "one.parquet", SCHEMA, progress=False, workers=1)
+    events = []
+    par = convert_json_to_parquet(src, tmp_path / "par.parquet", SCHEMA, progress=events.append, workers=workers)
+    assert appended == [None if tricky else 3000]  # tricky: a cut inside a string, so one process after all
+    assert par.rows == one.rows == 3000
+    assert pq.read_table(par.path).equals(pq.read_table(one.path))
+    assert events[-1].rows_done == 3000 and events[-1].bytes_done == events[-1].bytes_total
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json", "one.parquet", "par.parquet"]  # no scratch left
+
+
+def test_parquet_in_parts_numbers_a_late_error_file_wide(tmp_path):
+    from zimport_widgets.prepare.parquet_out import convert_json_to_parquet
+
+    rows = _rows(3000)
+    rows[2900]["v"] = [1.0, 2.0]
+    src = tmp_path / "d.json"
+    src.write_text(json.dumps({"rows": rows}))
+    with pytest.raises(DataFileError) as info:
+        convert_json_to_parquet(src, tmp_path / "o.parquet", SCHEMA, progress=False, workers=2)
+    assert (info.value.row, info.value.field) == (2900, "v")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.json"]

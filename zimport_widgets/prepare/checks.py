@@ -142,7 +142,8 @@ def _check_row_file(
     size = path.stat().st_size
     if size > limits.max_json_file_bytes:
         report.add_error(
-            f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per {kind.upper()} file",
+            f"the file holds {format_bytes(size)}; "
+            f"at most {format_bytes(limits.max_json_file_bytes)} per {kind.upper()} file",
             path,
         )
     try:

@@ -318,10 +318,17 @@ def bfloat16_bits(a: np.ndarray) -> np.ndarray:
 
 
 class StrColumn(Column):
-    """VARCHAR, JSON and ``$meta``: spilled as UTF-8 (+ lengths), rewritten as ``<U{longest}`` at the end."""
+    """VARCHAR, JSON and ``$meta``: spilled as UTF-8 (+ lengths), rewritten as ``<U{longest}`` at the end.
 
-    def __init__(self, fs: FieldSchema | None, name: str, chunk: int, src: str, out: Path | None) -> None:
+    ``utf8=True`` (a parallel part of a Parquet conversion): the lengths are UTF-8 byte counts and the spill
+    is the result (``<name>.utf8.part`` + ``<name>.lens.part``), which Arrow takes as offsets and data as is.
+    """
+
+    def __init__(
+        self, fs: FieldSchema | None, name: str, chunk: int, src: str, out: Path | None, *, utf8: bool = False
+    ) -> None:
         super().__init__(fs, name, chunk, src, out)
+        self.utf8 = utf8
         self.values: list[str] = []
         self.last: list[str] = []
         self.longest = 0
@@ -374,9 +381,15 @@ class StrColumn(Column):
         if longest > self.longest:
             self.longest = longest
         if self.blob is not None and self.lens is not None:
-            data = "".join(vals).encode("utf-8")
+            if self.utf8:
+                encoded = [v.encode("utf-8") for v in vals]
+                data = b"".join(encoded)
+                lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+            else:
+                data = "".join(vals).encode("utf-8")
+                lengths = np.fromiter(map(len, vals), dtype=np.int64, count=len(vals))
             self.blob.write(data)
-            self.lens.write(np.fromiter(map(len, vals), dtype=np.int64, count=len(vals)).tobytes())
+            self.lens.write(lengths.tobytes())
             self.chunks.append((len(vals), len(data)))
         vals.clear()
 
@@ -385,6 +398,9 @@ class StrColumn(Column):
             return None
         self.blob.close()
         self.lens.close()
+        if self.utf8:
+            blob = self.path.with_suffix(".utf8.part")
+            return NpyFileInfo(self.path.name, blob, "utf8", (rows,), blob.stat().st_size)
         width = max(1, self.longest)
         dtype = np.dtype(f"<U{width}")
         blob_path, lens_path = self.path.with_suffix(".utf8.part"), self.path.with_suffix(".lens.part")
@@ -411,6 +427,6 @@ class StrColumn(Column):
 class MetaColumn(StrColumn):
     """The dynamic field's values (``$meta``): JSON object strings; ``used`` once a row has a dynamic key."""
 
-    def __init__(self, chunk: int, src: str, out: Path | None) -> None:
-        super().__init__(None, META_FIELD, chunk, src, out)
+    def __init__(self, chunk: int, src: str, out: Path | None, *, utf8: bool = False) -> None:
+        super().__init__(None, META_FIELD, chunk, src, out, utf8=utf8)
         self.used = False

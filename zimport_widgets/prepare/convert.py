@@ -28,12 +28,9 @@ from .columns import NpyFileInfo
 from .infer import resolve_schema
 from .row_loop import run_rows
 from .rules import META_FIELD, refuse_numpy_unsupported
-from .split import convert_in_parts
+from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, convert_in_parts
 
 __all__ = ["ConvertResult", "convert_json_to_numpy", "move_into_place", "prepare_out_dir", "validate_json_rows"]
-
-_PARALLEL_MIN_BYTES = 64 << 20
-_AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
 
 
 @dataclass(frozen=True)
@@ -137,7 +134,7 @@ def convert_json_to_numpy(
 
         try:
             if workers is None:
-                workers = min(os.cpu_count() or 1, _AUTO_WORKERS) if total >= _PARALLEL_MIN_BYTES else 1
+                workers = min(os.cpu_count() or 1, AUTO_WORKERS) if total >= PARALLEL_MIN_BYTES else 1
             split = None
             if workers > 1:
                 split = convert_in_parts(src_path, resolved, tmp, workers, on_progress)

@@ -19,10 +19,11 @@ from ..errors import ConfigError, DataFileError, SchemaError
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike, load_schema
 from .arrow_conform import BatchConformer
+from .arrow_sinks import ROW_GROUP_BYTES
 from .columns import FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .convert import ConvertResult, convert_json_to_numpy, move_into_place, prepare_out_dir
 from .infer import infer_schema
-from .parquet_out import _ROW_GROUP_BYTES, ParquetResult, write_parquet
+from .parquet_out import ParquetResult, write_parquet
 from .row_loop import build_columns, chunk_rows, run_rows
 from .rules import META_FIELD, refuse_numpy_unsupported
 from .sources import Source, open_source
@@ -54,7 +55,7 @@ def convert(
     *,
     to: Literal["parquet", "numpy"] = "parquet",
     progress: ProgressArg = True,
-    row_group_bytes: int = _ROW_GROUP_BYTES,
+    row_group_bytes: int = ROW_GROUP_BYTES,
     workers: int | None = None,
     sep: str = ",",
     nullkey: str = "",
@@ -78,7 +79,7 @@ def convert(
         return convert_json_to_numpy(src.path, out, schema, progress=progress, workers=workers)
     resolved = schema_for(src, schema)
     if to == "parquet":
-        return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes)
+        return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
     return write_numpy(src, out, resolved, progress=progress)
 
 

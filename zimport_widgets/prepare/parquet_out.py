@@ -17,23 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
-from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike
-from .arrow_conform import BatchConformer, writer_schema
-from .columns import Column, FixedColumn, StrColumn
+from ..schema import CollectionSchema, SchemaLike
+from .arrow_conform import BatchConformer
+from .arrow_sinks import ROW_GROUP_BYTES, ParquetSink
 from .infer import resolve_schema
-from .py_column import PyColumn
 from .row_loop import run_rows
-from .rules import META_FIELD
+from .rules import numpy_unsupported
 from .sources import Source, open_source
+from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, parquet_in_parts
 
 __all__ = ["ParquetResult", "convert_json_to_parquet"]
-
-_ROW_GROUP_BYTES = 64 << 20  # buffered before a row group is written: bounded memory, few row groups
 
 
 @dataclass(frozen=True)
@@ -58,85 +54,28 @@ class ParquetResult:
         return f"<div><p><b>Converted</b> {html.escape(repr(self)[len('ParquetResult: ') :])}</p></div>"
 
 
-class ParquetSink:
-    """Buffers checked chunks as Arrow record batches and writes them as row groups."""
-
-    def __init__(self, path: Path, schema: CollectionSchema, *, row_group_bytes: int = _ROW_GROUP_BYTES) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        self._pa = pa
-        self.fields = [
-            *schema.input_fields,
-            *([FieldSchema(META_FIELD, DataType.JSON)] if schema.enable_dynamic_field else []),
-        ]
-        self.arrow_schema = writer_schema(schema)
-        self._writer: Any = pq.ParquetWriter(path, self.arrow_schema)
-        self._batches: list[Any] = []
-        self._buffered = 0
-        self.row_group_bytes = row_group_bytes
-        self.row_groups = 0
-
-    def write(self, columns: list[Column], k: int) -> None:
-        arrays = [self._array(fs, col, k) for fs, col in zip(self.fields, columns, strict=True)]
-        self.write_batch(self._pa.record_batch(arrays, schema=self.arrow_schema))
-
-    def write_batch(self, batch: Any) -> None:
-        """A batch already in :attr:`arrow_schema` (from :class:`~.arrow_conform.BatchConformer`)."""
-        self._batches.append(batch)
-        self._buffered += batch.nbytes
-        if self._buffered >= self.row_group_bytes:
-            self._flush()
-
-    def _array(self, fs: FieldSchema, col: Column, k: int) -> Any:
-        pa = self._pa
-        if isinstance(col, PyColumn):
-            return col.last
-        if isinstance(col, StrColumn):
-            return pa.array(col.last, type=pa.string())
-        assert isinstance(col, FixedColumn)
-        data = np.array(col.buf[:k])  # a copy: the buffer is reused for the next chunk
-        if data.ndim == 1:
-            return pa.array(data)
-        width = data.shape[1]
-        offsets = pa.array(np.arange(0, (k + 1) * width, width, dtype=np.int32))
-        return pa.ListArray.from_arrays(offsets, pa.array(data.reshape(-1)))
-
-    def _flush(self) -> None:
-        if self._batches:
-            self._writer.write_table(self._pa.Table.from_batches(self._batches), row_group_size=1 << 30)
-            self.row_groups += 1
-            self._batches, self._buffered = [], 0
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._flush()
-            self._writer.close()
-            self._writer = None
-
-
 def convert_json_to_parquet(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
     schema: SchemaLike | None = None,
     *,
     progress: ProgressArg = True,
-    row_group_bytes: int = _ROW_GROUP_BYTES,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+    workers: int | None = None,
 ) -> ParquetResult:
     """Convert a JSON import file (``{"rows": [...]}`` or a bare list) into one Parquet file ``out``.
 
     Every value is checked as :func:`~zimport_widgets.convert_json_to_numpy` checks it; the first bad one
     raises :class:`DataFileError` (file, row, field, expected, got) and nothing is left at ``out``. ``out``
-    may be a folder: the file is then ``<folder>/<source stem>.parquet``. (:func:`~zimport_widgets.convert`
-    takes every other source.)
+    may be a folder: the file is then ``<folder>/<source stem>.parquet``. ``workers``: processes that parse
+    parts of a large file (as for NumPy). (:func:`~zimport_widgets.convert` takes every other source.)
     """
     src_path = Path(src)
     if not src_path.is_file():
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
     source = open_source(src_path)
-    return write_parquet(
-        source, out, resolve_schema(src_path, schema), progress=progress, row_group_bytes=row_group_bytes
-    )
+    resolved = resolve_schema(src_path, schema)
+    return write_parquet(source, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
 
 
 def parquet_target(source: Source, out: str | os.PathLike[str]) -> Path:
@@ -156,9 +95,14 @@ def write_parquet(
     schema: CollectionSchema,
     *,
     progress: ProgressArg = True,
-    row_group_bytes: int = _ROW_GROUP_BYTES,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+    workers: int | None = None,
 ) -> ParquetResult:
-    """Every row of ``source`` checked against ``schema`` and written as one Parquet file (atomically)."""
+    """Every row of ``source`` checked against ``schema`` and written as one Parquet file (atomically).
+
+    A large JSON file is parsed in parts by ``workers`` processes (default: as for NumPy), whose checked rows
+    come back as Arrow IPC files appended in order: the same file, row numbers and errors as one process.
+    """
     started = time.monotonic()
     target = parquet_target(source, out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +117,17 @@ def write_parquet(
             rep.update(done, ConvertProgress(rows, done, total or 0, source.name), postfix=f"{rows:,} rows")
 
         try:
-            if source.columnar:
+            parts = _parts(source, schema, workers)
+            split = None
+            if parts > 1:
+                assert source.path is not None
+                split = parquet_in_parts(source.path, schema, tmp.parent, parts, sink, on_progress)
+                if split is None:  # the file could not be split: start again in one process
+                    sink.close()
+                    sink = ParquetSink(tmp, schema, row_group_bytes=row_group_bytes)
+            if split is not None:
+                rows = split
+            elif source.columnar:
                 rows = _write_batches(source, schema, sink, on_progress)
             else:
                 rows, _ = run_rows((source.name, source.rows_of(schema)), schema, None, on_progress, sink=sink)
@@ -196,6 +150,16 @@ def write_parquet(
         schema=schema,
         elapsed=time.monotonic() - started,
     )
+
+
+def _parts(source: Source, schema: CollectionSchema, workers: int | None) -> int:
+    """Processes for the conversion: parts need a JSON file and fields a NumPy-shaped column carries."""
+    arrow_only = any(numpy_unsupported(fs) is not None or fs.default_value is not None for fs in schema.input_fields)
+    if source.kind != "json" or arrow_only:
+        return 1
+    if workers is None:
+        return min(os.cpu_count() or 1, AUTO_WORKERS) if (source.total or 0) >= PARALLEL_MIN_BYTES else 1
+    return max(1, workers)
 
 
 def _write_batches(source: Source, schema: CollectionSchema, sink: ParquetSink, on_progress: Any) -> int:

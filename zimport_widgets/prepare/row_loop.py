@@ -35,7 +35,9 @@ def chunk_rows(fields: list[FieldSchema]) -> int:
     return int(min(4096, max(16, CHUNK_BYTES // widest)))
 
 
-def build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: int) -> list[Column]:
+def build_columns(
+    schema: CollectionSchema, src: str, out: Path | None, chunk: int, *, utf8: bool = False
+) -> list[Column]:
     cols: list[Column] = []
     for fs in schema.input_fields:
         if out is None and (numpy_unsupported(fs) is not None or fs.default_value is not None):
@@ -45,7 +47,7 @@ def build_columns(schema: CollectionSchema, src: str, out: Path | None, chunk: i
             cols.append(PyColumn(fs, schema, chunk, src))
             continue
         if fs.dtype in (DataType.VARCHAR, DataType.JSON):
-            cols.append(StrColumn(fs, fs.name, chunk, src, out))
+            cols.append(StrColumn(fs, fs.name, chunk, src, out, utf8=utf8))
         else:
             cols.append(FixedColumn(fs, chunk, src, out))
     return cols
@@ -80,11 +82,14 @@ def run_rows(
     out: Path | None,
     on_progress: Callable[[int, int], None] | None = None,
     sink: ChunkSink | None = None,
+    *,
+    utf8: bool = False,
 ) -> tuple[int, list[NpyFileInfo]]:
     """Stream every row through the schema's columns; returns (rows, files written).
 
     ``path`` is a JSON file, or ``(file name, rows_of)`` where ``rows_of(on_bytes)`` yields the rows.
-    ``sink`` gets every checked chunk (``out`` is then None: no ``.npy`` is written).
+    ``sink`` gets every checked chunk (``out`` is then None: no ``.npy`` is written). ``utf8``: string
+    columns stay UTF-8 spills (``StrColumn``), for a Parquet conversion's parallel part.
     """
     if isinstance(path, tuple):
         src, rows_of = path
@@ -99,8 +104,8 @@ def run_rows(
 
     fields = schema.input_fields
     chunk = chunk_rows(fields)
-    cols = build_columns(schema, src, out, chunk)
-    meta = MetaColumn(chunk, src, out) if schema.enable_dynamic_field else None
+    cols = build_columns(schema, src, out, chunk, utf8=utf8)
+    meta = MetaColumn(chunk, src, out, utf8=utf8) if schema.enable_dynamic_field else None
     auto_pk = schema.primary.name if schema.primary.auto_id else None
     known = {fs.name for fs in fields}
     defaults = {fs.name: fs.default_value for fs in fields if fs.default_value is not None}

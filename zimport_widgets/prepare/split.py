@@ -34,9 +34,11 @@ from .npy_format import data_offset, header_bytes
 from .row_loop import run_rows, vector_specs
 from .rules import META_FIELD
 
-__all__ = ["convert_in_parts", "find_cuts"]
+__all__ = ["AUTO_WORKERS", "PARALLEL_MIN_BYTES", "convert_in_parts", "find_cuts", "parquet_in_parts"]
 
 _WINDOW = 8 << 20
+PARALLEL_MIN_BYTES = 64 << 20  # smaller files: one process (starting workers costs more than it saves)
+AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
 
 
 def find_cuts(path: Path, parts: int, first_key: str | None = None) -> list[tuple[int, int]]:
@@ -73,8 +75,12 @@ def _root(path: Path) -> tuple[str, int | None]:
         fh.close()
 
 
-def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None]) -> tuple:
-    """Convert one part; ``("ok", rows, files)``, ``("data"|"json", error state)`` or ``("crash", text)``."""
+def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None], sink: Any = None) -> tuple:
+    """Convert one part; ``("ok", rows, files)``, ``("data"|"json", error state)`` or ``("crash", text)``.
+
+    ``sink``: the checked rows go there (the Parquet conversion's own part), not into files;
+    ``task["utf8"]``: string columns stay UTF-8 spills (a Parquet conversion's worker part).
+    """
     p = Path(task["path"])
     try:
         start, end, closing = task["start"], task["end"], task["closing"]
@@ -84,7 +90,9 @@ def _convert_part(task: dict[str, Any], on_progress: Callable[[int, int], None])
             return fast_rows(p, task["prefix"], start, end, closing=closing, on_bytes=on_bytes, base=start,
                               first_key=task["first_key"], vectors=vectors)  # fmt: skip
 
-        rows, files = run_rows((p.name, rows_of), task["schema"], Path(task["out"]), on_progress)
+        out = None if sink is not None else Path(task["out"])
+        rows, files = run_rows((p.name, rows_of), task["schema"], out, on_progress, sink=sink,
+                               utf8=task.get("utf8", False))  # fmt: skip
         return ("ok", rows, files)
     except DataFileError as exc:
         kind = "json" if getattr(exc, "structural", False) else "data"
@@ -127,22 +135,63 @@ def convert_in_parts(
     if tasks is None:
         return None
     results = _run_tasks(tasks, out, on_progress)
-    offset = 0
-    for result in results:
-        kind = result[0]
-        if kind in ("json", "crash"):
-            _drop_parts(out, len(tasks))
-            return None
-        if kind == "data":
-            state = result[1]
-            _drop_parts(out, len(tasks))
-            row = None if state["row"] is None else state["row"] + offset
-            raise DataFileError(state.pop("message"), **{**state, "row": row})
-        offset += result[1]
+    if _check_results(results, len(tasks), out) is None:
+        return None
     rows_per_part = [r[1] for r in results]
     files = _join_parts(out, [r[2] for r in results], rows_per_part)
     _drop_parts(out, len(tasks))
     return sum(rows_per_part), files
+
+
+def parquet_in_parts(
+    path: Path,
+    schema: CollectionSchema,
+    work: Path,
+    parts: int,
+    sink: Any,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int | None:
+    """The rows of ``path`` into the Parquet ``sink`` in ``parts`` parts; returns the row count.
+
+    The first part goes straight into ``sink`` here; each other part is checked by a worker (no pyarrow in
+    it: ~80 MiB) into the NumPy part files, strings kept as UTF-8 spills, and appended to ``sink`` in order
+    without a per-value step. None (and ``sink`` must be discarded) when the file cannot be split or a part
+    hit a JSON syntax problem; a value error raises, numbered file-wide.
+    """
+    scratch = work / f".parts-{path.stem}-{id(sink):x}"
+    scratch.mkdir()
+    try:
+        tasks = _tasks(path, schema, scratch, parts)
+        if tasks is None:
+            return None
+        for task in tasks[1:]:
+            task["utf8"] = True
+        results = _run_tasks(tasks, scratch, on_progress, sink)
+        rows = _check_results(results, len(tasks), scratch)
+        if rows is None:
+            return None
+        for result in results[1:]:
+            sink.append_part(result[2], result[1])
+        return rows
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_results(results: list[tuple], n: int, out: Path) -> int | None:
+    """Total rows; None for a JSON problem or a crash (sequential re-run); raises a part's value error."""
+    offset = 0
+    for result in results:
+        kind = result[0]
+        if kind in ("json", "crash"):
+            _drop_parts(out, n)
+            return None
+        if kind == "data":
+            state = result[1]
+            _drop_parts(out, n)
+            row = None if state["row"] is None else state["row"] + offset
+            raise DataFileError(state.pop("message"), **{**state, "row": row})
+        offset += result[1]
+    return offset
 
 
 def _tasks(path: Path, schema: CollectionSchema, out: Path, parts: int) -> list[dict[str, Any]] | None:
@@ -164,7 +213,9 @@ def _tasks(path: Path, schema: CollectionSchema, out: Path, parts: int) -> list[
     return tasks
 
 
-def _run_tasks(tasks: list[dict[str, Any]], out: Path, on_progress: Callable[[int, int], None] | None) -> list[tuple]:
+def _run_tasks(
+    tasks: list[dict[str, Any]], out: Path, on_progress: Callable[[int, int], None] | None, sink: Any = None
+) -> list[tuple]:
     """Task 0 here, the others in worker processes; their summed progress is reported as it comes."""
     procs: list[subprocess.Popen] = []
     progress = [(0, 0)] * len(tasks)
@@ -204,7 +255,7 @@ def _run_tasks(tasks: list[dict[str, Any]], out: Path, on_progress: Callable[[in
                 progress[0] = (nbytes, rows)
                 drain(0)
 
-            results[0] = _convert_part(tasks[0], own_progress)
+            results[0] = _convert_part(tasks[0], own_progress, sink)
             if results[0][0] != "ok":
                 for proc in procs:
                     proc.kill()
