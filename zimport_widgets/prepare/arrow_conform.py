@@ -244,8 +244,11 @@ class BatchConformer:
                     ) from None
             elif isinstance(v, list):  # a map column: (key, value) pairs
                 v = dict(v)
-            texts.append(sparse_text(v, lambda why, i=i, v=v: self.error(i, fs.name, why, expected, value_text(v))))
+            texts.append(sparse_text(v, self._fail(i, fs.name, expected, v)))
         return pa.array(texts, type=pa.string())
+
+    def _fail(self, i: int, field: str, expected: str, v: Any) -> Callable[[str], DataFileError]:
+        return lambda why: self.error(i, field, why, expected, value_text(v))
 
     def _list_parts(self, fs: FieldSchema, arr: pa.Array, expected: str) -> tuple[pa.Array, pa.Array]:
         """(values of non-null rows, per-row lengths with 0 for nulls) of a list-like column."""

@@ -161,14 +161,14 @@ class _PartColumn:
             lengths = np.frombuffer(self.lens.read(8 * n), dtype=np.int64)
             offsets = np.zeros(n + 1, dtype=np.int32)
             np.cumsum(lengths, out=offsets[1:], dtype=np.int32)
-            data = self.fh.read(int(offsets[-1]))
-            return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+            text = self.fh.read(int(offsets[-1]))
+            return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
         width = int(np.prod(self.row_shape)) if self.row_shape else 1
-        data = np.frombuffer(self.fh.read(n * width * self.dtype.itemsize), dtype=self.dtype)
+        values = np.frombuffer(self.fh.read(n * width * self.dtype.itemsize), dtype=self.dtype)
         if not self.row_shape:
-            return _fixed(data)
+            return _fixed(values)
         offsets = _fixed(np.arange(0, (n + 1) * width, width, dtype=np.int32))
-        return pa.ListArray.from_arrays(offsets, _fixed(data), pool=POOL)
+        return pa.ListArray.from_arrays(offsets, _fixed(values), pool=POOL)
 
     def close(self) -> None:
         for fh in (self.fh, self.lens):

@@ -399,8 +399,8 @@ class StrColumn(Column):
         self.blob.close()
         self.lens.close()
         if self.utf8:
-            blob = self.path.with_suffix(".utf8.part")
-            return NpyFileInfo(self.path.name, blob, "utf8", (rows,), blob.stat().st_size)
+            spill = self.path.with_suffix(".utf8.part")
+            return NpyFileInfo(self.path.name, spill, "utf8", (rows,), spill.stat().st_size)
         width = max(1, self.longest)
         dtype = np.dtype(f"<U{width}")
         blob_path, lens_path = self.path.with_suffix(".utf8.part"), self.path.with_suffix(".lens.part")

@@ -75,6 +75,7 @@ class _Lines:
         if not line:
             raise StopIteration
         self.line += 1
+        self.bytes += len(line)  # characters: close enough to bytes for a progress bar
         self.raw.append(line)
         return line
 
@@ -215,7 +216,7 @@ def iter_csv_rows(
                 yield out
                 row += 1
                 if on_bytes is not None and row % 4096 == 0:
-                    on_bytes(min(size, text.buffer.tell()))
+                    on_bytes(min(size, lines.bytes))
         except csv.Error as exc:
             start = lines.line - len(lines.raw) + 1
             raise DataFileError(
@@ -299,7 +300,7 @@ _ABSENT = object()  # the cell is the null key of a field with a default: the ro
 
 def _json_loads() -> Callable[[str], Any]:
     if orjson is not None:
-        return orjson.loads  # type: ignore[no-any-return]
+        return orjson.loads
     import json
 
     return json.loads

@@ -25,7 +25,7 @@ _BLOCK = 1 << 20
 
 def _loads() -> Callable[[bytes], Any]:
     if orjson is not None:
-        return orjson.loads  # type: ignore[no-any-return]
+        return orjson.loads
     return json.loads
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,8 @@ class _Peekable:
     """A one-shot iterator whose first items can be looked at (to infer a schema) and still be read."""
 
     def __init__(self, it: Iterator[Any]) -> None:
-        self.it, self.head = it, []  # type: list[Any]
+        self.it = it
+        self.head: list[Any] = []
 
     def peek(self, n: int) -> list[Any]:
         self.head.extend(itertools.islice(self.it, n - len(self.head)))
@@ -132,7 +133,7 @@ def _rows_source(source: Iterable[Any]) -> Source:
     def rows_of(schema: CollectionSchema) -> RowSource:
         return lambda on_bytes: iter(peekable) if peekable is not None else iter(source)
 
-    total = len(source) if hasattr(source, "__len__") else None
+    total = len(source) if isinstance(source, Sized) else None
     src = Source("rows", "rows", total=total, unit="rows", _rows=rows_of)
     if peekable is not None:
         src._peek = peekable.peek
