@@ -49,6 +49,8 @@ _LAZY = {
     "UploadConfig": "config",
     # steps 3-4: cloud
     "ImportClient": "cloud.client",
+    "ImportPlan": "cloud.plan",
+    "ImportPiece": "cloud.plan",
     "ImportStallWarning": "cloud.watch",
     "ImportJob": "cloud.jobs",
     "ImportJobSummary": "cloud.jobs",

@@ -537,3 +537,37 @@ def test_verify_a_collection_without_a_dense_vector_counts_only(sb):
     result = client.verify(name)  # no dense vector to search with: no error, the count decides
     assert (result.row_count, result.searched, result.search, result.ok) == (0, False, None, False)
     assert "no dense vector field to search" in str(result)
+
+
+# -- import plans: a source cut into files, one job per piece on v1, one request on v2 and Milvus -------------
+@pytest.mark.parametrize("api_version", ["v1", "v2", "milvus"])
+def test_a_plan_of_several_files_imports_every_row_with_one_bar(sb, tmp_path, api_version):
+    import numpy as np
+    import pandas as pd
+
+    from zimport_widgets import ImportPlan, convert
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"id": range(3000), "title": [f"t{i}" for i in range(3000)],
+                          "vec": list(rng.random((3000, TINY_DIM), dtype=np.float32))})  # fmt: skip
+    written = convert(frame, tmp_path / "out", tiny_schema(), progress=False, row_group_bytes=16 << 10,
+                      max_file_bytes=40 << 10)  # fmt: skip
+    assert len(written.files) >= 3
+    env = sb.env()
+    uploaded = upload_mod.upload_to_oss(tmp_path / "out", prefix=f"client-tests/plan-{api_version}",
+                                        credentials=OssCredentials.resolve(env=env), progress=False)  # fmt: skip
+    plan = ImportPlan.from_upload(uploaded)
+    assert len(plan.pieces) == len(written.files)
+    if api_version == "milvus":
+        env = {k: v for k, v in env.items() if k != "ZILLIZ_CONTROLLER_URL"}
+        client = ImportClient.from_env(env, api_version="milvus", retry=FAST)
+    else:
+        client = make_client(sb, api_version=api_version)
+    name = fresh_collection(client, f"plan_{api_version}")
+    jobs = client.start_plan(name, plan)
+    assert len(jobs) == (len(plan.pieces) if api_version == "v1" else 1)
+    events = []
+    finals = client.wait_for_imports(jobs, progress=events.append, timeout=120, poll_interval=0.1)
+    assert all(f.completed for f in finals) and len(finals) == len(jobs)
+    assert client.count_rows(name) == 3000
+    assert events and all(len(e) == len(jobs) for e in events)  # each event: the last progress of every job

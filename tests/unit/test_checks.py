@@ -147,7 +147,7 @@ def test_size_limits_are_parameters(tmp_path, sample_json, schema):
     assert "at most" in _only_error(sub).message and _only_error(sub).file.endswith("1")
     total = check_import_source(root, schema, limits=ImportLimits(max_total_bytes=size - 1))
     assert "per import" in _only_error(total).message
-    js = check_import_source(sample_json, schema, limits=ImportLimits(max_json_file_bytes=100))
+    js = check_import_source(sample_json, schema, limits=ImportLimits(max_file_bytes=100))
     assert "per JSON file" in _only_error(js).message
 
 

@@ -12,7 +12,8 @@ import zimport_widgets
 PUBLIC = [
     "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError", "ConvertProgress",
     "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient", "ImportJob",
-    "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportProgress", "ImportStallWarning", "ImportState",
+    "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportPiece", "ImportPlan", "ImportProgress",
+    "ImportStallWarning", "ImportState",
     "ImportTimeout", "OssCredentials", "ParquetResult", "RetryPolicy", "Sandbox", "SchemaError", "SearchHit",
     "SearchResult", "SourceInvalidError", "StorageError", "StorageKeys", "UploadConfig", "UploadProgress",
     "UploadResult", "UploadedObject", "VerifyResult", "ZImportError", "ZillizAPIError", "ZillizError",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -40,6 +40,7 @@ from .dialects import API_VERSIONS, DIALECTS, ImportSpec
 from .endpoints import normalize_url, parse_cluster_endpoint
 from .http import DEFAULT_TIMEOUT, ApiSession, failure_reason, gave_up, retry_after, transient
 from .jobs import ImportJob, ImportJobSummary, ImportProgress, job_id_of, parse_job_list, parse_progress
+from .plan import ImportPlan
 from .watch import JobWatch, describe_failure
 
 __all__ = ["API_VERSIONS", "ImportClient"]
@@ -358,6 +359,94 @@ class ImportClient(DataPlane):
                         reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
                     watch.raise_if_failed(p)
                 watch.pause(poll_interval)
+        finally:
+            reporter.close(ok)
+
+    # -- plans: several pieces, several jobs, one bar ------------------------------------------------
+    def start_plan(
+        self,
+        collection: str,
+        plan: ImportPlan,
+        partition: str | None = None,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+    ) -> tuple[ImportJob, ...]:
+        """Start every request of ``plan``: one job per batch on v2 / Milvus, one job per piece on v1.
+
+        Each request is started as :meth:`start_import` starts one (never sent twice blindly). If a later
+        request fails, the jobs already started keep running: the error names them.
+        """
+        jobs: list[ImportJob] = []
+        for pieces in plan.requests(takes_lists=self._dialect.takes_lists):
+            kwargs: dict[str, Any] = {"access_key_id": access_key_id, "access_key_secret": access_key_secret,
+                                      "security_token": security_token}  # fmt: skip
+            if self.api_version == "milvus":
+                kwargs["files"] = [list(p.keys) for p in pieces]
+            elif self._dialect.takes_lists:
+                kwargs["object_urls"] = [[p.url] for p in pieces]
+            else:
+                kwargs["object_url"] = pieces[0].url
+            try:
+                jobs.append(self.start_import(collection, partition=partition, **kwargs))
+            except ZillizError as exc:
+                if jobs:  # say which jobs run already, so that a re-run does not import them twice
+                    started = ", ".join(j.job_id for j in jobs)
+                    exc.hint = (f"{len(jobs)} job(s) of this plan were started and keep running: {started}; "
+                                "start only the remaining pieces")  # fmt: skip
+                    exc.started_jobs = tuple(jobs)  # type: ignore[attr-defined]
+                raise
+        return tuple(jobs)
+
+    def _progress_getter(self, jid: str) -> Callable[[float], ImportProgress]:
+        return lambda deadline: self.get_import_progress(jid, _deadline=deadline)
+
+    def wait_for_imports(
+        self,
+        jobs: Sequence[str | ImportJob],
+        *,
+        progress: ProgressArg = True,
+        timeout: float = 3600.0,
+        poll_interval: float = 2.0,
+        stall_after: float = 300.0,
+        not_found_grace: float = 15.0,
+        max_poll_failures: int = 5,
+    ) -> tuple[ImportProgress, ...]:
+        """Follow all ``jobs`` (e.g. of :meth:`start_plan`) with one bar; the last progress of each.
+
+        The bar is the mean of the jobs' percentages, rows summed in the postfix. The first failed job raises
+        :class:`~zimport_widgets.errors.ImportJobFailed` (the others keep running on the server);
+        ``timeout`` bounds the whole wait, as in :meth:`wait_for_import`.
+        """
+        ids = [_job_id(j) for j in jobs]
+        if not ids:
+            raise ConfigError("no jobs to wait for")
+        watches = {jid: JobWatch(jid, timeout=timeout, stall_after=stall_after, not_found_grace=not_found_grace,
+                                 max_poll_failures=max_poll_failures) for jid in ids}  # fmt: skip
+        last: dict[str, ImportProgress] = {}
+        ok = False
+        reporter = Reporter(progress, total=100, desc=f"import {len(ids)} job(s)", unit="%")
+        try:
+            while True:
+                for jid in ids:
+                    if jid in last and last[jid].completed:
+                        continue
+                    p = watches[jid].poll(self._progress_getter(jid))
+                    if p is None:
+                        continue
+                    last[jid] = p
+                    watches[jid].raise_if_failed(p)
+                done = sum(last[j].percent if j in last else 0.0 for j in ids) / len(ids)
+                rows = sum(last[j].imported_rows or 0 for j in last)
+                finished = sum(1 for j in ids if j in last and last[j].completed)
+                reporter.update(
+                    done, tuple(last.get(j) for j in ids), postfix=f"{finished}/{len(ids)} done, {rows:,} rows"
+                )
+                if finished == len(ids):
+                    ok = True
+                    return tuple(last[j] for j in ids)
+                watches[ids[0]].pause(poll_interval)
         finally:
             reporter.close(ok)
 

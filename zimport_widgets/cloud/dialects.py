@@ -79,6 +79,8 @@ class ImportDialect:
     sends_storage_keys: ClassVar[bool] = True
     #: Whether the job list is read page by page (else it comes whole).
     paged_list: ClassVar[bool] = True
+    #: Whether one request takes several import entries (``objectUrls`` / ``files`` lists).
+    takes_lists: ClassVar[bool] = True
     #: The progress route's names, tried in order (the first that exists is remembered; §0.5).
     progress_paths: ClassVar[tuple[str, ...]]
 
@@ -110,6 +112,7 @@ class ImportDialect:
 
 
 class V1Dialect(ImportDialect):
+    takes_lists = False  # one objectUrl per request: a plan is one job per piece
     name = "v1"
     progress_paths = ("/v1/vector/collections/import/get",)
 

@@ -8,6 +8,8 @@ encoding for strings only, no compression for vectors (floats do not compress; i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,23 +85,48 @@ class _ChunkArrays:
 
 
 class ParquetSink(_ChunkArrays):
-    """Buffers checked chunks (or conformed batches) and writes them as row groups of ~``row_group_bytes``."""
+    """Buffers checked chunks (or conformed batches) and writes them as row groups of ~``row_group_bytes``.
 
-    def __init__(self, path: Path, schema: CollectionSchema, *, row_group_bytes: int = ROW_GROUP_BYTES) -> None:
-        import pyarrow.parquet as pq
+    With ``max_file_bytes``, a row group that would take the file past it starts the next file
+    (``path_for(n)``, n = 1, 2, ...): every file stays inside the import's per-file limit. ``paths`` and
+    ``rows_per_file`` say what was written.
+    """
 
+    def __init__(
+        self,
+        path: Path,
+        schema: CollectionSchema,
+        *,
+        row_group_bytes: int = ROW_GROUP_BYTES,
+        max_file_bytes: int | None = None,
+        path_for: Callable[[int], Path] | None = None,
+    ) -> None:
         super().__init__(schema)
-        self._writer: Any = pq.ParquetWriter(path, self.arrow_schema, **parquet_options(self.arrow_schema))
+        self.paths = [path]
+        self.rows_per_file = [0]
+        self._writer: Any = self._open(path)
         self._batches: list[pa.RecordBatch] = []
         self._buffered = 0
         self.row_group_bytes = row_group_bytes
+        self.max_file_bytes = max_file_bytes
+        self.path_for = path_for
         self.row_groups = 0
+
+    def _open(self, path: Path) -> Any:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetWriter(path, self.arrow_schema, **parquet_options(self.arrow_schema))
 
     def write(self, columns: list[Column], k: int) -> None:
         self.write_batch(self.batch(columns, k))
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         """A batch already in :attr:`arrow_schema` (from :class:`~.arrow_conform.BatchConformer`)."""
+        if batch.nbytes > self.row_group_bytes and batch.num_rows > 1:  # a big batch spans row groups
+            step = max(1, batch.num_rows * self.row_group_bytes // batch.nbytes)
+            for at in range(0, batch.num_rows, step):
+                self.write_batch(batch.slice(at, step))
+            return
         self._batches.append(batch)
         self._buffered += batch.nbytes
         if self._buffered >= self.row_group_bytes:
@@ -124,10 +151,21 @@ class ParquetSink(_ChunkArrays):
                 r.close()
 
     def _flush(self) -> None:
-        if self._batches:
-            self._writer.write_table(pa.Table.from_batches(self._batches), row_group_size=1 << 30)
-            self.row_groups += 1
-            self._batches, self._buffered = [], 0
+        if not self._batches:
+            return
+        if self.max_file_bytes is not None and self.rows_per_file[-1]:
+            written = os.path.getsize(self.paths[-1])
+            if written + self._buffered > self.max_file_bytes:  # buffered bytes: an upper bound of the encoded
+                assert self.path_for is not None, "max_file_bytes needs path_for"
+                self._writer.close()
+                self.paths.append(self.path_for(len(self.paths)))
+                self.rows_per_file.append(0)
+                self._writer = self._open(self.paths[-1])
+        table = pa.Table.from_batches(self._batches)
+        self._writer.write_table(table, row_group_size=1 << 30)
+        self.rows_per_file[-1] += table.num_rows
+        self.row_groups += 1
+        self._batches, self._buffered = [], 0
 
     def close(self) -> None:
         if self._writer is not None:

@@ -140,10 +140,10 @@ def _check_row_file(
         report.add_warning(f"{kind.upper()} files import on {NEWER_SERVER_KINDS[kind]} only: convert to Parquet "
                            "(convert(...)) for Zilliz Cloud and older servers", path)  # fmt: skip
     size = path.stat().st_size
-    if size > limits.max_json_file_bytes:
+    if size > limits.max_file_bytes:
         report.add_error(
             f"the file holds {format_bytes(size)}; "
-            f"at most {format_bytes(limits.max_json_file_bytes)} per {kind.upper()} file",
+            f"at most {format_bytes(limits.max_file_bytes)} per {kind.upper()} file",
             path,
         )
     try:

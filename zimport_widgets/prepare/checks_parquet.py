@@ -32,9 +32,9 @@ def check_parquet(
     rows = 0
     for path in files:
         size = path.stat().st_size
-        if size > limits.max_json_file_bytes:
+        if size > limits.max_file_bytes:
             report.add_error(
-                f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_json_file_bytes)} per file",
+                f"the file holds {format_bytes(size)}; at most {format_bytes(limits.max_file_bytes)} per file",
                 path,
             )
         try:

@@ -57,6 +57,7 @@ def convert(
     progress: ProgressArg = True,
     row_group_bytes: int = ROW_GROUP_BYTES,
     workers: int | None = None,
+    max_file_bytes: int | None = None,
     sep: str = ",",
     nullkey: str = "",
 ) -> ParquetResult | ConvertResult:
@@ -67,7 +68,8 @@ def convert(
     RecordBatchReader, or an iterable of dicts. ``schema``: the collection's (model, REST/pymilvus dict or
     file), or None to infer it from the first rows. ``out``: a Parquet file or a folder (``to="parquet"``),
     the folder of ``.npy`` files (``to="numpy"``). CSV: ``sep`` between cells, ``nullkey`` the text of a null
-    (as Milvus's CSV import options). The first bad value raises :class:`DataFileError` (file, row, field,
+    (as Milvus's CSV import options). ``max_file_bytes``: Parquet output is cut into files of at most this
+    size (default: Zilliz's 10 GiB per file). The first bad value raises :class:`DataFileError` (file, row, field,
     expected, got) and nothing is left at ``out``; fields NumPy cannot carry raise
     :class:`UnsupportedFieldError` before anything is read.
     """
@@ -79,7 +81,8 @@ def convert(
         return convert_json_to_numpy(src.path, out, schema, progress=progress, workers=workers)
     resolved = schema_for(src, schema)
     if to == "parquet":
-        return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
+        return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
+                             max_file_bytes=max_file_bytes)  # fmt: skip
     return write_numpy(src, out, resolved, progress=progress)
 
 

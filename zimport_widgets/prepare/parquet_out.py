@@ -25,7 +25,7 @@ from .arrow_conform import BatchConformer
 from .arrow_sinks import ROW_GROUP_BYTES, ParquetSink
 from .infer import resolve_schema
 from .row_loop import run_rows
-from .rules import numpy_unsupported
+from .rules import ImportLimits, numpy_unsupported
 from .sources import Source, open_source
 from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, parquet_in_parts
 
@@ -34,7 +34,11 @@ __all__ = ["ParquetResult", "convert_json_to_parquet"]
 
 @dataclass(frozen=True)
 class ParquetResult:
-    """What :func:`convert_json_to_parquet` wrote: one Parquet file."""
+    """What a Parquet conversion wrote: one file (``path``), or several when one would pass the per-file limit.
+
+    Several files are ``<stem>-00001.parquet``, ``<stem>-00002.parquet``, ... (``files``; ``path`` is the
+    first); each is one entry of an import (:class:`~zimport_widgets.ImportPlan`).
+    """
 
     source: Path | str  # the file, or what the rows came from ("DataFrame", "rows" ...)
     path: Path
@@ -43,10 +47,18 @@ class ParquetResult:
     bytes: int
     schema: CollectionSchema
     elapsed: float = 0.0
+    files: tuple[Path, ...] = ()
+    rows_per_file: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            object.__setattr__(self, "files", (self.path,))
+            object.__setattr__(self, "rows_per_file", (self.rows,))
 
     def __repr__(self) -> str:
+        where = self.path if len(self.files) == 1 else f"{len(self.files)} files ({self.path.name}, ...)"
         return (
-            f"ParquetResult: {self.rows:,} rows from {getattr(self.source, 'name', self.source)} -> {self.path} "
+            f"ParquetResult: {self.rows:,} rows from {getattr(self.source, 'name', self.source)} -> {where} "
             f"({self.row_groups} row groups, {format_bytes(self.bytes)}, {self.elapsed:.1f} s)"
         )
 
@@ -97,8 +109,12 @@ def write_parquet(
     progress: ProgressArg = True,
     row_group_bytes: int = ROW_GROUP_BYTES,
     workers: int | None = None,
+    max_file_bytes: int | None = None,
 ) -> ParquetResult:
-    """Every row of ``source`` checked against ``schema`` and written as one Parquet file (atomically).
+    """Every row of ``source`` checked against ``schema`` and written as Parquet (atomically).
+
+    One file, or as many as keep each within ``max_file_bytes`` (default: ``ImportLimits().max_file_bytes``,
+    Zilliz's 10 GiB); all appear at the end, or none.
 
     A large JSON file is parsed in parts by ``workers`` processes (default: as for NumPy), whose checked rows
     come back as Arrow IPC files appended in order: the same file, row numbers and errors as one process.
@@ -106,12 +122,19 @@ def write_parquet(
     started = time.monotonic()
     target = parquet_target(source, out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    run = uuid.uuid4().hex[:8]
+    tmp = target.with_name(f".{target.name}.{run}.tmp")
+    limit = max_file_bytes if max_file_bytes is not None else ImportLimits().max_file_bytes
+
+    def new_sink() -> ParquetSink:
+        return ParquetSink(tmp, schema, row_group_bytes=row_group_bytes, max_file_bytes=limit,
+                           path_for=lambda n: target.with_name(f".{target.name}.{run}.{n}.tmp"))  # fmt: skip
+
     total = source.total
     bytes_unit = source.unit == "B"
     with Reporter(progress, total=total, desc=f"convert {source.name}", unit=source.unit, unit_scale=True,
                   unit_divisor=1024 if bytes_unit else 1000) as rep:  # fmt: skip
-        sink = ParquetSink(tmp, schema, row_group_bytes=row_group_bytes)
+        sink = new_sink()
 
         def on_progress(rows: int, done: int) -> None:
             rep.update(done, ConvertProgress(rows, done, total or 0, source.name), postfix=f"{rows:,} rows")
@@ -123,8 +146,8 @@ def write_parquet(
                 assert source.path is not None
                 split = parquet_in_parts(source.path, schema, tmp.parent, parts, sink, on_progress)
                 if split is None:  # the file could not be split: start again in one process
-                    sink.close()
-                    sink = ParquetSink(tmp, schema, row_group_bytes=row_group_bytes)
+                    _discard(sink)
+                    sink = new_sink()
             if split is not None:
                 rows = split
             elif source.columnar:
@@ -134,22 +157,42 @@ def write_parquet(
             sink.close()
             if rows == 0:
                 raise DataFileError("the source has no rows", file=source.name, expected="at least one row", got="none")
-            os.replace(tmp, target)
+            finals = _final_names(target, len(sink.paths))
+            for part, final in zip(sink.paths, finals, strict=True):
+                os.replace(part, final)
         except BaseException:
-            sink.close()  # nothing half-written stays: the temporary file goes
-            tmp.unlink(missing_ok=True)
+            _discard(sink)  # nothing half-written stays: the temporary files go
             raise
         end = total if total is not None else rows
         rep.update(end, ConvertProgress(rows, end, end, source.name), postfix=f"{rows:,} rows")
     return ParquetResult(
         source=source.path if source.path is not None else source.name,
-        path=target,
+        path=finals[0],
         rows=rows,
         row_groups=sink.row_groups,
-        bytes=target.stat().st_size,
+        bytes=sum(f.stat().st_size for f in finals),
         schema=schema,
         elapsed=time.monotonic() - started,
+        files=tuple(finals),
+        rows_per_file=tuple(sink.rows_per_file),
     )
+
+
+def _final_names(target: Path, n: int) -> list[Path]:
+    """``target`` for one file; ``<stem>-00001.parquet`` ... for several (none may exist yet)."""
+    if n == 1:
+        return [target]
+    names = [target.with_name(f"{target.stem}-{i:05d}{target.suffix}") for i in range(1, n + 1)]
+    taken = [p for p in names if p.exists()]
+    if taken:
+        raise DataFileError("an output file exists already", file=str(taken[0]), hint="choose a new file name")
+    return names
+
+
+def _discard(sink: ParquetSink) -> None:
+    sink.close()
+    for part in sink.paths:
+        part.unlink(missing_ok=True)
 
 
 def _parts(source: Source, schema: CollectionSchema, workers: int | None) -> int:

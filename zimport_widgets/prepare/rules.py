@@ -60,13 +60,20 @@ FLOAT16_MAX = 65504.0
 
 @dataclass(frozen=True)
 class ImportLimits:
-    """Size and layout limits (defaults: Zilliz Cloud's documented values)."""
+    """Size and layout limits (defaults: Zilliz Cloud's documented values).
+
+    ``max_subfolder_bytes`` / ``max_total_bytes`` / ``max_depth`` / ``max_subfolders`` bound a NumPy folder;
+    ``max_file_bytes`` one file of the other kinds; ``max_files`` / ``max_import_bytes`` one import request
+    (an :class:`~zimport_widgets.ImportPlan` cuts a larger source into several).
+    """
 
     max_subfolder_bytes: int = 10 * GiB
     max_total_bytes: int = 100 * GiB
     max_depth: int = 2
     max_subfolders: int = 100
-    max_json_file_bytes: int = 10 * GiB
+    max_file_bytes: int = 10 * GiB  # one JSON, JSON Lines, CSV or Parquet file (Milvus itself: 16 GiB)
+    max_files: int = 1000  # files (or NumPy sub-folders) in one import request (Milvus itself: 1,024)
+    max_import_bytes: int = 1 << 40  # all the files of one import request: 1 TiB
     check_values: bool = True
 
 
