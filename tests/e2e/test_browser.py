@@ -80,7 +80,7 @@ def _click_through(page, sb) -> None:
 
     # the converted folder was carried into the upload form
     upload_source = page.input_value(".zimport-upload input[type=text] >> nth=0")
-    assert upload_source.endswith("articles_npy")
+    assert upload_source.endswith("articles_parquet")  # Parquet: the form's default output
     page.click(".zimport-upload .zimport-run")
     _wait_status(page, "zimport-upload", "Object URL")
     assert _bar_width(page, "zimport-upload") == "100%"

@@ -123,7 +123,10 @@ def test_secret_input_uses_environment_without_putting_it_in_the_widget(monkeypa
 
 def test_convert_form_runs_off_thread_disables_button_and_shows_result(sample_json, tmp_path):
     form = zw.ConvertForm(source=str(sample_json))
-    assert form.out_dir.value == str(tmp_path / "articles_npy")  # default next to the source
+    assert form.out_dir.value == str(tmp_path / "articles_parquet")  # default next to the source
+    assert form.output_format.value == "Parquet" and "JSON rows" in form.kind.value
+    form.output_format.value = "NumPy"  # the default folder follows the format
+    assert form.out_dir.value == str(tmp_path / "articles_npy")
     seen = []
     form.progress_label.observe(
         lambda c: seen.append((form.running, form.run_button.disabled, form.cancel_button.disabled)), "value"
@@ -169,7 +172,7 @@ def test_convert_form_bad_value_names_file_row_and_field(tmp_path):
     assert "bad.json" in status and "row 37" in status and "claps" in status
     assert form.progress.bar_style == "danger"
     assert "Traceback" not in status
-    assert not any((tmp_path / "bad_npy").glob("*.npy"))
+    assert not (tmp_path / "bad_parquet").exists() or not list((tmp_path / "bad_parquet").iterdir())
 
 
 def test_convert_form_cancel_stops_the_work(tmp_path):
@@ -184,7 +187,9 @@ def test_convert_form_cancel_stops_the_work(tmp_path):
     assert form.progress.bar_style == "warning"
     assert form.result is None
     assert form.run_button.disabled is False
-    assert not any((tmp_path / "big_npy").glob("*.npy"))  # nothing half-written
+    assert not (tmp_path / "big_parquet").exists() or not list(
+        (tmp_path / "big_parquet").iterdir()
+    )  # nothing half-written
 
 
 def test_file_picker_navigates_and_picks_server_side_files(sample_json, tmp_path):
@@ -197,14 +202,14 @@ def test_file_picker_navigates_and_picks_server_side_files(sample_json, tmp_path
     picker.show_folder(tmp_path)
     options = list(picker.listing.options)
     assert "📁 sub" in options and "📄 articles.json" in options
-    assert "📄 notes.txt" not in options  # only .json files
+    assert "📄 notes.txt" not in options  # only import sources (.json, .jsonl, .csv, .parquet ...)
     picker.listing.value = "📁 sub"
     assert picker.folder == tmp_path / "sub"
     picker.listing.value = "📁 .."
     picker.listing.value = "📄 articles.json"
     assert form.source.value == str(sample_json)
     assert form.browse.value is False and form.picker_box.children == ()
-    assert form.out_dir.value == str(tmp_path / "articles_npy")
+    assert form.out_dir.value == str(tmp_path / "articles_parquet")
 
 
 # ------------------------------------------------------------------------------------ OSS / upload
@@ -518,3 +523,21 @@ def test_an_observer_error_shows_in_the_form(sandbox, sample_json, tmp_path, cle
     form.wait(120)
     assert "the next step could not take the result" in form.status.value
     assert form.error is not None
+
+
+def test_convert_form_takes_a_dataframe_in_code_and_writes_parquet(tmp_path):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame(list(iter_sample_rows(120, dim=DIM)))
+    form = zw.ConvertForm(source=frame, out_dir=str(tmp_path / "frame_out"), schema=sample_schema(dim=DIM))
+    assert form.source.disabled and "DataFrame in code (120 rows)" in form.source.value
+    assert "convert(frame," in form.code() and "to='parquet'" in form.code()
+    form.run()
+    outcome = form.wait(60)
+    assert form.error is None, form.status.value
+    assert outcome.ok and outcome.result.rows == 120 and outcome.out_dir == tmp_path / "frame_out"
+    assert pq.read_table(outcome.files[0]).num_rows == 120
+    assert "Parquet file(s)" in form.status.value
+    form.output_format.value = "NumPy"
+    assert form.out_dir.value == str(tmp_path / "frame_out")  # typed by the user: kept

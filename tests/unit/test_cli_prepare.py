@@ -25,7 +25,7 @@ def files(tmp_path):
 def test_convert_then_check(tmp_path, files, capsys):
     src, schema = files
     out = tmp_path / "np"
-    assert main(["convert", str(src), str(out), "--schema", str(schema), "--quiet"]) == 0
+    assert main(["convert", str(src), str(out), "--schema", str(schema), "--quiet", "--to", "numpy"]) == 0
     text = capsys.readouterr().out
     assert "30 rows" in text and "title_vector.npy" in text
     assert main(["check", str(out), "--schema", str(schema)]) == 0
@@ -37,9 +37,9 @@ def test_convert_then_check(tmp_path, files, capsys):
 
 def test_convert_without_schema_infers(tmp_path, files, capsys):
     src, _ = files
-    assert main(["convert", str(src), str(tmp_path / "np"), "--quiet"]) == 0
+    assert main(["convert", str(src), str(tmp_path / "np"), "--quiet", "--to", "numpy"]) == 0
     assert np.load(tmp_path / "np" / "title_vector.npy").shape == (30, 8)
-    assert main(["convert", str(src), str(tmp_path / "np2"), "--quiet", "--workers", "2"]) == 0
+    assert main(["convert", str(src), str(tmp_path / "np2"), "--quiet", "--workers", "2", "--to", "numpy"]) == 0
     for name in ("id.npy", "title.npy", "title_vector.npy"):
         np.testing.assert_array_equal(np.load(tmp_path / "np" / name), np.load(tmp_path / "np2" / name))
 
@@ -47,7 +47,7 @@ def test_convert_without_schema_infers(tmp_path, files, capsys):
 def test_check_invalid_source_exits_1(tmp_path, files, capsys):
     src, schema = files
     out = tmp_path / "np"
-    assert main(["convert", str(src), str(out), "--schema", str(schema), "--quiet"]) == 0
+    assert main(["convert", str(src), str(out), "--schema", str(schema), "--quiet", "--to", "numpy"]) == 0
     np.save(out / "claps.npy", np.arange(30, dtype=np.int32))
     capsys.readouterr()
     assert main(["check", str(out), "--schema", str(schema)]) == 1
@@ -64,7 +64,7 @@ def test_convert_bad_value_exits_1_and_leaves_nothing(tmp_path, files, capsys):
     row = {"id": 0, "title": "t", "title_vector": [0.0] * 7, "link": "l", "reading_time": 1, "publication": "p",
            "claps": 1, "responses": 1}  # fmt: skip
     bad.write_text(json.dumps({"rows": [row]}))
-    assert main(["convert", str(bad), str(tmp_path / "np"), "--schema", str(schema), "--quiet"]) == 1
+    assert main(["convert", str(bad), str(tmp_path / "np"), "--schema", str(schema), "--quiet", "--to", "numpy"]) == 1
     err = capsys.readouterr().err
     assert "bad.json" in err and "row 0" in err and "title_vector" in err
     assert not (tmp_path / "np").exists()
@@ -92,3 +92,16 @@ def test_console_script_entry_point(tmp_path, files):
     )
     assert proc.returncode == 0, proc.stderr
     assert "valid: JSON source" in proc.stdout
+
+
+def test_convert_defaults_to_parquet_and_takes_csv(tmp_path, capsys):
+    src = tmp_path / "rows.csv"
+    src.write_text('id,vec\n1,"[0.5, 1]"\n2,"[2, 3]"\n')
+    assert main(["convert", str(src), str(tmp_path / "out"), "--quiet"]) == 0
+    assert "ParquetResult: 2 rows from rows.csv" in capsys.readouterr().out
+    assert (tmp_path / "out" / "rows.parquet").is_file()
+    assert main(["check", str(tmp_path / "out" / "rows.parquet")]) == 0
+    src.write_text('id,vec\n1,"[0.5, 1]"\n2,[2, 3]\n')
+    assert main(["convert", str(src), str(tmp_path / "out2"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: rows.csv, row 1") and "Traceback" not in err

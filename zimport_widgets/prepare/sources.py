@@ -80,7 +80,14 @@ class Source:
             assert self.path is not None
             with open(self.path, encoding="utf-8-sig", newline="") as fh:
                 reader = csv.DictReader(fh)
-                return [{k: _guess_cell(v) for k, v in r.items()} for r in itertools.islice(reader, n)]
+                rows = []
+                for i, r in enumerate(itertools.islice(reader, n)):
+                    if None in r or None in r.values():  # more or fewer cells than the header
+                        raise DataFileError("the number of cells in the record differs from the header",
+                                            file=self.name, row=i, expected=f"{len(reader.fieldnames or [])} cells",
+                                            got="more" if None in r else "fewer")  # fmt: skip
+                    rows.append({k: _guess_cell(v) for k, v in r.items()})
+                return rows
         assert self._rows is not None
         return list(itertools.islice(self._rows(_NO_SCHEMA)(lambda n: None), n))
 
