@@ -95,6 +95,8 @@ class FieldSchema:
     nullable: bool = False
     default_value: Any = None
     description: str = ""
+    #: The output of a collection function (e.g. BM25's sparse vector): the server computes it, a file must not hold it.
+    function_output: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -136,6 +138,8 @@ class FieldSchema:
             out["elementType"] = self.element_type.value
         if self.nullable:
             out["nullable"] = True
+        if self.function_output:
+            out["isFunctionOutput"] = True
         return out
 
 
@@ -183,8 +187,13 @@ class CollectionSchema:
 
     @property
     def input_fields(self) -> list[FieldSchema]:
-        """Fields a data file must carry: every field but an auto-id primary key."""
-        return [f for f in self.fields if not (f.is_primary and f.auto_id)]
+        """Fields a data file must carry: every field but an auto-id primary key and function outputs."""
+        return [f for f in self.fields if not (f.is_primary and f.auto_id) and not f.function_output]
+
+    @property
+    def function_outputs(self) -> list[str]:
+        """Names of the fields a function (BM25) fills: a data file must not provide them."""
+        return [f.name for f in self.fields if f.function_output]
 
     @property
     def vector_fields(self) -> list[FieldSchema]:
@@ -228,8 +237,10 @@ class CollectionSchema:
                     nullable=bool(fd.get("nullable", False)),
                     default_value=fd.get("defaultValue"),
                     description=fd.get("description") or "",
+                    function_output=bool(fd.get("isFunctionOutput", False)),
                 )
             )
+        fields = _mark_function_outputs(fields, doc.get("functions"), "outputFieldNames")
         auto = doc.get("autoId", doc.get("autoID"))
         if auto:
             fields = [replace(f, auto_id=True) if f.is_primary else f for f in fields]
@@ -260,10 +271,12 @@ class CollectionSchema:
                     nullable=bool(fd.get("nullable", False)),
                     default_value=fd.get("default_value"),
                     description=fd.get("description") or "",
+                    function_output=bool(fd.get("is_function_output", False)),
                 )
             )
         if not fields:
             raise SchemaError("a pymilvus schema dict needs a non-empty 'fields' list")
+        fields = _mark_function_outputs(fields, doc.get("functions"), "output_field_names")
         if doc.get("auto_id"):
             fields = [replace(f, auto_id=True) if f.is_primary else f for f in fields]
         return cls(
@@ -338,6 +351,17 @@ class CollectionSchema:
             f"<div><p>{title} (dynamic field {dyn})</p><table><thead><tr><th>field</th><th>type</th>"
             f"<th></th></tr></thead><tbody>{rows}</tbody></table></div>"
         )
+
+
+def _mark_function_outputs(fields: list[FieldSchema], functions: Any, key: str) -> list[FieldSchema]:
+    """Fields named as a function's output (``functions[*][key]``) marked ``function_output``."""
+    if not isinstance(functions, list):
+        return fields
+    outputs = {str(n) for fn in functions if isinstance(fn, Mapping) for n in (fn.get(key) or [])}
+    unknown = outputs - {f.name for f in fields}
+    if unknown:
+        raise SchemaError(f"a function outputs to no field of the schema: {', '.join(sorted(unknown))}")
+    return [replace(f, function_output=True) if f.name in outputs else f for f in fields]
 
 
 #: What the functions that take a schema accept: the model, a REST/pymilvus schema dict, or a schema file.

@@ -23,7 +23,16 @@ import pyarrow.compute as pc
 from ..errors import DataFileError
 from ..fmt import short_repr, value_text
 from ..schema import CollectionSchema, DataType, FieldSchema
-from .rules import FLOAT16_MAX, FLOAT32_MAX, INT_RANGES, META_FIELD, VECTOR_WIDTH, arrow_type_name, parquet_write_type
+from .rules import (
+    FLOAT16_MAX,
+    FLOAT32_MAX,
+    INT_RANGES,
+    META_FIELD,
+    VECTOR_WIDTH,
+    arrow_type_name,
+    function_output_error,
+    parquet_write_type,
+)
 
 __all__ = ["BatchConformer", "sparse_text", "writer_schema"]
 
@@ -47,6 +56,7 @@ class BatchConformer:
         self.fields = schema.input_fields
         self.known = {fs.name for fs in self.fields}
         self.auto_pk = schema.primary.name if schema.primary.auto_id else None
+        self.outputs = set(schema.function_outputs)
         self.row0 = 0
 
     def error(self, i: int | None, field: str | None, message: str, expected: str, got: str) -> DataFileError:
@@ -62,6 +72,8 @@ class BatchConformer:
             raise self.error(None, dup, f"the column {dup!r} appears twice", "each column once", f"{dup!r} twice")
         extras = [n for n in names if n not in self.known]
         for name in extras:
+            if name in self.outputs:
+                raise function_output_error(name, self.src, None, "a column")
             if name == self.auto_pk:
                 raise self.error(
                     None,

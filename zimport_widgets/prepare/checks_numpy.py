@@ -89,7 +89,7 @@ def check_numpy(items: list[Path], schema: CollectionSchema | None, report: Chec
                 before = len(report.errors)
                 if name == META_FIELD and schema.enable_dynamic_field:
                     _check_header(h, FieldSchema(META_FIELD, DataType.JSON), report)
-                elif fs is not None and not (fs.is_primary and fs.auto_id):
+                elif fs is not None and not (fs.is_primary and fs.auto_id) and not fs.function_output:
                     _check_header(h, fs, report)
                 if len(report.errors) > before:
                     bad_headers.add(name)
@@ -141,6 +141,8 @@ def _milvus_misreads(h: NpyHeader) -> str | None:
 
 def _check_names(folder: Path, by_field: dict[str, Path], schema: CollectionSchema, report: CheckReport) -> None:
     for fs in schema.fields:
+        if fs.function_output:  # computed by the server: only its presence is an error (below)
+            continue
         why = numpy_unsupported(fs)
         if why is not None:
             report.add_error(f"NumPy import cannot carry this field ({why}); import this collection from a JSON "
@@ -154,6 +156,10 @@ def _check_names(folder: Path, by_field: dict[str, Path], schema: CollectionSche
         if fs.name not in by_field:
             report.add_error(f"no file for field {fs.name!r} ({fs.name}.npy is missing)", folder, fs.name)
     for name, path in by_field.items():
+        if name in schema.function_outputs:
+            report.add_error(f"not allowed to provide data for function output field {name!r} (a function computes "
+                             f"it): remove {name}.npy", path, name)  # fmt: skip
+            continue
         if name in schema or (name == META_FIELD and schema.enable_dynamic_field):
             continue
         lower = {n.lower(): n for n in schema.names}

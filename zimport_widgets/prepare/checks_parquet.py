@@ -54,6 +54,8 @@ def _check_columns(path: Path, pf: Any, schema: CollectionSchema, report: CheckR
     arrow_schema = pf.schema_arrow
     present = {f.name: f for f in arrow_schema}
     for fs in schema.fields:
+        if fs.function_output:  # computed by the server: only its presence is an error (below)
+            continue
         if fs.is_primary and fs.auto_id:
             if fs.name in present:
                 report.add_error(f"the primary key {fs.name!r} is auto-generated, no need to provide it", path, fs.name)
@@ -77,6 +79,10 @@ def _check_columns(path: Path, pf: Any, schema: CollectionSchema, report: CheckR
                                  path, name)  # fmt: skip
             else:
                 _check_values(path, pf, FieldSchema(META_FIELD, DataType.JSON), report)
+            continue
+        if name in schema.function_outputs:
+            report.add_error(f"not allowed to provide data for function output field {name!r} (a function computes "
+                             "it): drop the column", path, name)  # fmt: skip
             continue
         if name in schema:
             continue

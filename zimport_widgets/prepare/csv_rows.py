@@ -26,6 +26,7 @@ from ..errors import DataFileError
 from ..fmt import short_repr
 from ..schema import CollectionSchema, DataType, FieldSchema
 from .json_blocks import orjson
+from .rules import function_output_error
 
 __all__ = ["CSV_SUFFIXES", "iter_csv_rows", "read_csv_header"]
 
@@ -267,6 +268,9 @@ def _check_header(name: str, header: list[str], schema: CollectionSchema, auto_p
             expected="no such column (auto_id is on)",
             got="a column",
         )
+    for out in schema.function_outputs:
+        if out in seen:
+            raise function_output_error(out, name, None, "a column")
     for fs in schema.input_fields:
         if fs.name not in seen and not fs.nullable and fs.default_value is None:
             raise DataFileError(

@@ -20,7 +20,7 @@ from ..schema import CollectionSchema, DataType, FieldSchema
 from .columns import CHUNK_BYTES, Column, FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .json_blocks import VectorSpecs
 from .json_rows import iter_json_rows
-from .rules import FLOAT16_MAX, META_FIELD, numpy_unsupported
+from .rules import FLOAT16_MAX, META_FIELD, function_output_error, numpy_unsupported
 
 __all__ = ["ChunkSink", "RowSource", "run_rows", "vector_specs"]
 
@@ -107,6 +107,7 @@ def run_rows(
     cols = build_columns(schema, src, out, chunk, utf8=utf8)
     meta = MetaColumn(chunk, src, out, utf8=utf8) if schema.enable_dynamic_field else None
     auto_pk = schema.primary.name if schema.primary.auto_id else None
+    outputs = set(schema.function_outputs)
     known = {fs.name for fs in fields}
     defaults = {fs.name: fs.default_value for fs in fields if fs.default_value is not None}
     plan = [(fs.name, col.put, fs.nullable) for fs, col in zip(fields, cols, strict=True)]
@@ -143,7 +144,7 @@ def run_rows(
                         present += 1
                     put(j, i, v)
                 if len(row) != present or meta is not None:
-                    _extras(row, known, auto_pk, meta, src, i)
+                    _extras(row, known, auto_pk, meta, src, i, outputs)
                 i += 1
                 j += 1
                 if j == chunk:
@@ -183,11 +184,15 @@ def run_rows(
             col.close()
 
 
-def _extras(row: dict, known: set[str], auto_pk: str | None, meta: MetaColumn | None, src: str, i: int) -> None:
+def _extras(
+    row: dict, known: set[str], auto_pk: str | None, meta: MetaColumn | None, src: str, i: int, outputs: set[str]
+) -> None:
     extra: dict[str, Any] = {}
     for key, value in row.items():
         if key in known:
             continue
+        if key in outputs:
+            raise function_output_error(key, src, i, value_text(value))
         if key == auto_pk:
             raise DataFileError(f"the primary key {key!r} is auto-generated, no need to provide", file=src, row=i,
                                 field=key, expected="no value (auto_id is on)", got=value_text(value))  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UnsupportedFieldError
+from ..errors import DataFileError, UnsupportedFieldError
 from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ImportLimits",
     "NumpyForm",
     "arrow_type_name",
+    "function_output_error",
     "npy_dtype_for",
     "numpy_form",
     "numpy_unsupported",
@@ -245,3 +246,9 @@ def npy_dtype_for(fs: FieldSchema) -> tuple[np.dtype, tuple[int, ...]]:
     """The ``.npy`` dtype and per-row shape the converter writes for a field (strings: ``<U1`` placeholder)."""
     form, width, _ = numpy_form(fs)
     return np.dtype(form.write), (() if width is None else (width,))
+
+
+def function_output_error(name: str, src: str, row: int | None, got: str) -> DataFileError:
+    """Milvus's refusal of data for a field a function (BM25) computes."""
+    return DataFileError(f"not allowed to provide data for function output field {name!r}", file=src, row=row,
+                         field=name, expected="no value (a function computes this field)", got=got)  # fmt: skip
