@@ -52,7 +52,7 @@ def test_parallel_equals_sequential(tmp_path, monkeypatch, workers, tricky):
     if tricky:
         data = src.read_bytes()
         inside = data.index(b'x}, {\\"id', len(data) // 2) + 1  # a '}, {' inside a string
-        monkeypatch.setattr(convert_split, "find_cuts", lambda *a: [(inside + 1, inside + 3)])
+        monkeypatch.setattr(convert_split, "find_cuts", lambda *a, **k: [(inside + 1, inside + 3)])
     seq = convert_json_to_numpy(src, tmp_path / "seq", SCHEMA, progress=False, workers=1)
     events = []
     par = convert_json_to_numpy(src, tmp_path / "par", SCHEMA, progress=events.append, workers=workers)
@@ -155,7 +155,7 @@ def test_parquet_in_parts_equals_one_process(tmp_path, monkeypatch, workers, tri
     if tricky:
         data = src.read_bytes()
         inside = data.index(b'x}, {\\"id', len(data) // 2) + 1  # a '}, {' inside a string
-        monkeypatch.setattr(convert_split, "find_cuts", lambda *a: [(inside + 1, inside + 3)])
+        monkeypatch.setattr(convert_split, "find_cuts", lambda *a, **k: [(inside + 1, inside + 3)])
     appended = []
     real = convert_split.parquet_in_parts
     monkeypatch.setattr("zimport_widgets.prepare.parquet_out.parquet_in_parts",

@@ -22,11 +22,10 @@ from .columns import Column, FixedColumn, NpyFileInfo, StrColumn
 from .npy_format import data_offset
 from .py_column import PyColumn
 from .row_loop import chunk_rows
-from .rules import META_FIELD
+from .rules import META_FIELD, ROW_GROUP_BYTES
 
-__all__ = ["POOL", "ROW_GROUP_BYTES", "ParquetSink", "parquet_options"]
+__all__ = ["POOL", "ParquetSink", "parquet_options"]
 
-ROW_GROUP_BYTES = 16 << 20  # buffered before a row group is written: bounded memory, few row groups
 #: The writers allocate from malloc: Arrow's default pool (mimalloc) keeps ~45 MiB of freed pages as RSS.
 POOL = pa.system_memory_pool()
 

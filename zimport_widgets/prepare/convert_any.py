@@ -13,20 +13,20 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, DataFileError, SchemaError
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike, load_schema
-from .arrow_conform import BatchConformer
-from .arrow_sinks import ROW_GROUP_BYTES
 from .columns import FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .convert import ConvertResult, convert_json_to_numpy, move_into_place, prepare_out_dir
 from .infer import infer_schema
-from .parquet_out import ParquetResult, write_parquet
 from .row_loop import build_columns, chunk_rows, run_rows
-from .rules import META_FIELD, refuse_numpy_unsupported
+from .rules import META_FIELD, ROW_GROUP_BYTES, refuse_numpy_unsupported
 from .sources import Source, open_source
+
+if TYPE_CHECKING:  # pyarrow is imported when Arrow is used: a JSON -> NumPy run never loads it
+    from .parquet_out import ParquetResult
 
 __all__ = ["OUTPUT_FORMATS", "convert", "schema_for"]
 
@@ -81,6 +81,8 @@ def convert(
         return convert_json_to_numpy(src.path, out, schema, progress=progress, workers=workers)
     resolved = schema_for(src, schema)
     if to == "parquet":
+        from .parquet_out import write_parquet
+
         return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
                              max_file_bytes=max_file_bytes)  # fmt: skip
     return write_numpy(src, out, resolved, progress=progress)
@@ -138,6 +140,8 @@ def write_numpy(
 def _batches_to_numpy(
     source: Source, schema: CollectionSchema, tmp: Path, on_progress: Any
 ) -> tuple[int, list[NpyFileInfo]]:
+    from .arrow_conform import BatchConformer
+
     conformer = BatchConformer(schema, source.name)
     chunk = chunk_rows(schema.input_fields)
     cols = build_columns(schema, source.name, tmp, chunk)

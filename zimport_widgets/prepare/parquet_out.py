@@ -22,10 +22,10 @@ from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
 from .arrow_conform import BatchConformer
-from .arrow_sinks import ROW_GROUP_BYTES, ParquetSink
+from .arrow_sinks import ParquetSink
 from .infer import resolve_schema
 from .row_loop import run_rows
-from .rules import ImportLimits, numpy_unsupported
+from .rules import ROW_GROUP_BYTES, ImportLimits, numpy_unsupported
 from .sources import Source, open_source
 from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, parquet_in_parts
 
