@@ -48,8 +48,8 @@ SOURCE_KINDS = {
 ROW_FILE_KINDS = ("json", "jsonl", "csv")
 #: Kinds only newer servers import directly (convert them to Parquet for Zilliz Cloud and Milvus before 2.5/2.6).
 NEWER_SERVER_KINDS = {"csv": "Milvus 2.5+", "jsonl": "Milvus 2.6+ (PR #44717)"}
-#: Parquet row groups we write: ~16 MiB buffered, then written (bounded memory, few row groups to read).
-ROW_GROUP_BYTES = 16 << 20
+#: Parquet row groups we write: ~8 MiB buffered, then written (bounded memory, few row groups to read).
+ROW_GROUP_BYTES = 8 << 20
 #: The file (and key) of the dynamic field's values.
 META_FIELD = "$meta"
 INT_RANGES = {
