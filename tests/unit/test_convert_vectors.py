@@ -200,7 +200,7 @@ def test_float16_vector_range_checked_on_fast_path(tmp_path, monkeypatch, small_
 @pytest.mark.parametrize("workers", [1, 2])
 def test_second_root_key_is_an_error(tmp_path, monkeypatch, tail, key, workers):
     monkeypatch.setattr("zimport_widgets.prepare.split._WINDOW", 1 << 16)
-    monkeypatch.setattr("zimport_widgets.prepare.convert.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("zimport_widgets.prepare.split.PARALLEL_MIN_BYTES", 0)
     rows = [_row(i) for i in range(300)]
     text = json.dumps({"rows": rows})
     src = _write_text(tmp_path, text[:-1] + tail)

@@ -1,9 +1,10 @@
-"""Streaming JSON → per-field NumPy conversion for Zilliz/Milvus bulk import.
+"""Streaming conversion to per-field NumPy files for Zilliz/Milvus bulk import.
 
-``convert_json_to_numpy`` reads ``{"rows": [...]}`` (or a bare list) row by row (``json_rows``:
-orjson blocks, float vectors via simdjson straight to float32, ijson where needed), checks every
-value against the collection schema and writes one ``<field>.npy`` per field. Large files are
-split across worker processes (``split``).
+``write_numpy`` takes any :class:`~.sources.Source`: rows (a JSON file read by ``json_rows``: orjson
+blocks, float vectors via simdjson straight to float32; JSON Lines, CSV, dicts) through the row loop, or
+Arrow batches through ``arrow_conform``; every value is checked against the collection schema and one
+``<field>.npy`` per field is written. A large JSON file is split across worker processes (``split``).
+``convert_json_to_numpy`` is the JSON-file entry point.
 Fixed-width columns go straight into their ``.npy`` (header patched at the end); string columns are
 spilled as UTF-8 and rewritten as ``<U{longest}`` at the end. Memory stays flat: one chunk of rows
 at a time. Output is built in a temporary folder next to ``out_dir`` and moved into place only on
@@ -19,18 +20,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
-from .columns import NpyFileInfo
+from .columns import FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .infer import resolve_schema
-from .row_loop import run_rows
+from .row_loop import build_columns, chunk_rows, run_rows
 from .rules import META_FIELD, refuse_numpy_unsupported
-from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, convert_in_parts
+from .sources import Source, open_source
+from .split import convert_in_parts, parts_for
 
-__all__ = ["ConvertResult", "convert_json_to_numpy", "move_into_place", "prepare_out_dir", "validate_json_rows"]
+__all__ = [
+    "ConvertResult", "convert_json_to_numpy", "move_into_place", "prepare_out_dir", "validate_json_rows", "write_numpy",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,47 +118,75 @@ def convert_json_to_numpy(
     :class:`UnsupportedFieldError` before any reading. ``workers``: processes for a large file
     (default: 2 for files of 64 MiB and more on a multi-core machine; 1 = no worker processes).
     """
-    started = time.monotonic()
     src_path = Path(src)
-    out_path = Path(out_dir)
     if not src_path.is_file():
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
     resolved = resolve_schema(src_path, schema)
-    refuse_numpy_unsupported(resolved)
-    names = {f"{fs.name}.npy" for fs in resolved.input_fields} | {f"{META_FIELD}.npy"}
+    return write_numpy(open_source(src_path), out_dir, resolved, progress=progress, workers=workers)
+
+
+def write_numpy(
+    source: Source,
+    out: str | os.PathLike[str],
+    schema: CollectionSchema,
+    *,
+    progress: ProgressArg = True,
+    workers: int | None = None,
+) -> ConvertResult:
+    """Every row of ``source`` checked and written as one ``<field>.npy`` per field into the folder ``out``.
+
+    A large JSON file is converted in parts by ``workers`` processes (``split``; default: 2 from 64 MiB on a
+    multi-core machine), with the same files, row numbers and errors as one process.
+    """
+    started = time.monotonic()
+    refuse_numpy_unsupported(schema)
+    out_path = Path(out)
+    names = {f"{fs.name}.npy" for fs in schema.input_fields} | {f"{META_FIELD}.npy"}
     prepare_out_dir(out_path, names)
-    total = src_path.stat().st_size
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()
-    with Reporter(progress, total=total, desc=f"convert {src_path.name}", unit="B", unit_scale=True,
-                  unit_divisor=1024) as rep:  # fmt: skip
+    total = source.total
+    with Reporter(
+        progress,
+        total=total,
+        desc=f"convert {source.name}",
+        unit=source.unit,
+        unit_scale=True,
+        unit_divisor=1024 if source.unit == "B" else 1000,
+    ) as rep:
 
         def on_progress(rows: int, done: int) -> None:
-            rep.update(done, ConvertProgress(rows, done, total, src_path.name), postfix=f"{rows:,} rows")
+            rep.update(done, ConvertProgress(rows, done, total or 0, source.name), postfix=f"{rows:,} rows")
 
         try:
-            if workers is None:
-                workers = min(os.cpu_count() or 1, AUTO_WORKERS) if total >= PARALLEL_MIN_BYTES else 1
+            parts = parts_for(source.kind, source.total, workers)
             split = None
-            if workers > 1:
-                split = convert_in_parts(src_path, resolved, tmp, workers, on_progress)
-            rows, files = split if split is not None else run_rows(src_path, resolved, tmp, on_progress)
+            if parts > 1:
+                assert source.path is not None
+                split = convert_in_parts(source.path, schema, tmp, parts, on_progress)
+            if split is not None:
+                rows, files = split
+            elif source.columnar:
+                rows, files = _batches_to_numpy(source, schema, tmp, on_progress)
+            else:
+                rows, files = run_rows((source.name, source.rows_of(schema)), schema, tmp, on_progress)
             if rows == 0:
-                raise DataFileError("the file has no rows", file=src_path.name, expected="at least one row", got="[]")
+                raise DataFileError("the source has no rows", file=source.name, expected="at least one row", got="none")
             moved = move_into_place(tmp, out_path, files)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        rep.update(total, ConvertProgress(rows, total, total, src_path.name), postfix=f"{rows:,} rows")
+        end = total if total is not None else rows
+        rep.update(end, ConvertProgress(rows, end, end, source.name), postfix=f"{rows:,} rows")
     return ConvertResult(
-        source=src_path,
+        source=source.path if source.path is not None else Path(source.name),
         out_dir=out_path,
         rows=rows,
         files=tuple(moved),
-        schema=resolved,
+        schema=schema,
         elapsed=time.monotonic() - started,
-        bytes_read=total,
+        bytes_read=source.total if source.unit == "B" and source.total else 0,
     )
 
 
@@ -165,3 +198,48 @@ def move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyF
             os.replace(f.path, out / f.name)
         shutil.rmtree(tmp, ignore_errors=True)
     return [NpyFileInfo(f.name, out / f.name, f.dtype, f.shape, f.bytes) for f in files]
+
+
+def _batches_to_numpy(
+    source: Source, schema: CollectionSchema, tmp: Path, on_progress: Any
+) -> tuple[int, list[NpyFileInfo]]:
+    from .arrow_conform import BatchConformer
+
+    conformer = BatchConformer(schema, source.name)
+    chunk = chunk_rows(schema.input_fields)
+    cols = build_columns(schema, source.name, tmp, chunk)
+    meta = MetaColumn(chunk, source.name, tmp) if schema.enable_dynamic_field else None
+    all_cols = [*cols, *([meta] if meta is not None else [])]
+    rows = 0
+    try:
+        for batch in source.batches(schema):
+            if not batch.num_rows:
+                continue
+            checked = conformer.conform(batch)
+            for col, arr in zip(all_cols, checked.columns, strict=True):
+                if isinstance(col, FixedColumn):
+                    data = arr.to_numpy(zero_copy_only=False)
+                    if col.row_shape:
+                        data = arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), *col.row_shape)
+                    col.write_block(data)
+                elif isinstance(col, StrColumn):
+                    values = arr.to_pylist()
+                    if col is meta and not meta.used:
+                        meta.used = any(v != "{}" for v in values)
+                    col.values.extend(values)
+                    col.flush(len(values))
+            rows += batch.num_rows
+            on_progress(rows, rows if source.unit == "rows" else source.progress_bytes(rows))
+        files = []
+        for col in all_cols:
+            if col is meta and not meta.used:
+                continue
+            info = col.finish(rows)
+            if info is not None:
+                files.append(info)
+        return rows, files
+    finally:
+        for col in all_cols:
+            col.close()
+        for leftover in tmp.glob(f"{META_FIELD}.*.part"):
+            leftover.unlink()

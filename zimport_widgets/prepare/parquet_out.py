@@ -27,7 +27,7 @@ from .infer import resolve_schema
 from .row_loop import run_rows
 from .rules import ROW_GROUP_BYTES, ImportLimits, numpy_unsupported
 from .sources import Source, open_source
-from .split import AUTO_WORKERS, PARALLEL_MIN_BYTES, parquet_in_parts
+from .split import parquet_in_parts, parts_for
 
 __all__ = ["ParquetResult", "convert_json_to_parquet"]
 
@@ -198,11 +198,7 @@ def _discard(sink: ParquetSink) -> None:
 def _parts(source: Source, schema: CollectionSchema, workers: int | None) -> int:
     """Processes for the conversion: parts need a JSON file and fields a NumPy-shaped column carries."""
     arrow_only = any(numpy_unsupported(fs) is not None or fs.default_value is not None for fs in schema.input_fields)
-    if source.kind != "json" or arrow_only:
-        return 1
-    if workers is None:
-        return min(os.cpu_count() or 1, AUTO_WORKERS) if (source.total or 0) >= PARALLEL_MIN_BYTES else 1
-    return max(1, workers)
+    return 1 if arrow_only else parts_for(source.kind, source.total, workers)
 
 
 def _write_batches(source: Source, schema: CollectionSchema, sink: ParquetSink, on_progress: Any) -> int:

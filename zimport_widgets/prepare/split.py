@@ -35,12 +35,21 @@ from .npy_format import data_offset, header_bytes
 from .row_loop import run_rows, vector_specs
 from .rules import META_FIELD
 
-__all__ = ["AUTO_WORKERS", "PARALLEL_MIN_BYTES", "convert_in_parts", "find_cuts", "parquet_in_parts"]
+__all__ = ["AUTO_WORKERS", "PARALLEL_MIN_BYTES", "convert_in_parts", "find_cuts", "parquet_in_parts", "parts_for"]
 
 _WINDOW = 8 << 20
 PARALLEL_MIN_BYTES = 64 << 20  # smaller files: one process (starting workers costs more than it saves)
 AUTO_WORKERS = 2  # ~70 MiB each: two keep the whole conversion under 256 MiB
 _HEAD_START = 32 << 20  # NumPy: ~0.15 s of one process's conversion (in Parquet the parent also encodes: none)
+
+
+def parts_for(kind: str, size: int | None, workers: int | None) -> int:
+    """Processes for converting a source: a JSON file of 64 MiB or more gets 2 (on 2+ cores) unless told."""
+    if kind != "json":
+        return 1
+    if workers is None:
+        return min(os.cpu_count() or 1, AUTO_WORKERS) if (size or 0) >= PARALLEL_MIN_BYTES else 1
+    return max(1, workers)
 
 
 def find_cuts(path: Path, parts: int, first_key: str | None = None, *, head_start: int = 0) -> list[tuple[int, int]]:
