@@ -280,3 +280,47 @@ def test_unknown_sources_and_mixed_folders_are_refused(tmp_path):
     (tmp_path / "trunc.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(DataFileError, match="cannot be read"):
         convert(tmp_path / "trunc.parquet", tmp_path / "o.parquet", SCHEMA, progress=False)
+
+
+VECTORS = CollectionSchema(
+    (
+        FieldSchema("id", DataType.INT64, is_primary=True),
+        FieldSchema("f16", DataType.FLOAT16_VECTOR, dim=4),
+        FieldSchema("bf16", DataType.BFLOAT16_VECTOR, dim=4),
+        FieldSchema("i8", DataType.INT8_VECTOR, dim=4),
+        FieldSchema("bits", DataType.BINARY_VECTOR, dim=16),
+    )
+)
+
+
+@pytest.mark.parametrize("kind", ["dicts", "dataframe"])
+def test_half_int8_and_binary_vectors_are_written_as_the_importer_reads_them(tmp_path, kind):
+    rows = [{"id": i, "f16": [0.5, -1.0, 2.0, i], "bf16": [1.5, 0.0, -2.0, i], "i8": [-128, 0, 127, i],
+             "bits": [i, 255]} for i in range(3)]  # fmt: skip
+    src = rows if kind == "dicts" else pd.DataFrame(rows)
+    got = pq.read_table(convert(src, tmp_path / "v.parquet", VECTORS, progress=False).path).to_pylist()
+    for g, r in zip(got, rows, strict=True):  # list<uint8>: the 2 bytes per dim of float16 / bfloat16
+        assert np.frombuffer(bytes(g["f16"]), dtype=np.float16).tolist() == r["f16"]
+        bf16 = np.frombuffer(bytes(g["bf16"]), dtype=np.uint16).astype(np.uint32) << 16
+        assert bf16.view(np.float32).tolist() == r["bf16"]
+        assert g["i8"] == r["i8"] and g["bits"] == r["bits"]
+    bad = [dict(rows[0], f16=[1e6, 0, 0, 0])]
+    with pytest.raises(DataFileError, match="float16 range"):
+        convert(bad if kind == "dicts" else pd.DataFrame(bad), tmp_path / "b.parquet", VECTORS, progress=False)
+    bad = [dict(rows[0], i8=[128, 0, 0, 0])]
+    with pytest.raises(DataFileError, match="out of range"):
+        convert(bad if kind == "dicts" else pd.DataFrame(bad), tmp_path / "c.parquet", VECTORS, progress=False)
+
+
+def test_a_broken_numpy_folder_source_names_the_file(tmp_path):
+    folder = tmp_path / "npy"
+    convert(ROWS, folder, SCHEMA, to="numpy", progress=False)
+    data = (folder / "vec.npy").read_bytes()
+    (folder / "vec.npy").write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.raises(DataFileError) as info:
+        convert(folder, tmp_path / "o.parquet", SCHEMA, progress=False)
+    assert info.value.file == "vec.npy", str(info.value)
+    np.save(folder / "vec.npy", np.zeros((49, 3), dtype=np.float32))  # one row short
+    with pytest.raises(DataFileError, match="different row counts"):
+        convert(folder, tmp_path / "o.parquet", SCHEMA, progress=False)
+    assert not (tmp_path / "o.parquet").exists()
