@@ -86,3 +86,28 @@ def test_plan_refuses_what_no_request_can_take():
         ImportPlan.from_pieces([ImportPiece("u", ("k",), 1, "parquet"), ImportPiece("v", ("j",), 1, "json")])
     with pytest.raises(ConfigError, match="nothing to import"):
         ImportPlan.from_upload(_upload({"p/readme.txt": 1}))
+
+
+def test_numpy_output_is_cut_into_subfolders_that_check_and_read_back(tmp_path):
+    from zimport_widgets import check_import_source
+
+    limit = 400 << 10
+    result = convert(_frame(6000), tmp_path / "npy", SCHEMA, to="numpy", progress=False, max_file_bytes=limit)
+    subs = sorted(p.name for p in (tmp_path / "npy").iterdir())
+    assert len(subs) >= 4 and subs[:2] == ["1", "2"]
+    for sub in subs:
+        folder = tmp_path / "npy" / sub
+        assert sorted(p.name for p in folder.iterdir()) == ["id.npy", "t.npy", "vec.npy"]
+        assert sum(p.stat().st_size for p in folder.iterdir()) <= limit
+    assert sum(f.shape[0] for f in result.files if f.name == "id.npy") == 6000
+    report = check_import_source(tmp_path / "npy", SCHEMA)
+    assert report.ok and report.row_count == 6000, report
+    back = convert(tmp_path / "npy", tmp_path / "back.parquet", SCHEMA, progress=False)  # sub-folders in order
+    assert pq.read_table(back.path).column("id").to_pylist() == list(range(6000))
+    plan = ImportPlan.from_pieces(
+        [
+            ImportPiece(f"u/{s}/", (), sum(p.stat().st_size for p in (tmp_path / "npy" / s).iterdir()), "numpy")
+            for s in subs
+        ]
+    )
+    assert len(plan.pieces) == len(subs) and len(plan.batches) == 1

@@ -22,19 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import DataFileError
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
 from .columns import FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .infer import resolve_schema
+from .npy_format import append_range, data_offset, header_bytes
 from .row_loop import build_columns, chunk_rows, run_rows
-from .rules import META_FIELD, refuse_numpy_unsupported
+from .rules import META_FIELD, ImportLimits, refuse_numpy_unsupported
 from .sources import Source, open_source
 from .split import convert_in_parts, parts_for
 
 __all__ = [
-    "ConvertResult", "convert_json_to_numpy", "move_into_place", "prepare_out_dir", "validate_json_rows", "write_numpy",
+    "ConvertResult", "convert_json_to_numpy", "cut_into_subfolders", "move_into_place", "prepare_out_dir",
+    "validate_json_rows", "write_numpy",
 ]  # fmt: skip
 
 
@@ -132,8 +136,12 @@ def write_numpy(
     *,
     progress: ProgressArg = True,
     workers: int | None = None,
+    max_subfolder_bytes: int | None = None,
 ) -> ConvertResult:
     """Every row of ``source`` checked and written as one ``<field>.npy`` per field into the folder ``out``.
+
+    A set larger than ``max_subfolder_bytes`` (default: ``ImportLimits().max_subfolder_bytes``, Zilliz's 10 GiB)
+    is cut by rows into sub-folders ``1/``, ``2/`` ..., each a complete file set.
 
     A large JSON file is converted in parts by ``workers`` processes (``split``; default: 2 from 64 MiB on a
     multi-core machine), with the same files, row numbers and errors as one process.
@@ -173,6 +181,8 @@ def write_numpy(
                 rows, files = run_rows((source.name, source.rows_of(schema)), schema, tmp, on_progress)
             if rows == 0:
                 raise DataFileError("the source has no rows", file=source.name, expected="at least one row", got="none")
+            limit = max_subfolder_bytes if max_subfolder_bytes is not None else ImportLimits().max_subfolder_bytes
+            files = cut_into_subfolders(tmp, files, rows, limit)
             moved = move_into_place(tmp, out_path, files)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -191,13 +201,47 @@ def write_numpy(
 
 
 def move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyFileInfo]:
+    """The files built in ``tmp`` (directly or in sub-folders ``1/``, ``2/`` ...) moved to their place in ``out``."""
+    rel = [f.path.relative_to(tmp) for f in files]
     if not out.exists():
         os.replace(tmp, out)
     else:
-        for f in files:
-            os.replace(f.path, out / f.name)
+        for f, r in zip(files, rel, strict=True):
+            (out / r).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f.path, out / r)
         shutil.rmtree(tmp, ignore_errors=True)
-    return [NpyFileInfo(f.name, out / f.name, f.dtype, f.shape, f.bytes) for f in files]
+    return [NpyFileInfo(f.name, out / r, f.dtype, f.shape, f.bytes) for f, r in zip(files, rel, strict=True)]
+
+
+def cut_into_subfolders(folder: Path, files: list[NpyFileInfo], rows: int, limit: int) -> list[NpyFileInfo]:
+    """The ``.npy`` set in ``folder`` cut by rows into sub-folders ``1/``, ``2/`` ... of at most ``limit`` bytes.
+
+    Zilliz takes at most 10 GiB per NumPy sub-folder; one import reads all the sub-folders of a folder URL.
+    Nothing happens when the set is within ``limit``. Row slices are copied in the kernel (``append_range``).
+    """
+    if sum(f.bytes for f in files) <= limit:
+        return files
+    row_bytes = [np.dtype(f.dtype).itemsize * int(np.prod(f.shape[1:], dtype=np.int64)) for f in files]
+    headers = sum(len(header_bytes(np.dtype(f.dtype), (rows, *f.shape[1:]))) for f in files)
+    step = (limit - headers) // sum(row_bytes)
+    if step < 1:
+        raise DataFileError(f"one row takes {format_bytes(sum(row_bytes))}: more than a sub-folder may hold",
+                            expected=f"at most {format_bytes(limit)} per NumPy sub-folder")  # fmt: skip
+    out: list[NpyFileInfo] = []
+    for k, first in enumerate(range(0, rows, step), start=1):
+        n = min(step, rows - first)
+        sub = folder / str(k)
+        sub.mkdir()
+        for f, width in zip(files, row_bytes, strict=True):
+            shape = (n, *f.shape[1:])
+            target = sub / f.name
+            with open(target, "wb") as dst:
+                dst.write(header_bytes(np.dtype(f.dtype), shape))
+                append_range(f.path, data_offset(f.path) + first * width, n * width, dst)
+            out.append(NpyFileInfo(f.name, target, f.dtype, shape, target.stat().st_size))
+    for f in files:
+        f.path.unlink()
+    return out
 
 
 def _batches_to_numpy(

@@ -62,7 +62,8 @@ def convert(
     file), or None to infer it from the first rows. ``out``: a Parquet file or a folder (``to="parquet"``),
     the folder of ``.npy`` files (``to="numpy"``). CSV: ``sep`` between cells, ``nullkey`` the text of a null
     (as Milvus's CSV import options). ``max_file_bytes``: Parquet output is cut into files of at most this
-    size (default: Zilliz's 10 GiB per file). The first bad value raises :class:`DataFileError` (file, row, field,
+    size, NumPy output into sub-folders ``1/``, ``2/`` ... (default: Zilliz's 10 GiB per file / sub-folder).
+    The first bad value raises :class:`DataFileError` (file, row, field,
     expected, got) and nothing is left at ``out``; fields NumPy cannot carry raise
     :class:`UnsupportedFieldError` before anything is read.
     """
@@ -75,4 +76,4 @@ def convert(
 
         return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
                              max_file_bytes=max_file_bytes)  # fmt: skip
-    return write_numpy(src, out, resolved, progress=progress, workers=workers)
+    return write_numpy(src, out, resolved, progress=progress, workers=workers, max_subfolder_bytes=max_file_bytes)

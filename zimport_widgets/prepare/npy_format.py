@@ -16,6 +16,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..errors import DataFileError
 __all__ = [
     "MilvusHeaderView",
     "NpyHeader",
+    "append_range",
     "data_offset",
     "header_bytes",
     "milvus_view",
@@ -165,3 +167,32 @@ def read_npy_header(path: str | os.PathLike[str]) -> NpyHeader:
                                 expected="a header under 64 KiB") from None  # fmt: skip
         offset = fh.tell()
     return NpyHeader(p, dtype, tuple(int(s) for s in shape), bool(fortran), version, offset, size)
+
+
+def append_range(path: str | os.PathLike[str], start: int, count: int, dst: BinaryIO) -> None:
+    """Bytes ``start .. start + count`` of ``path`` appended to the end of ``dst``, in the kernel where it can.
+
+    ``copy_file_range`` moves the data without passing it through this process; elsewhere (or on a file
+    system that refuses it) the rest is copied in 8 MiB reads.
+    """
+    dst.flush()
+    copied = 0
+    with open(path, "rb") as src:
+        copy = getattr(os, "copy_file_range", None)
+        if copy is not None:
+            try:
+                while copied < count:
+                    n = copy(src.fileno(), dst.fileno(), count - copied, start + copied)
+                    if n == 0:
+                        break
+                    copied += n
+            except OSError:
+                pass
+        dst.seek(0, os.SEEK_END)  # the kernel moved the file position past what it copied
+        src.seek(start + copied)
+        while copied < count:
+            chunk = src.read(min(8 << 20, count - copied))
+            if not chunk:
+                raise OSError(f"{path}: ends {count - copied} bytes early")
+            dst.write(chunk)
+            copied += len(chunk)

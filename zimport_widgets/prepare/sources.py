@@ -83,9 +83,13 @@ class Source:
                 rows = []
                 for i, r in enumerate(itertools.islice(reader, n)):
                     if None in r or None in r.values():  # more or fewer cells than the header
-                        raise DataFileError("the number of cells in the record differs from the header",
-                                            file=self.name, row=i, expected=f"{len(reader.fieldnames or [])} cells",
-                                            got="more" if None in r else "fewer")  # fmt: skip
+                        raise DataFileError(
+                            "the number of cells in the record differs from the header",
+                            file=self.name,
+                            row=i,
+                            expected=f"{len(reader.fieldnames or [])} cells",
+                            got="more" if None in r else "fewer",
+                        )
                     rows.append({k: _guess_cell(v) for k, v in r.items()})
                 return rows
         assert self._rows is not None
@@ -204,7 +208,14 @@ def _folder_source(p: Path) -> Source:
     if parquet:
         return _parquet_source(p.name, parquet)
     if npy:
-        return _numpy_source(p, npy)
+        return _numpy_source(p, [npy])
+    subs = sorted(
+        (d for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")),
+        key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name),
+    )
+    groups = [sorted(f for f in d.iterdir() if f.suffix.lower() == ".npy") for d in subs]
+    if groups and all(groups):  # sub-folders 1/, 2/ ... each a NumPy file set
+        return _numpy_source(p, groups)
     raise DataFileError(
         "the folder has no .parquet or .npy files",
         file=p.name,
@@ -236,38 +247,72 @@ def _parquet_source(name: str, paths: list[Path]) -> Source:
     return Source(name, "parquet", where, total, "B", _batches=batches, rows_total=rows_total)
 
 
-def _numpy_source(folder: Path, files: list[Path]) -> Source:
+def _numpy_source(folder: Path, groups: list[list[Path]]) -> Source:
+    """A NumPy folder (or its sub-folders ``1/``, ``2/`` ..., in order) read in batches with plain reads.
+
+    Reads, not a memory map: mapped pages would count as this process's memory, growing with the files.
+    """
     import numpy as np
     import pyarrow as pa
 
-    def batches(schema: CollectionSchema | None) -> Iterator[Any]:
-        arrays = {}
-        for f in files:
-            try:
-                arrays[f.stem] = np.load(f, mmap_mode="r", allow_pickle=False)
-            except (ValueError, OSError) as exc:
-                raise DataFileError(
-                    f"the .npy file cannot be read ({exc})", file=f.name, expected="a .npy file"
-                ) from None
-        counts = {len(a) for a in arrays.values()}
-        if len(counts) > 1:
-            raise DataFileError(
-                "the .npy files hold different row counts",
-                file=folder.name,
-                expected="one row count",
-                got=", ".join(f"{k}: {len(a)}" for k, a in arrays.items()),
-            )
-        rows = counts.pop() if counts else 0
-        for start in range(0, rows, BATCH_ROWS):
-            cols = {name: _npy_column(pa, np, name, a[start : start + BATCH_ROWS]) for name, a in arrays.items()}
-            yield pa.RecordBatch.from_pydict(cols)
+    from .npy_format import read_npy_header
 
+    def batches(schema: CollectionSchema | None) -> Iterator[Any]:
+        for files in groups:
+            yield from _group_batches(np, pa, read_npy_header, files)
+
+    files = [f for g in groups for f in g]
     total = sum(f.stat().st_size for f in files)
     try:
-        rows_total = len(np.load(files[0], mmap_mode="r", allow_pickle=False))
-    except (ValueError, OSError, TypeError):
+        rows_total = sum(read_npy_header(g[0]).rows for g in groups)
+    except DataFileError:
         rows_total = None  # reported when read
     return Source(folder.name, "numpy", folder, total, "B", _batches=batches, rows_total=rows_total)
+
+
+def _group_batches(np: Any, pa: Any, read_header: Any, files: list[Path]) -> Iterator[Any]:
+    headers = {}
+    for f in files:
+        h = read_header(f)
+        if h.fortran_order or len(h.shape) not in (1, 2) or h.dtype.hasobject:
+            raise DataFileError(
+                "the array is not a C-order 1-D or 2-D array of plain values",
+                file=f.name,
+                expected="what numpy.save writes for a column",
+                got=f"shape {h.shape}, {h.dtype}",
+            )
+        width = h.shape[1] if len(h.shape) == 2 else 1
+        if h.data_offset + h.rows * width * h.dtype.itemsize > h.file_bytes:
+            raise DataFileError(
+                "the .npy file is shorter than its header says (truncated)",
+                file=f.name,
+                expected=f"{h.rows} rows",
+                got=f"{h.file_bytes} bytes",
+            )
+        headers[f.stem] = (h, width)
+    counts = {h.rows for h, _ in headers.values()}
+    if len(counts) > 1:
+        raise DataFileError(
+            "the .npy files hold different row counts",
+            file=files[0].parent.name,
+            expected="one row count",
+            got=", ".join(f"{k}: {h.rows}" for k, (h, _) in headers.items()),
+        )
+    rows = counts.pop() if counts else 0
+    handles = {name: open(h.path, "rb") for name, (h, _) in headers.items()}  # noqa: SIM115 - closed below
+    try:
+        for name, (h, _) in headers.items():
+            handles[name].seek(h.data_offset)
+        for start in range(0, rows, BATCH_ROWS):
+            n = min(BATCH_ROWS, rows - start)
+            cols = {}
+            for name, (h, width) in headers.items():
+                data = np.fromfile(handles[name], dtype=h.dtype, count=n * width)
+                cols[name] = _npy_column(pa, np, name, data.reshape(n, width) if len(h.shape) == 2 else data)
+            yield pa.RecordBatch.from_pydict(cols)
+    finally:
+        for fh in handles.values():
+            fh.close()
 
 
 def _npy_column(pa: Any, np: Any, name: str, a: Any) -> Any:

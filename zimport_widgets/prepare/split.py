@@ -31,7 +31,7 @@ from ..errors import DataFileError, ProgressCallbackError
 from ..schema import CollectionSchema
 from .columns import CHUNK_BYTES, NpyFileInfo
 from .json_rows import ROW_CUT, fast_rows, find_rows_start, open_rows, read_first_key, row_cut_pattern
-from .npy_format import data_offset, header_bytes
+from .npy_format import append_range, data_offset, header_bytes
 from .row_loop import run_rows, vector_specs
 from .rules import META_FIELD
 
@@ -301,28 +301,6 @@ def _drop_parts(out: Path, n: int) -> None:
         shutil.rmtree(out / f".part{k}", ignore_errors=True)
 
 
-def _append_data(path: Path, dst: Any) -> None:
-    """The data of the ``.npy`` at ``path`` (after its header) appended to ``dst``, in the kernel where it can."""
-    start = data_offset(path)
-    with open(path, "rb") as src:
-        remaining = os.fstat(src.fileno()).st_size - start
-        dst.flush()
-        copy = getattr(os, "copy_file_range", None)
-        try:
-            if copy is None:
-                raise OSError("no copy_file_range")
-            at = start
-            while remaining > 0:
-                n = copy(src.fileno(), dst.fileno(), remaining, at)
-                if n == 0:
-                    break
-                at, remaining = at + n, remaining - n
-            dst.seek(0, os.SEEK_END)
-        except OSError:  # another file system or platform: copy through this process
-            src.seek(start + (os.fstat(src.fileno()).st_size - start - remaining))
-            shutil.copyfileobj(src, dst, 8 << 20)
-
-
 def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int]) -> list[NpyFileInfo]:
     names: list[str] = []
     for files in part_files:
@@ -340,7 +318,8 @@ def _join_parts(out: Path, part_files: list[list[NpyFileInfo]], rows: list[int])
             with open(target, "wb") as dst:
                 dst.write(header_bytes(dtype, shape))
                 for info in present:
-                    _append_data(info.path, dst)
+                    start = data_offset(info.path)
+                    append_range(info.path, start, info.path.stat().st_size - start, dst)
         else:  # string columns of different widths, or $meta missing in parts without dynamic keys
             width = max([np.dtype(i.dtype).itemsize // 4 for i in present] + [2])
             dtype = np.dtype(f"<U{width}")
