@@ -571,3 +571,20 @@ def test_a_plan_of_several_files_imports_every_row_with_one_bar(sb, tmp_path, ap
     assert all(f.completed for f in finals) and len(finals) == len(jobs)
     assert client.count_rows(name) == 3000
     assert events and all(len(e) == len(jobs) for e in events)  # each event: the last progress of every job
+
+
+def test_wait_for_imports_watches_every_unfinished_job(sb, monkeypatch):
+    from zimport_widgets.cloud.jobs import ImportProgress
+
+    client = make_client(sb)
+    polls = {"a": 0, "b": 0}
+
+    def fake(jid, _deadline=None):
+        polls[jid] += 1
+        state, pct = (ImportState.COMPLETED, 100.0) if jid == "a" else (ImportState.IMPORTING, 10.0)
+        return ImportProgress(job_id=jid, state=state, percent=pct)
+
+    monkeypatch.setattr(client, "get_import_progress", fake)
+    with pytest.warns(ImportStallWarning, match="import job b has not moved"), pytest.raises(ImportTimeout) as info:
+        client.wait_for_imports(["a", "b"], progress=False, timeout=0.5, poll_interval=0.05, stall_after=0.2)
+    assert info.value.job_id == "b" and polls["a"] == 1  # a finished: not polled again

@@ -324,3 +324,86 @@ def test_a_broken_numpy_folder_source_names_the_file(tmp_path):
     with pytest.raises(DataFileError, match="different row counts"):
         convert(folder, tmp_path / "o.parquet", SCHEMA, progress=False)
     assert not (tmp_path / "o.parquet").exists()
+
+
+def _schema(*fields, dynamic=False):
+    return CollectionSchema((FieldSchema("id", DataType.INT64, is_primary=True), *fields), enable_dynamic_field=dynamic)
+
+
+NAN, INF = float("nan"), float("inf")
+NEVER_CHANGED = [  # values pyarrow or Python's json would change or let through: each is refused, with its field
+    ({"a": [2.7, 3]}, FieldSchema("a", DataType.ARRAY, element_type=DataType.INT32, max_capacity=4), "element 0"),
+    ({"a": [True]}, FieldSchema("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4), "element 0"),
+    ({"x": 1.5}, FieldSchema("x", DataType.INT64, nullable=True), "an integer"),
+    ({"v": [True, False]}, FieldSchema("v", DataType.FLOAT_VECTOR, dim=2, nullable=True), "element 0"),
+    ({"x": NAN}, FieldSchema("x", DataType.FLOAT), "NaN or Inf"),
+    ({"x": INF}, FieldSchema("x", DataType.DOUBLE), "NaN or Inf"),
+    ({"x": 2**1100}, FieldSchema("x", DataType.DOUBLE), "out of range"),
+    ({"j": {"a": INF}}, FieldSchema("j", DataType.JSON), "cannot be stored as JSON"),
+    ({"j": '{"a": NaN}'}, FieldSchema("j", DataType.JSON), "NaN is not JSON"),
+    ({"s": "a\ud800"}, FieldSchema("s", DataType.VARCHAR, max_length=10), "not valid Unicode"),
+]
+
+
+@pytest.mark.parametrize(
+    ("to", "value", "field", "text"),
+    [(to, *case) for case in NEVER_CHANGED for to in ("parquet", "numpy")
+     if to == "parquet" or not (case[1].nullable or case[1].dtype is DataType.ARRAY)],  # NumPy refuses those fields
+)  # fmt: skip
+def test_values_are_never_coerced_or_let_through(tmp_path, to, value, field, text):
+    schema = _schema(field)
+    with pytest.raises(DataFileError) as info:
+        convert([{"id": 1, **value}], tmp_path / ("o.parquet" if to == "parquet" else "npy"), schema,
+                to=to, progress=False)  # fmt: skip
+    assert info.value.field == field.name and text in str(info.value), str(info.value)
+
+
+def test_nan_in_dynamic_keys_and_dataframe_json_cells_is_refused(tmp_path):
+    with pytest.raises(DataFileError, match=r"\$meta.*cannot be stored as JSON"):
+        convert([{"id": 1, "k": NAN}], tmp_path / "a.parquet", _schema(dynamic=True), progress=False)
+    frame = pd.DataFrame({"id": [1, 2], "j": [{"a": 1}, {"a": NAN}]})
+    with pytest.raises(DataFileError) as info:
+        convert(frame, tmp_path / "b.parquet", _schema(FieldSchema("j", DataType.JSON)), progress=False)
+    assert (info.value.row, info.value.field) == (1, "j")
+
+
+def test_arrow_numbers_are_range_checked_without_pyarrow_errors(tmp_path):
+    cases = [
+        (pd.DataFrame({"id": [1], "x": [1e300]}), DataType.INT64, "integer out of range"),
+        (pa.table({"id": [1], "x": pa.array([2**64 - 1], pa.uint64())}), DataType.INT64, "integer out of range"),
+        (pa.table({"id": [1], "x": [2.0**63]}), DataType.INT64, "integer out of range"),
+        (pa.table({"id": [1], "x": pa.array(np.array([1.5], dtype=np.float16))}), DataType.INT32, "not an integer"),
+    ]
+    for src, dt, text in cases:
+        with pytest.raises(DataFileError, match=text):
+            convert(src, tmp_path / "o.parquet", _schema(FieldSchema("x", dt)), progress=False)
+    got = convert(pa.table({"id": [1], "x": [2**53 + 1]}), tmp_path / "d.parquet",
+                  _schema(FieldSchema("x", DataType.DOUBLE)), progress=False)  # fmt: skip
+    assert pq.read_table(got.path).column("x").to_pylist() == [float(2**53)]  # the importer's own rounding
+
+
+def test_a_reused_numpy_folder_keeps_no_stale_meta(tmp_path):
+    schema = _schema(FieldSchema("s", DataType.VARCHAR, max_length=8), dynamic=True)
+    convert([{"id": i, "s": "x", "k": i} for i in range(5)], tmp_path / "npy", schema, to="numpy", progress=False)
+    assert (tmp_path / "npy" / "$meta.npy").exists()
+    convert([{"id": i, "s": "y"} for i in range(3)], tmp_path / "npy", schema, to="numpy", progress=False)
+    assert sorted(p.name for p in (tmp_path / "npy").iterdir()) == ["id.npy", "s.npy"]
+
+
+def test_tsv_is_inferred_with_its_separator_and_crlf_in_quoted_cells_is_read_as_go_reads_it(tmp_path):
+    (tmp_path / "t.tsv").write_text("id\tname\n1\tx\n")
+    result = convert(tmp_path / "t.tsv", tmp_path / "t.parquet", progress=False)
+    assert [f.name for f in result.schema.fields] == ["id", "name"]
+    (tmp_path / "c.csv").write_bytes(b'id,name\r\n1,"a\r\nb"\r\n')
+    got = _read_back(convert(tmp_path / "c.csv", tmp_path / "c.parquet", progress=False))
+    assert got[0]["name"] == "a\nb"
+
+
+def test_a_dataframe_column_of_mixed_types_names_row_and_field(tmp_path):
+    values = ["a"] * 9500
+    values[9000] = 5
+    frame = pd.DataFrame({"id": range(9500), "t": values})
+    with pytest.raises(DataFileError) as info:
+        convert(frame, tmp_path / "o.parquet", _schema(FieldSchema("t", DataType.VARCHAR, max_length=8)),
+                progress=False)  # fmt: skip
+    assert (info.value.row, info.value.field) == (9000, "t")

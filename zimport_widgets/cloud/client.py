@@ -446,7 +446,10 @@ class ImportClient(DataPlane):
                 if finished == len(ids):
                     ok = True
                     return tuple(last[j] for j in ids)
-                watches[ids[0]].pause(poll_interval)
+                waiting = [watches[j] for j in ids if not (j in last and last[j].completed)]
+                for w in waiting[1:]:
+                    w.pause(0)  # each unfinished job's stall warning and deadline; one sleep for all
+                waiting[0].pause(poll_interval)
         finally:
             reporter.close(ok)
 

@@ -11,7 +11,6 @@ float32 vectors, floats to Float16/BFloat16 bytes); anything else is refused, ne
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ import pyarrow.compute as pc
 from ..errors import DataFileError
 from ..fmt import short_repr, value_text
 from ..schema import CollectionSchema, DataType, FieldSchema
+from .json_text import dumps_compact, loads_strict
 from .rules import (
     FLOAT16_MAX,
     FLOAT32_MAX,
@@ -157,26 +157,37 @@ class BatchConformer:
         lo, hi = INT_RANGES[fs.dtype]
         expected = f"integers ({fs.dtype.value} in [{lo}, {hi}])"
         t = arr.type
-        if pa.types.is_floating(t):  # pandas makes an integer column with missing values float64: exact only
-            bad = pc.invert(pc.equal(arr, pc.floor(arr)))
-            if pc.any(bad).as_py():
-                i = _first(bad)
-                raise self.error(i, fs.name, "not an integer", expected, value_text(arr[i].as_py()))
-        elif not pa.types.is_integer(t):
+        if not (pa.types.is_floating(t) or pa.types.is_integer(t)):
             raise self._wrong(fs, arr, expected)
-        if len(arr) - arr.null_count:
-            mm = pc.min_max(arr)
-            if mm["min"].as_py() < lo or mm["max"].as_py() > hi:
-                bad = pc.or_(pc.less(arr, lo), pc.greater(arr, hi))
-                i = _first(bad)
-                raise self.error(i, fs.name, "integer out of range", expected, value_text(arr[i].as_py()))
+        if pa.types.is_float16(t):
+            arr, t = arr.cast(pa.float32()), pa.float32()  # exact; compute kernels have no float16
+        values = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)  # numbers compared by value, any type
+        if pa.types.is_floating(t):  # pandas makes an integer column with missing values float64: exact only
+            with np.errstate(invalid="ignore"):
+                bad = values != np.floor(values)  # NaN too
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise self.error(i, fs.name, "not an integer", expected, value_text(arr[i].as_py()))
+            out = (values < lo) | (values >= float(hi) + 1)  # hi + 1 is a power of two: exact as a float
+        elif pa.types.is_unsigned_integer(t):
+            out = values > np.uint64(hi)
+        else:
+            out = (values < lo) | (values > hi)
+        if out.any():
+            i = int(np.flatnonzero(out)[0])
+            raise self.error(i, fs.name, "integer out of range", expected, value_text(arr[i].as_py()))
         return arr.cast(target, safe=False) if t != target else arr
 
     def _floats(self, fs: FieldSchema, arr: pa.Array, target: pa.DataType) -> pa.Array:
         t = arr.type
         expected = f"finite numbers ({fs.dtype.value})"
-        if pa.types.is_integer(t):
-            return arr.cast(target)  # safe: an integer a float cannot hold exactly raises
+        if pa.types.is_integer(t):  # rounded to the nearest float, as the importer's own parsing does
+            values = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)
+            if fs.dtype is DataType.FLOAT and (np.abs(values.astype(np.float64)) > FLOAT32_MAX).any():
+                i = int(np.flatnonzero(np.abs(values.astype(np.float64)) > FLOAT32_MAX)[0])
+                raise self.error(i, fs.name, "number out of range", f"Float within ±{FLOAT32_MAX:.6g}",
+                                 value_text(arr[i].as_py()))  # fmt: skip
+            return arr.cast(target, safe=False)
         if not pa.types.is_floating(t):
             raise self._wrong(fs, arr, expected)
         finite = pc.is_finite(arr)
@@ -216,7 +227,7 @@ class BatchConformer:
             for i, v in enumerate(arr.to_pylist()):
                 if v is not None:
                     try:
-                        json.loads(v)
+                        loads_strict(v)
                     except ValueError as exc:
                         raise self.error(
                             i, fs.name, f"the JSON text does not parse ({exc})", expected, value_text(v)
@@ -231,7 +242,7 @@ class BatchConformer:
 
     def _dumps(self, i: int, field: str, value: Any) -> str:
         try:
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            return dumps_compact(value)
         except (TypeError, ValueError) as exc:
             raise self.error(
                 i, field, f"the value cannot be stored as JSON ({exc})", "JSON values", value_text(value)
@@ -249,7 +260,7 @@ class BatchConformer:
                 continue
             if strings:
                 try:
-                    v = json.loads(v)
+                    v = loads_strict(v)
                 except ValueError:
                     raise self.error(
                         i, fs.name, "the sparse vector text does not parse", expected, value_text(v)
@@ -409,7 +420,7 @@ class BatchConformer:
                 inner = given[i]
                 if isinstance(inner, str):
                     try:
-                        inner = json.loads(inner)
+                        inner = loads_strict(inner)
                     except ValueError:
                         inner = None
                 if not isinstance(inner, dict):
@@ -480,4 +491,4 @@ def _sparse_pairs(v: Any, fail: Callable[[str], DataFileError]) -> dict[str, flo
 
 def sparse_text(v: Any, fail: Callable[[str], DataFileError]) -> str:
     """A sparse vector (dict, or indices/values) as the JSON text we write, checked (``fail(why)`` raises)."""
-    return json.dumps(_sparse_pairs(v, fail), separators=(",", ":"))
+    return dumps_compact(_sparse_pairs(v, fail))

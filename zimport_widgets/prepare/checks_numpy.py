@@ -5,7 +5,6 @@ Headers are read without loading data; values are read in chunks through a memor
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 
 from ..errors import DataFileError
 from ..schema import CollectionSchema, DataType, FieldSchema
+from .json_text import loads_strict
 from .npy_format import NpyHeader, milvus_view, read_npy_header
 from .report import CheckReport
 from .rules import META_FIELD, ImportLimits, numpy_form, numpy_unsupported
@@ -221,7 +221,7 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
             for r, value in enumerate(block.tolist()):
                 text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
                 try:
-                    parsed = json.loads(text)
+                    parsed = loads_strict(text)
                 except ValueError as exc:
                     report.add_error(f"row {start + r}: not valid JSON ({exc}): {text[:40]!r}", h.path, fs.name)
                     return

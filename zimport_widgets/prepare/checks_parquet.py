@@ -11,12 +11,12 @@ laxer, nulls in a non-nullable field (a corpus case) and VarChar longer than ``m
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ..fmt import format_bytes
 from ..schema import CollectionSchema, DataType, FieldSchema
+from .json_text import loads_strict
 from .report import CheckReport
 from .rules import META_FIELD, VECTOR_WIDTH, ImportLimits, arrow_type_name, parquet_types
 
@@ -132,7 +132,7 @@ def _column_problem(column: Any, fs: FieldSchema, width: int | None) -> tuple[in
             if text is None:
                 continue
             try:
-                value = json.loads(text)
+                value = loads_strict(text)
             except ValueError as exc:
                 return row, f"not valid JSON ({exc}): {text[:40]!r}"
             if fs.name == META_FIELD and not isinstance(value, dict):

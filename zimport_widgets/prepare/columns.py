@@ -9,10 +9,10 @@ field, expected and got.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import DataFileError
 from ..fmt import short_repr, value_text
 from ..schema import DataType, FieldSchema
+from .json_text import dumps_compact, loads_strict
 from .npy_format import header_bytes
 from .rules import FLOAT32_MAX, INT_RANGES, META_FIELD, npy_dtype_for
 
@@ -112,14 +113,20 @@ class FixedColumn(Column):
             return put_int
         if dt is DataType.FLOAT or dt is DataType.DOUBLE:
             name = dt.value
-            limit = FLOAT32_MAX if dt is DataType.FLOAT else math.inf
+            limit = FLOAT32_MAX if dt is DataType.FLOAT else sys.float_info.max
 
             def put_float(j: int, row: int, v: Any) -> None:
                 t = type(v)
-                if t is not float and t is not int:
+                if t is float:
+                    if not -limit <= v <= limit:  # also false for NaN (Milvus refuses NaN and Inf)
+                        if v != v or v in (math.inf, -math.inf):
+                            raise err(row, "NaN or Inf", f"a finite number ({name})", value_text(v))
+                        raise err(row, "number out of range", f"{name} within ±{limit:.6g}", value_text(v))
+                elif t is int:
+                    if not -limit <= v <= limit:  # exact: Python compares an int and a float by value
+                        raise err(row, "number out of range", f"{name} within ±{limit:.6g}", value_text(v))
+                else:
                     raise err(row, "wrong type", f"a number ({name})", value_text(v))
-                if abs(v) > limit:
-                    raise err(row, "number out of range", f"{name} within ±{limit:.6g}", value_text(v))
                 buf[j] = v
 
             return put_float
@@ -350,6 +357,12 @@ class StrColumn(Column):
             def put_str(j: int, row: int, v: Any) -> None:
                 if type(v) is not str:
                     raise err(row, "wrong type", expected, value_text(v))
+                if not v.isascii():
+                    try:
+                        v.encode("utf-8")
+                    except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, never replaced
+                        raise err(row, f"not valid Unicode ({exc.reason} at character {exc.start})", expected,
+                                  value_text(v)) from None  # fmt: skip
                 n = len(v)
                 if n * 4 > ml and (n > ml or len(v.encode("utf-8")) > ml):
                     raise err(row, "string longer than max_length", expected,
@@ -362,10 +375,13 @@ class StrColumn(Column):
 
         def put_json(j: int, row: int, v: Any) -> None:
             if type(v) is dict:
-                values.append(json.dumps(v, ensure_ascii=False, separators=(",", ":")))
+                try:
+                    values.append(dumps_compact(v))
+                except ValueError as exc:
+                    raise err(row, f"the value cannot be stored as JSON ({exc})", expected, value_text(v)) from None
             elif type(v) is str:
                 try:
-                    json.loads(v)
+                    loads_strict(v)
                 except ValueError as exc:
                     raise err(row, f"the JSON string does not parse ({exc})", expected, value_text(v)) from None
                 values.append(v)

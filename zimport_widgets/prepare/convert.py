@@ -184,6 +184,9 @@ def write_numpy(
             limit = max_subfolder_bytes if max_subfolder_bytes is not None else ImportLimits().max_subfolder_bytes
             files = cut_into_subfolders(tmp, files, rows, limit)
             moved = move_into_place(tmp, out_path, files)
+            kept = {f.path.name for f in moved if f.path.parent == out_path}
+            for stale in names - kept:  # an earlier run's file (say $meta.npy) must not join the new set
+                (out_path / stale).unlink(missing_ok=True)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

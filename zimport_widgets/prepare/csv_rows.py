@@ -186,6 +186,8 @@ def iter_csv_rows(
                         expected=f"{width} cells",
                         got=f"{len(record)} cells (line {lines.line})",
                     )
+                if "\r" in raw:  # Go's csv reader drops the \r of a \r\n, in quoted cells too
+                    record = [c.replace("\r\n", "\n") for c in record]
                 if '"' in raw and _bare_quote(raw, sep):
                     raise DataFileError(
                         f'bare " in an unquoted cell (line {lines.line})',

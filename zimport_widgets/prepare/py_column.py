@@ -7,7 +7,7 @@ judged by the same rules. ``last`` holds the checked array of the chunk just flu
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ from ..fmt import value_text
 from ..schema import CollectionSchema, DataType, FieldSchema
 from .arrow_conform import BatchConformer, sparse_text
 from .columns import Column
+from .json_text import dumps_compact, loads_strict
 
 __all__ = ["PyColumn"]
 
@@ -44,6 +45,47 @@ def _input_type(dt: DataType, element: DataType | None = None) -> pa.DataType:
     return _INPUT[dt]
 
 
+def _scalar_problem(dt: DataType, v: Any) -> str | None:
+    """What a value of ``dt`` should have been (None: it is one). Never lets pyarrow coerce: 2.7 is no integer."""
+    t = type(v)
+    if dt is DataType.BOOL:
+        return None if t is bool else "true or false"
+    if dt.is_int:
+        return None if t is int and -(1 << 63) <= v < (1 << 63) else "an integer"
+    if dt is DataType.FLOAT or dt is DataType.DOUBLE:
+        if t is int:
+            return None
+        return None if t is float and math.isfinite(v) else "a finite number"
+    if dt is DataType.VARCHAR:
+        if t is not str:
+            return "a string"
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return "valid Unicode text"
+        return None
+    return None
+
+
+def _problem(dt: DataType, element: DataType | None, v: Any) -> tuple[str, str] | None:
+    """(where, expected) when ``v`` is not a value of the field (lists: the first bad element)."""
+    if dt is DataType.ARRAY or (dt.is_vector and dt is not DataType.SPARSE_FLOAT_VECTOR):
+        if type(v) is not list:
+            return "", "a list"
+        item = element if dt is DataType.ARRAY else (DataType.INT64 if dt in _INT_VECTORS else DataType.DOUBLE)
+        assert item is not None
+        for i, x in enumerate(v):
+            expected = _scalar_problem(item, x)
+            if expected is not None:
+                return f" at element {i}", f"a list of values, each {expected}"
+        return None
+    expected = _scalar_problem(dt, v)
+    return None if expected is None else ("", expected)
+
+
+_INT_VECTORS = (DataType.BINARY_VECTOR, DataType.INT8_VECTOR)
+
+
 class PyColumn(Column):
     """Collects a chunk's values; ``flush`` checks them as a column and keeps the Arrow array in ``last``."""
 
@@ -65,10 +107,14 @@ class PyColumn(Column):
                 raise self.error(row, "null in a field that is not nullable", f"a value ({fs.describe()})", "null")
         elif fs.dtype is DataType.JSON:
             if type(v) is dict:
-                v = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+                try:
+                    v = dumps_compact(v)
+                except ValueError as exc:
+                    raise self.error(row, f"the value cannot be stored as JSON ({exc})", "JSON values",
+                                     value_text(v)) from None  # fmt: skip
             elif type(v) is str:
                 try:
-                    json.loads(v)
+                    loads_strict(v)
                 except ValueError as exc:
                     raise self.error(
                         row,
@@ -84,8 +130,10 @@ class PyColumn(Column):
             v = sparse_text(
                 v, lambda why: self.error(row, why, 'a sparse vector: {"index": value, ...}', value_text(v))
             )
-        elif type(v) is bool and fs.dtype is not DataType.BOOL:
-            raise self.error(row, "wrong type", f"a {fs.describe()} value", value_text(v))
+        else:
+            problem = _problem(fs.dtype, fs.element_type, v)
+            if problem is not None:
+                raise self.error(row, f"wrong type{problem[0]}", f"{problem[1]} ({fs.describe()})", value_text(v))
         self.values.append(v)
 
     def flush(self, k: int) -> None:

@@ -7,7 +7,6 @@ the schema go to ``$meta`` when the dynamic field is on, else they are an error,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from ..schema import CollectionSchema, DataType, FieldSchema
 from .columns import CHUNK_BYTES, Column, FixedColumn, MetaColumn, NpyFileInfo, StrColumn
 from .json_blocks import VectorSpecs
 from .json_rows import iter_json_rows
+from .json_text import dumps_compact, loads_strict
 from .rules import FLOAT16_MAX, META_FIELD, function_output_error, numpy_unsupported
 
 __all__ = ["ChunkSink", "RowSource", "run_rows", "vector_specs"]
@@ -204,7 +204,7 @@ def _extras(
             inner = value
             if type(inner) is str:
                 try:
-                    inner = json.loads(inner)
+                    inner = loads_strict(inner)
                 except ValueError:
                     inner = None
             if type(inner) is not dict:
@@ -223,4 +223,10 @@ def _extras(
     if meta is not None:
         if extra:
             meta.used = True
-        meta.put(0, i, json.dumps(extra, ensure_ascii=False, separators=(",", ":")))
+        try:
+            text = dumps_compact(extra)
+        except ValueError as exc:
+            raise DataFileError(f"the dynamic keys cannot be stored as JSON ({exc})", file=src, row=i,
+                                field=META_FIELD, expected="JSON values (no NaN or Infinity)",
+                                got=value_text(extra)) from None  # fmt: skip
+        meta.put(0, i, text)

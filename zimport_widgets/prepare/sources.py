@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFileError
+from ..fmt import short_repr
 from ..schema import CollectionSchema
 from .csv_rows import CSV_SUFFIXES, iter_csv_rows
 from .jsonl_rows import JSONL_SUFFIXES, iter_jsonl_rows
@@ -24,7 +25,16 @@ from .row_loop import RowSource, vector_specs
 
 __all__ = ["BATCH_ROWS", "Source", "open_source"]
 
-BATCH_ROWS = 8192  # rows per Arrow batch from a DataFrame, a Table or a file
+BATCH_ROWS = 8192  # rows per Arrow batch from a DataFrame, a Table or a file (fewer for wide rows)
+
+
+def batch_rows(schema: CollectionSchema | None) -> int:
+    """Rows per batch: :data:`BATCH_ROWS`, or as many as keep a batch of wide vectors to ~16 MiB."""
+    from .row_loop import chunk_rows
+
+    return BATCH_ROWS if schema is None else min(BATCH_ROWS, 2 * chunk_rows(schema.input_fields))
+
+
 _SAMPLE = 100
 
 
@@ -41,6 +51,7 @@ class Source:
     _batches: Callable[[CollectionSchema | None], Iterator[Any]] | None = field(default=None, repr=False)
     _peek: Callable[[int], list[Any]] | None = field(default=None, repr=False)
     rows_total: int | None = None  # a columnar file source's row count (from its metadata), for progress
+    sep: str = ","  # CSV: the cell separator
 
     def progress_bytes(self, rows: int) -> int:
         """Bytes of a columnar file source read after ``rows`` rows (its rows are spread evenly enough)."""
@@ -79,7 +90,7 @@ class Source:
 
             assert self.path is not None
             with open(self.path, encoding="utf-8-sig", newline="") as fh:
-                reader = csv.DictReader(fh)
+                reader = csv.DictReader(fh, delimiter=self.sep)
                 rows = []
                 for i, r in enumerate(itertools.islice(reader, n)):
                     if None in r or None in r.values():  # more or fewer cells than the header
@@ -176,7 +187,7 @@ def _path_source(p: Path, sep: str, nullkey: str) -> Source:
         def csv_rows(schema: CollectionSchema) -> RowSource:
             return lambda on_bytes: iter_csv_rows(p, schema, sep=cell_sep, nullkey=nullkey, on_bytes=on_bytes)
 
-        return Source(p.name, "csv", p, size, _rows=csv_rows)
+        return Source(p.name, "csv", p, size, _rows=csv_rows, sep=cell_sep)
     if suffix == ".parquet":
         return _parquet_source(p.name, [p])
     if suffix == ".npy":
@@ -236,7 +247,7 @@ def _parquet_source(name: str, paths: list[Path]) -> Source:
                     f"the Parquet file cannot be read ({exc})", file=path.name, expected="a complete Parquet file"
                 ) from None
             with pf:
-                yield from pf.iter_batches(batch_size=BATCH_ROWS)
+                yield from pf.iter_batches(batch_size=batch_rows(schema))
 
     total = sum(path.stat().st_size for path in paths)
     try:
@@ -259,7 +270,7 @@ def _numpy_source(folder: Path, groups: list[list[Path]]) -> Source:
 
     def batches(schema: CollectionSchema | None) -> Iterator[Any]:
         for files in groups:
-            yield from _group_batches(np, pa, read_npy_header, files)
+            yield from _group_batches(np, pa, read_npy_header, files, batch_rows(schema))
 
     files = [f for g in groups for f in g]
     total = sum(f.stat().st_size for f in files)
@@ -270,7 +281,7 @@ def _numpy_source(folder: Path, groups: list[list[Path]]) -> Source:
     return Source(folder.name, "numpy", folder, total, "B", _batches=batches, rows_total=rows_total)
 
 
-def _group_batches(np: Any, pa: Any, read_header: Any, files: list[Path]) -> Iterator[Any]:
+def _group_batches(np: Any, pa: Any, read_header: Any, files: list[Path], step: int) -> Iterator[Any]:
     headers = {}
     for f in files:
         h = read_header(f)
@@ -303,8 +314,8 @@ def _group_batches(np: Any, pa: Any, read_header: Any, files: list[Path]) -> Ite
     try:
         for name, (h, _) in headers.items():
             handles[name].seek(h.data_offset)
-        for start in range(0, rows, BATCH_ROWS):
-            n = min(BATCH_ROWS, rows - start)
+        for start in range(0, rows, step):
+            n = min(step, rows - start)
             cols = {}
             for name, (h, width) in headers.items():
                 data = np.fromfile(handles[name], dtype=h.dtype, count=n * width)
@@ -349,36 +360,73 @@ def _frame_source(df: Any) -> Source:
             text_fields = {
                 fs.name for fs in schema.input_fields if fs.dtype in (DataType.JSON, DataType.SPARSE_FLOAT_VECTOR)
             }
-        for start in range(0, len(df), BATCH_ROWS):
-            part = df.iloc[start : start + BATCH_ROWS]
-            part = _json_cells(part, text_fields)
+        step = batch_rows(schema)
+        for start in range(0, len(df), step):
+            part = df.iloc[start : start + step]
+            part = _json_cells(part, text_fields, start)
+            if len(set(part.columns)) != len(part.columns):
+                dup = next(c for c in part.columns if list(part.columns).count(c) > 1)
+                raise DataFileError(
+                    f"the column {dup!r} appears twice",
+                    file="DataFrame",
+                    field=str(dup),
+                    expected="each column once",
+                    got=f"{dup!r} twice",
+                )
             try:
                 table = pa.Table.from_pandas(part, preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise DataFileError(
-                    f"a column cannot be read as one type ({exc})",
-                    file="DataFrame",
-                    row=start,
-                    expected="one type per column",
-                    got=str(exc).splitlines()[0][:120],
-                ) from None
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError):
+                raise _mixed_column(pa, part, start) from None
             yield from table.to_batches()
 
     return Source("DataFrame", "dataframe", None, len(df), "rows", _batches=batches)
 
 
-def _json_cells(part: Any, names: set[str]) -> Any:
+def _mixed_column(pa: Any, part: Any, row0: int) -> DataFileError:
+    """The error for the first column (and row) of a DataFrame slice that Arrow cannot read as one type."""
+    for name in part.columns:
+        try:
+            pa.array(part[name], from_pandas=True)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError) as exc:
+            reason = str(exc).splitlines()[0][:100]
+        values = part[name].tolist()
+        first = next((type(v) for v in values if v is not None), None)
+        at = next((i for i, v in enumerate(values) if v is not None and type(v) is not first), 0)
+        return DataFileError(
+            f"the column holds values of different types ({reason})",
+            file="DataFrame",
+            row=row0 + at,
+            field=str(name),
+            expected=f"{getattr(first, '__name__', 'one type')} values like the rows before",
+            got=short_repr(values[at]),
+        )
+    return DataFileError("the DataFrame cannot be read as Arrow columns", file="DataFrame", row=row0)
+
+
+def _json_cells(part: Any, names: set[str], row0: int) -> Any:
     """JSON and sparse cells that hold dicts become JSON text (Arrow would make structs, adding keys)."""
-    import json
+    from .json_text import dumps_compact
 
     todo = [n for n in names if n in part.columns and part[n].dtype == object]
     if not todo:
         return part
     part = part.copy()
     for n in todo:
-        part[n] = part[n].map(
-            lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")) if isinstance(v, dict) else v
-        )
+        texts = []
+        for i, v in enumerate(part[n].tolist()):
+            try:
+                texts.append(dumps_compact(v) if isinstance(v, dict) else v)
+            except ValueError as exc:
+                raise DataFileError(
+                    f"the value cannot be stored as JSON ({exc})",
+                    file="DataFrame",
+                    row=row0 + i,
+                    field=n,
+                    expected="JSON values (no NaN or Infinity)",
+                    got=short_repr(v),
+                ) from None
+        part[n] = texts
     return part
 
 
@@ -388,7 +436,7 @@ def _arrow_source(obj: Any) -> Source:
     if isinstance(obj, pa.Table):
 
         def table_batches(schema: CollectionSchema | None) -> Iterator[Any]:
-            return iter(obj.to_batches(max_chunksize=BATCH_ROWS))
+            return iter(obj.to_batches(max_chunksize=batch_rows(schema)))
 
         return Source("Table", "arrow", None, obj.num_rows, "rows", _batches=table_batches)
     if isinstance(obj, pa.RecordBatch):
