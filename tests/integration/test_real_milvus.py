@@ -90,6 +90,7 @@ GOOD += [("parquet-ours", s, 2, 62_000, 700) for s in sorted(SCHEMAS)]  # ... pa
 GOOD += [("frame", s, 0, 1_000, 9000) for s in sorted(SCHEMAS)]  # convert(DataFrame): two Arrow batches and more
 GOOD += [("csv", "scalars", 0, 60_000, 200), ("jsonl", "strkey", 0, 60_000, 200)]  # convert() from text files
 GOOD.append(("frame-numpy", "binary", 0, 60_000, 300))  # convert(DataFrame, to="numpy")
+GOOD += [("json-ours", s, 0, 10_500, 300) for s in sorted(SCHEMAS)]  # convert(DataFrame, to="json")
 GOOD.append(("numpy-folder", "scalars", 0, 61_000, 300))  # a NumPy folder converted to Parquet (i16 = i - 30000)
 
 
@@ -135,7 +136,7 @@ def round_trips(judge, tmp_path_factory) -> dict[tuple, tuple[bool, str, int, li
             )  # fmt: skip - several row groups
             assert written.row_groups > 1
             files = [written.path]
-        elif kind in ("frame", "csv", "jsonl", "frame-numpy", "numpy-folder"):
+        elif kind in ("frame", "csv", "jsonl", "frame-numpy", "numpy-folder", "json-ours"):
             files = _converted(kind, folder, rows, SCHEMAS[schema_key])
         else:
             files = [src]
@@ -171,6 +172,8 @@ def _converted(kind: str, folder: Path, rows: list[dict], schema) -> list[Path]:
         convert(pd.DataFrame(rows), folder / "np", schema, to="numpy", progress=False)
         return [convert(folder / "np", folder / "o.parquet", schema, progress=False).path]
     frame = pd.DataFrame(rows)
+    if kind == "json-ours":
+        return [convert(frame, folder / "o.json", schema, to="json", progress=False).path]
     if kind == "frame-numpy":
         return sorted(convert(frame, folder / "np", schema, to="numpy", progress=False).out_dir.glob("*.npy"))
     return [convert(frame, folder / "o.parquet", schema, progress=False).path]

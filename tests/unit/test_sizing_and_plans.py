@@ -111,3 +111,22 @@ def test_numpy_output_is_cut_into_subfolders_that_check_and_read_back(tmp_path):
         ]
     )
     assert len(plan.pieces) == len(subs) and len(plan.batches) == 1
+
+
+def test_json_output_holds_the_checked_rows_and_is_cut_within_the_limit(tmp_path):
+    import json
+
+    from zimport_widgets import check_import_source
+
+    frame = _frame(3000)
+    one = convert(frame, tmp_path / "one.json", SCHEMA, to="json", progress=False)
+    assert one.format == "json" and "(json, " in repr(one)
+    rows = json.loads(one.path.read_text())["rows"]
+    assert len(rows) == 3000 and rows[7] == {"id": 7, "vec": [7.0] * 64, "t": "r7"}
+    assert check_import_source(one.path, SCHEMA).ok
+    cut = convert(frame, tmp_path / "cut", SCHEMA, to="json", progress=False, max_file_bytes=200 << 10)
+    assert len(cut.files) >= 3 and all(f.stat().st_size <= 200 << 10 for f in cut.files)
+    ids = [r["id"] for f in cut.files for r in json.loads(f.read_text())["rows"]]
+    assert ids == list(range(3000))
+    plan = ImportPlan.from_pieces([ImportPiece(str(f), (f.name,), f.stat().st_size, "json") for f in cut.files])
+    assert len(plan.requests(takes_lists=False)) == len(cut.files)  # a JSON import takes one file

@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
     )
     c.add_argument("src", help='.json ({"rows": [...]}), .jsonl, .csv, .tsv, .parquet, or a folder of .parquet/.npy')
     c.add_argument("out", help="Parquet: a file or folder; NumPy: the folder for the .npy files (empty or new)")
-    c.add_argument("--to", choices=("parquet", "numpy"), default="parquet", help="output format (default parquet)")
+    c.add_argument(
+        "--to", choices=("parquet", "numpy", "json"), default="parquet", help="output format (default parquet)"
+    )
     c.add_argument("--schema", metavar="FILE", help="collection schema: REST describe-collection JSON")
     c.add_argument(
         "--workers",

@@ -24,7 +24,7 @@ from .py_column import PyColumn
 from .row_loop import chunk_rows
 from .rules import META_FIELD, ROW_GROUP_BYTES
 
-__all__ = ["POOL", "ParquetSink", "parquet_options"]
+__all__ = ["POOL", "JsonSink", "ParquetSink", "parquet_options"]
 
 #: The writers allocate from malloc: Arrow's default pool (mimalloc) keeps ~45 MiB of freed pages as RSS.
 POOL = pa.system_memory_pool()
@@ -66,6 +66,27 @@ class _ChunkArrays:
     def batch(self, columns: list[Column], k: int) -> pa.RecordBatch:
         arrays = [self._array(col, k) for col in columns]
         return pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
+
+    def append_part(self, files: list[NpyFileInfo], rows: int) -> None:
+        """A parallel part's files (``.npy``, strings as UTF-8 spills) appended as batches, in field order.
+
+        Read a batch at a time (plain reads, not a memory map whose pages would count as RSS); a part
+        without dynamic keys has no ``$meta`` file: its rows get ``{}``.
+        """
+        by_name = {f.field: f for f in files}
+        step = chunk_rows(self.fields)
+        readers = [_PartColumn(by_name.get(fs.name), fs, rows) for fs in self.fields]
+        try:
+            for at in range(0, rows, step):
+                n = min(step, rows - at)
+                arrays = [r.read(n) for r in readers]
+                self.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema))
+        finally:
+            for r in readers:
+                r.close()
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
 
     @staticmethod
     def _array(col: Column, k: int) -> pa.Array:
@@ -131,24 +152,6 @@ class ParquetSink(_ChunkArrays):
         if self._buffered >= self.row_group_bytes:
             self._flush()
 
-    def append_part(self, files: list[NpyFileInfo], rows: int) -> None:
-        """A parallel part's files (``.npy``, strings as UTF-8 spills) appended as batches, in field order.
-
-        Read a batch at a time (plain reads, not a memory map whose pages would count as RSS); a part
-        without dynamic keys has no ``$meta`` file: its rows get ``{}``.
-        """
-        by_name = {f.field: f for f in files}
-        step = chunk_rows(self.fields)
-        readers = [_PartColumn(by_name.get(fs.name), fs, rows) for fs in self.fields]
-        try:
-            for at in range(0, rows, step):
-                n = min(step, rows - at)
-                arrays = [r.read(n) for r in readers]
-                self.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema))
-        finally:
-            for r in readers:
-                r.close()
-
     def _flush(self) -> None:
         if not self._batches:
             return
@@ -171,6 +174,99 @@ class ParquetSink(_ChunkArrays):
             self._flush()
             self._writer.close()
             self._writer = None
+
+
+class JsonSink(_ChunkArrays):
+    """Checked rows as a ``{"rows": [...]}`` JSON import file (or several within ``max_file_bytes``).
+
+    Written with orjson: float32 vectors in their shortest float32 form, JSON fields, sparse vectors and
+    ``$meta`` embedded as the JSON text already checked, Float16/BFloat16 vectors as the floats they hold
+    (the JSON importer takes numbers), nulls as ``null``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        schema: CollectionSchema,
+        *,
+        max_file_bytes: int | None = None,
+        path_for: Callable[[int], Path] | None = None,
+        **_: Any,
+    ) -> None:
+        super().__init__(schema)
+        self.paths = [path]
+        self.rows_per_file = [0]
+        self.max_file_bytes, self.path_for = max_file_bytes, path_for
+        self.row_groups = 0
+        self._fh: Any = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._fh.write(b'{"rows": [')
+        self._size = 10
+
+    def write(self, columns: list[Column], k: int) -> None:
+        self.write_batch(self.batch(columns, k))
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        import orjson
+
+        columns = [(fs.name, _json_values(fs, arr)) for fs, arr in zip(self.fields, batch.columns, strict=True)]
+        for i in range(batch.num_rows):
+            row: dict[str, Any] = {}
+            for name, values in columns:
+                v = values[i]
+                if name == META_FIELD and (v is None or v == "{}"):
+                    continue
+                row[name] = orjson.Fragment(v) if name == META_FIELD else v
+            text = orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY)
+            if (
+                self.max_file_bytes is not None
+                and self.rows_per_file[-1]
+                and self._size + len(text) + 4 > self.max_file_bytes
+            ):
+                assert self.path_for is not None, "max_file_bytes needs path_for"
+                self._end()
+                self.paths.append(self.path_for(len(self.paths)))
+                self.rows_per_file.append(0)
+                self._fh = open(self.paths[-1], "wb")  # noqa: SIM115
+                self._fh.write(b'{"rows": [')
+                self._size = 10
+            sep = b",\n" if self.rows_per_file[-1] else b"\n"
+            self._fh.write(sep)
+            self._fh.write(text)
+            self._size += len(sep) + len(text)
+            self.rows_per_file[-1] += 1
+
+    def _end(self) -> None:
+        self._fh.write(b"\n]}\n")
+        self._fh.close()
+
+    def close(self) -> None:
+        if self._fh is not None and not self._fh.closed:
+            self._end()
+        self._fh = None
+
+
+def _json_values(fs: FieldSchema, arr: pa.Array) -> list[Any]:
+    """A checked column as the values a JSON row holds (NumPy rows for vectors, raw JSON text as fragments)."""
+    import orjson
+
+    dt = fs.dtype
+    if fs.name == META_FIELD:
+        return arr.to_pylist()
+    if dt in (DataType.JSON, DataType.SPARSE_FLOAT_VECTOR):
+        return [None if v is None else orjson.Fragment(v) for v in arr.to_pylist()]
+    if dt.is_vector and not arr.null_count:
+        n = len(arr)
+        flat = arr.flatten().to_numpy(zero_copy_only=False)
+        if dt is DataType.FLOAT16_VECTOR:
+            flat = flat.view(np.float16).astype(np.float32)
+        elif dt is DataType.BFLOAT16_VECTOR:
+            flat = (flat.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        return list(flat.reshape(n, -1)) if n else []
+    if dt.is_vector:  # nullable vectors: row by row
+        return [_json_values(fs, arr.slice(i, 1))[0] if arr[i].is_valid else None for i in range(len(arr))]
+    if dt is DataType.FLOAT and not arr.null_count:
+        return list(arr.to_numpy(zero_copy_only=False))  # float32: its shortest form, not the double's
+    return arr.to_pylist()
 
 
 class _PartColumn:

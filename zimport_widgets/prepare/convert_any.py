@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pyarrow is imported when Arrow is used: a JSON -> NumPy run
 
 __all__ = ["OUTPUT_FORMATS", "convert", "schema_for"]
 
-OUTPUT_FORMATS = ("parquet", "numpy")
+OUTPUT_FORMATS = ("parquet", "numpy", "json")
 
 
 def schema_for(source: Source, schema: SchemaLike | None) -> CollectionSchema:
@@ -46,7 +46,7 @@ def convert(
     out: str | os.PathLike[str],
     schema: SchemaLike | None = None,
     *,
-    to: Literal["parquet", "numpy"] = "parquet",
+    to: Literal["parquet", "numpy", "json"] = "parquet",
     progress: ProgressArg = True,
     row_group_bytes: int = ROW_GROUP_BYTES,
     workers: int | None = None,
@@ -54,7 +54,7 @@ def convert(
     sep: str = ",",
     nullkey: str = "",
 ) -> ParquetResult | ConvertResult:
-    """Convert ``source`` into import files: one Parquet file (``to="parquet"``, the default) or NumPy files.
+    """Convert ``source`` into import files: Parquet (``to="parquet"``, the default), NumPy or JSON (``to="json"``).
 
     ``source``: a ``.json`` / ``.jsonl`` / ``.ndjson`` / ``.csv`` / ``.tsv`` / ``.parquet`` file, a folder of
     Parquet files or of ``<field>.npy`` files, a pandas DataFrame, a pyarrow Table / RecordBatch /
@@ -71,9 +71,9 @@ def convert(
         raise ConfigError(f"unknown output format {to!r}", hint=f"use one of: {', '.join(OUTPUT_FORMATS)}")
     src = open_source(source, sep=sep, nullkey=nullkey)
     resolved = schema_for(src, schema)
-    if to == "parquet":
+    if to in ("parquet", "json"):
         from .parquet_out import write_parquet
 
         return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
-                             max_file_bytes=max_file_bytes)  # fmt: skip
+                             max_file_bytes=max_file_bytes, fmt=to)  # fmt: skip
     return write_numpy(src, out, resolved, progress=progress, workers=workers, max_subfolder_bytes=max_file_bytes)

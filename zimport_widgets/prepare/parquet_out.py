@@ -22,7 +22,7 @@ from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
 from .arrow_conform import BatchConformer
-from .arrow_sinks import ParquetSink
+from .arrow_sinks import JsonSink, ParquetSink
 from .infer import resolve_schema
 from .row_loop import run_rows
 from .rules import ROW_GROUP_BYTES, ImportLimits, numpy_unsupported
@@ -49,6 +49,7 @@ class ParquetResult:
     elapsed: float = 0.0
     files: tuple[Path, ...] = ()
     rows_per_file: tuple[int, ...] = ()
+    format: str = "parquet"  # or "json": the same result for JSON import files
 
     def __post_init__(self) -> None:
         if not self.files:
@@ -57,9 +58,10 @@ class ParquetResult:
 
     def __repr__(self) -> str:
         where = self.path if len(self.files) == 1 else f"{len(self.files)} files ({self.path.name}, ...)"
+        groups = f"{self.row_groups} row groups, " if self.format == "parquet" else ""
         return (
             f"ParquetResult: {self.rows:,} rows from {getattr(self.source, 'name', self.source)} -> {where} "
-            f"({self.row_groups} row groups, {format_bytes(self.bytes)}, {self.elapsed:.1f} s)"
+            f"({self.format}, {groups}{format_bytes(self.bytes)}, {self.elapsed:.1f} s)"
         )
 
     def _repr_html_(self) -> str:
@@ -90,12 +92,12 @@ def convert_json_to_parquet(
     return write_parquet(source, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
 
 
-def parquet_target(source: Source, out: str | os.PathLike[str]) -> Path:
-    """The file to write: ``out`` itself, or ``<out>/<source stem>.parquet`` when ``out`` is a folder."""
+def parquet_target(source: Source, out: str | os.PathLike[str], suffix: str = ".parquet") -> Path:
+    """The file to write: ``out`` itself, or ``<out>/<source stem><suffix>`` when ``out`` is a folder."""
     target = Path(out)
     if target.is_dir() or not target.suffix:
         stem = source.path.stem if source.path is not None and source.path.is_file() else source.name
-        target = target / f"{stem}.parquet"
+        target = target / f"{stem}{suffix}"
     if target.exists():
         raise DataFileError("the output file exists already", file=str(target), hint="choose a new file name")
     return target
@@ -110,8 +112,11 @@ def write_parquet(
     row_group_bytes: int = ROW_GROUP_BYTES,
     workers: int | None = None,
     max_file_bytes: int | None = None,
+    fmt: str = "parquet",
 ) -> ParquetResult:
     """Every row of ``source`` checked against ``schema`` and written as Parquet (atomically).
+
+    ``fmt="json"``: as ``{"rows": [...]}`` JSON import files instead, through the same checks.
 
     One file, or as many as keep each within ``max_file_bytes`` (default: ``ImportLimits().max_file_bytes``,
     Zilliz's 10 GiB); all appear at the end, or none.
@@ -120,14 +125,15 @@ def write_parquet(
     come back as Arrow IPC files appended in order: the same file, row numbers and errors as one process.
     """
     started = time.monotonic()
-    target = parquet_target(source, out)
+    sink_type: type[ParquetSink] | type[JsonSink] = JsonSink if fmt == "json" else ParquetSink
+    target = parquet_target(source, out, ".json" if fmt == "json" else ".parquet")
     target.parent.mkdir(parents=True, exist_ok=True)
     run = uuid.uuid4().hex[:8]
     tmp = target.with_name(f".{target.name}.{run}.tmp")
     limit = max_file_bytes if max_file_bytes is not None else ImportLimits().max_file_bytes
 
-    def new_sink() -> ParquetSink:
-        return ParquetSink(tmp, schema, row_group_bytes=row_group_bytes, max_file_bytes=limit,
+    def new_sink() -> ParquetSink | JsonSink:
+        return sink_type(tmp, schema, row_group_bytes=row_group_bytes, max_file_bytes=limit,
                            path_for=lambda n: target.with_name(f".{target.name}.{run}.{n}.tmp"))  # fmt: skip
 
     total = source.total
@@ -175,6 +181,7 @@ def write_parquet(
         elapsed=time.monotonic() - started,
         files=tuple(finals),
         rows_per_file=tuple(sink.rows_per_file),
+        format=fmt,
     )
 
 
@@ -189,7 +196,7 @@ def _final_names(target: Path, n: int) -> list[Path]:
     return names
 
 
-def _discard(sink: ParquetSink) -> None:
+def _discard(sink: ParquetSink | JsonSink) -> None:
     sink.close()
     for part in sink.paths:
         part.unlink(missing_ok=True)
@@ -201,7 +208,7 @@ def _parts(source: Source, schema: CollectionSchema, workers: int | None) -> int
     return 1 if arrow_only else parts_for(source.kind, source.total, workers)
 
 
-def _write_batches(source: Source, schema: CollectionSchema, sink: ParquetSink, on_progress: Any) -> int:
+def _write_batches(source: Source, schema: CollectionSchema, sink: ParquetSink | JsonSink, on_progress: Any) -> int:
     conformer = BatchConformer(schema, source.name)
     rows = 0
     for batch in source.batches(schema):
