@@ -1,8 +1,14 @@
-"""Step 1, prepare: read a source row by row, check it against the import rules, write import files.
+"""Step 1, prepare: read a source, check every value against the import rules, write import files.
 
-``rules`` is the one table of what the importer takes; ``json_rows`` reads JSON rows (whole blocks at C
-speed through ``json_blocks``); ``infer`` guesses a schema from sample rows; ``columns`` and
-``row_loop`` turn rows into ``<field>.npy`` files (``npy_format`` writes their headers); ``convert`` is
-the entry point and ``split`` its parallel path; ``checks`` (with ``checks_numpy`` and ``report``)
-finds what the cloud would refuse; ``samples`` makes the tutorial's dataset.
+- ``rules``: the one table of what the importer takes (types, limits, file kinds).
+- Reading: ``sources`` opens any source (``open_source``); rows come from ``json_rows`` (blocks at C
+  speed through ``json_blocks``), ``jsonl_rows`` and ``csv_rows``; ``infer`` guesses a schema.
+- Checking and writing rows: ``row_loop`` runs rows through ``columns`` (``<field>.npy`` writers;
+  ``npy_format`` writes their headers) and ``py_column`` (what only Arrow can hold); columnar sources go
+  through ``arrow_conform``; ``json_text`` is the strict JSON both use.
+- Output: ``convert_any.convert`` is the entry point; ``convert.write_numpy`` and
+  ``parquet_out.write_arrow_files`` (Parquet or JSON, through ``arrow_sinks``) the writers; ``split`` their
+  parallel path for a large JSON file.
+- ``checks`` (with ``checks_numpy``, ``checks_parquet`` and ``report``) finds what the cloud would refuse;
+  ``samples`` makes the tutorial's dataset.
 """

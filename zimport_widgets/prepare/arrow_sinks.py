@@ -75,7 +75,7 @@ class _ChunkArrays:
         """
         by_name = {f.field: f for f in files}
         step = chunk_rows(self.fields)
-        readers = [_PartColumn(by_name.get(fs.name), fs, rows) for fs in self.fields]
+        readers = [_PartColumn(by_name.get(fs.name), fs) for fs in self.fields]
         try:
             for at in range(0, rows, step):
                 n = min(step, rows - at)
@@ -191,7 +191,6 @@ class JsonSink(_ChunkArrays):
         *,
         max_file_bytes: int | None = None,
         path_for: Callable[[int], Path] | None = None,
-        **_: Any,
     ) -> None:
         super().__init__(schema)
         self.paths = [path]
@@ -272,8 +271,8 @@ def _json_values(fs: FieldSchema, arr: pa.Array) -> list[Any]:
 class _PartColumn:
     """Reads one column of a parallel part in slices: a ``.npy`` file, or a UTF-8 spill and its byte lengths."""
 
-    def __init__(self, info: NpyFileInfo | None, fs: FieldSchema, rows: int) -> None:
-        self.info, self.fs = info, fs
+    def __init__(self, info: NpyFileInfo | None, fs: FieldSchema) -> None:
+        self.info = info
         self.fh = self.lens = None
         if info is None:  # $meta of a part without dynamic keys
             assert fs.name == META_FIELD

@@ -1,6 +1,6 @@
 """``convert``: any source (JSON, JSON Lines, CSV, Parquet, NumPy folder, DataFrame, Arrow, dicts) to Parquet or NumPy.
 
-The one entry point over the two writers (:func:`~.parquet_out.write_parquet`, :func:`~.convert.write_numpy`);
+The one entry point over the two writers (:func:`~.parquet_out.write_arrow_files`, :func:`~.convert.write_numpy`);
 either way every value is checked, a large JSON file is parsed in parallel, and the output appears whole or
 not at all.
 """
@@ -72,8 +72,10 @@ def convert(
     src = open_source(source, sep=sep, nullkey=nullkey)
     resolved = schema_for(src, schema)
     if to in ("parquet", "json"):
-        from .parquet_out import write_parquet
+        from .parquet_out import write_arrow_files
 
-        return write_parquet(src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
-                             max_file_bytes=max_file_bytes, fmt=to)  # fmt: skip
+        return write_arrow_files(
+            src, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers,
+            max_file_bytes=max_file_bytes, fmt=to,
+        )  # fmt: skip
     return write_numpy(src, out, resolved, progress=progress, workers=workers, max_subfolder_bytes=max_file_bytes)

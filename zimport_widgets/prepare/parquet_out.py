@@ -89,7 +89,7 @@ def convert_json_to_parquet(
         raise DataFileError("the source file does not exist", file=str(src_path), hint="check the path")
     source = open_source(src_path)
     resolved = resolve_schema(src_path, schema)
-    return write_parquet(source, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
+    return write_arrow_files(source, out, resolved, progress=progress, row_group_bytes=row_group_bytes, workers=workers)
 
 
 def parquet_target(source: Source, out: str | os.PathLike[str], suffix: str = ".parquet") -> Path:
@@ -103,7 +103,7 @@ def parquet_target(source: Source, out: str | os.PathLike[str], suffix: str = ".
     return target
 
 
-def write_parquet(
+def write_arrow_files(
     source: Source,
     out: str | os.PathLike[str],
     schema: CollectionSchema,
@@ -125,7 +125,6 @@ def write_parquet(
     come back as Arrow IPC files appended in order: the same file, row numbers and errors as one process.
     """
     started = time.monotonic()
-    sink_type: type[ParquetSink] | type[JsonSink] = JsonSink if fmt == "json" else ParquetSink
     target = parquet_target(source, out, ".json" if fmt == "json" else ".parquet")
     target.parent.mkdir(parents=True, exist_ok=True)
     run = uuid.uuid4().hex[:8]
@@ -133,8 +132,12 @@ def write_parquet(
     limit = max_file_bytes if max_file_bytes is not None else ImportLimits().max_file_bytes
 
     def new_sink() -> ParquetSink | JsonSink:
-        return sink_type(tmp, schema, row_group_bytes=row_group_bytes, max_file_bytes=limit,
-                           path_for=lambda n: target.with_name(f".{target.name}.{run}.{n}.tmp"))  # fmt: skip
+        def path_for(n: int) -> Path:
+            return target.with_name(f".{target.name}.{run}.{n}.tmp")
+
+        if fmt == "json":
+            return JsonSink(tmp, schema, max_file_bytes=limit, path_for=path_for)
+        return ParquetSink(tmp, schema, row_group_bytes=row_group_bytes, max_file_bytes=limit, path_for=path_for)
 
     total = source.total
     bytes_unit = source.unit == "B"

@@ -91,7 +91,7 @@ class PyColumn(Column):
 
     def __init__(self, fs: FieldSchema, schema: CollectionSchema, chunk: int, src: str) -> None:
         super().__init__(fs, fs.name, chunk, src, None)
-        self.fs_ = fs
+        self.field = fs  # Column.fs is optional ($meta has none); this column always has one
         self.values: list[Any] = []
         self.first_row = 0
         self.checker = BatchConformer(schema, src)
@@ -101,7 +101,7 @@ class PyColumn(Column):
     def put(self, j: int, row: int, v: Any) -> None:
         if j == 0:
             self.first_row = row
-        fs = self.fs_
+        fs = self.field
         if v is None:
             if not fs.nullable and fs.default_value is None:
                 raise self.error(row, "null in a field that is not nullable", f"a value ({fs.describe()})", "null")
@@ -143,7 +143,7 @@ class PyColumn(Column):
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError, ValueError):
             raise self._locate(values) from None
         self.checker.row0 = self.first_row
-        self.last = self.checker.column(self.fs_, arr)
+        self.last = self.checker.column(self.field, arr)
         values.clear()
 
     def _locate(self, values: list[Any]) -> DataFileError:
@@ -152,5 +152,5 @@ class PyColumn(Column):
             try:
                 pa.array([v], type=self.input_type)
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError, ValueError):
-                return self.error(self.first_row + i, "wrong type", f"a {self.fs_.describe()} value", value_text(v))
-        return self.error(self.first_row, "wrong type", f"{self.fs_.describe()} values", "values pyarrow cannot read")
+                return self.error(self.first_row + i, "wrong type", f"a {self.field.describe()} value", value_text(v))
+        return self.error(self.first_row, "wrong type", f"{self.field.describe()} values", "values pyarrow cannot read")
