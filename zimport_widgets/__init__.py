@@ -52,6 +52,7 @@ _LAZY = {
     "ImportPlan": "cloud.plan",
     "ImportPiece": "cloud.plan",
     "ImportStallWarning": "cloud.watch",
+    "WaitOptions": "cloud.watch",
     "ImportJob": "cloud.jobs",
     "ImportJobSummary": "cloud.jobs",
     "ImportProgress": "cloud.jobs",

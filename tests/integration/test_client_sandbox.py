@@ -16,7 +16,14 @@ from zimport_widgets import ImportClient, ImportStallWarning
 from zimport_widgets.cli import main as cli_main
 from zimport_widgets.cloud.jobs import FileProgress, ImportState
 from zimport_widgets.config import OssCredentials
-from zimport_widgets.errors import ConfigError, ImportJobFailed, ImportTimeout, ZillizAPIError, ZillizNetworkError
+from zimport_widgets.errors import (
+    AmbiguousRequestError,
+    ConfigError,
+    ImportJobFailed,
+    ImportTimeout,
+    ZillizAPIError,
+    ZillizNetworkError,
+)
 from zimport_widgets.retry import RetryPolicy
 
 V1_CREATE = "/v1/vector/collections/import"
@@ -298,16 +305,89 @@ def test_reads_retry_through_429_500_and_dropped_connections(sb, tiny):
     assert dead.hits == FAST.attempts
 
 
-def test_create_is_retried_without_duplicates(sb, tiny):
+def test_create_is_resent_only_after_a_refusal(sb, tiny):
     c = make_client(sb)
     name = fresh_collection(c, "client_dup")
-    sb.faults.error(V1_CREATE, status=500, times=1, service="controller")
-    sb.faults.drop(V1_CREATE, times=1, service="controller")
-    sb.faults.error(V1_CREATE, status=429, times=1, service="controller")
+    refused = [sb.faults.error(V1_CREATE, status=st, times=1, service="controller") for st in (429, 503)]
+    job = c.start_import(name, tiny)  # 429 and 503 start nothing: sent again
+    assert [f.hits for f in refused] == [1, 1]
+    assert [j.job_id for j in c.list_import_jobs(name)] == [job.job_id] and not job.recovered
+    c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert c.count_rows(name) == 40
+
+
+@pytest.mark.parametrize("fault", ["error500", "error502", "drop"])
+def test_an_unclear_create_answer_is_never_sent_again(sb, tiny, fault):
+    """A 500 / 502 or a dropped connection may hide a started job: look for it, then stop, never resend."""
+    c = make_client(sb, lost_answer_wait=0.6)
+    name = fresh_collection(c, "client_unclear")
+    if fault == "drop":
+        armed = sb.faults.drop(V1_CREATE, times=None, service="controller")
+    else:
+        armed = sb.faults.error(V1_CREATE, status=int(fault[-3:]), times=None, service="controller")
+    t0 = time.monotonic()
+    with pytest.raises(AmbiguousRequestError) as info:
+        c.start_import(name, tiny)
+    assert time.monotonic() - t0 >= 0.6  # the job list was watched for the whole window
+    assert armed.hits == 1  # sent once
+    assert "may still start" in str(info.value) and f"zimport jobs --collection {name}" in str(info.value)
+    assert c.list_import_jobs(name) == []
+
+
+@pytest.mark.parametrize("api_version", ["v1", "v2"])
+def test_a_create_answered_after_the_read_timeout_makes_one_job(sb, tiny, api_version):
+    """The server answers (and registers the job) 2 s after our 0.5 s read timeout: found, not duplicated."""
+    c = make_client(sb, api_version=api_version, timeout=(2.0, 0.5), lost_answer_wait=10)
+    name = fresh_collection(c, f"client_late_{api_version}")
+    route = V1_CREATE if api_version == "v1" else "/v2/vectordb/jobs/import/create"
+    late = sb.faults.delay(route, seconds=2.0, times=1, service="controller")
+    t0 = time.monotonic()
     job = c.start_import(name, tiny)
+    assert job.recovered and late.hits == 1 and time.monotonic() - t0 >= 2.0
+    time.sleep(0.5)
     assert [j.job_id for j in c.list_import_jobs(name)] == [job.job_id]
     c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
     assert c.count_rows(name) == 40
+
+
+def test_wait_rides_out_a_burst_of_429_and_5xx(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_burst")
+    job = c.start_import(name, tiny)
+    burst = [sb.faults.error(V1_GET, status=st, times=4, service="controller") for st in (500, 502, 504)]
+    burst.append(sb.faults.error(V1_GET, status=429, times=2, service="controller"))  # Retry-After: 1
+    final = c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.05, ride_out=30)
+    assert final.completed and [f.hits for f in burst] == [4, 4, 4, 2]  # 3+ progress calls failed in a row
+    assert c.count_rows(name) == 40
+
+
+def test_wait_gives_up_after_riding_out_its_time_and_says_the_job_runs_on(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_burst2")
+    job = c.start_import(name, tiny)
+    sb.faults.error(V1_GET, status=502, times=None, service="controller")
+    t0 = time.monotonic()
+    with pytest.raises(ZillizAPIError) as info:
+        c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.05, ride_out=1.0)
+    assert 1.0 <= time.monotonic() - t0 < 10
+    assert info.value.status == 502 and f"zimport status {job.job_id}" in str(info.value)
+    assert "do not start it again" in str(info.value)
+
+
+def test_wait_options_are_checked_and_shared(sb):
+    from zimport_widgets import WaitOptions
+
+    with pytest.raises(ConfigError, match="ride_out must be a number"):
+        WaitOptions(ride_out=-1)
+    with pytest.raises(ConfigError, match="timeout must be"):
+        WaitOptions(timeout=float("nan"))
+    c = make_client(sb)
+    t0 = time.monotonic()
+    with pytest.raises(ImportTimeout):  # options given once, one value overridden by keyword
+        c.wait_for_import(
+            "nope", progress=False, options=WaitOptions(not_found_grace=60, poll_interval=0.05), timeout=0.4
+        )
+    assert time.monotonic() - t0 < 3
 
 
 def test_lost_create_answer_finds_the_job_instead_of_starting_another(sb, tiny):
@@ -347,12 +427,18 @@ def test_no_secret_in_any_exception_repr_or_log_record(sb, tiny, caplog):
     c = make_client(sb)
     texts += [repr(c), str(c)]
     name = fresh_collection(c, "client_secret")
-    sb.faults.error(V1_CREATE, status=500, times=1, service="controller")
+    sb.faults.error(V1_CREATE, status=503, times=1, service="controller")
     sb.faults.drop(V1_GET, times=1, service="controller")
     job = c.start_import(name, tiny)
     final = c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
     texts += [repr(job), str(job), job._repr_html_(), repr(final), str(final), final._repr_html_()]
     texts += [repr(c._http), repr(c.list_import_jobs())]
+    key = secrets[0]
+    for url in (f"https://user:{key}@127.0.0.1:1", f"http://{key}@127.0.0.1:1/x"):  # a key in a URL's userinfo
+        for kw in ({"cluster_endpoint": url}, {"controller_url": url}):
+            with pytest.raises(ConfigError) as cinfo:
+                ImportClient(api_key="k", cluster_id="c", **kw)
+            texts += exception_texts(cinfo.value)
     failures = [
         lambda: ImportClient.from_env({**sb.env(), "ZILLIZ_API_KEY": secrets[0][::-1]}).start_import(name, tiny),
         lambda: c.start_import("no_such_collection", tiny),

@@ -25,6 +25,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--wait", action="store_true", help="follow the job to the end with a progress bar")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait with --wait (default 3600)")
     p.add_argument("--poll-interval", type=float, default=2.0)
+    p.add_argument(
+        "--ride-out", type=float, default=300.0,
+        help="seconds of failing progress calls (429, 5xx, no answer) to ride out with --wait (default 300)",
+    )  # fmt: skip
+    p.add_argument(
+        "--lost-answer-wait", type=float, default=60.0,
+        help="seconds to watch the job list for the job when the create call's answer is lost (default 60)",
+    )  # fmt: skip
     _common(p)
     p.set_defaults(func=_cmd_import)
 
@@ -57,14 +65,16 @@ def _client(args: argparse.Namespace) -> ImportClient:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    client = _client(args)
+    client = ImportClient(api_version=args.api_version, lost_answer_wait=args.lost_answer_wait)
     job = client.start_import(args.collection, args.object_url, partition=args.partition)
     note = " (recovered from the job list after a lost answer)" if job.recovered else ""
     print(f"started import job {job.job_id} into {job.collection}{note}")
     if not args.wait:
         print(f"follow it with: zimport status {job.job_id}")
         return 0
-    final = client.wait_for_import(job, progress=not args.quiet, timeout=args.timeout, poll_interval=args.poll_interval)
+    final = client.wait_for_import(
+        job, progress=not args.quiet, timeout=args.timeout, poll_interval=args.poll_interval, ride_out=args.ride_out
+    )
     print(str(final))
     return 0
 

@@ -41,7 +41,7 @@ from .endpoints import normalize_url, parse_cluster_endpoint
 from .http import DEFAULT_TIMEOUT, ApiSession, failure_reason, gave_up, retry_after, transient
 from .jobs import ImportJob, ImportJobSummary, ImportProgress, job_id_of, parse_job_list, parse_progress
 from .plan import ImportPlan
-from .watch import JobWatch, describe_failure
+from .watch import JobWatch, WaitOptions, describe_failure
 
 __all__ = ["API_VERSIONS", "ImportClient"]
 
@@ -49,6 +49,8 @@ log = logging.getLogger("zimport_widgets.cloud")
 
 #: Pages of the job list read to tell a new job from old ones (100 jobs a page).
 _DEDUPE_PAGES = 100
+#: Answers to a create call that certainly started nothing (the request was refused): safe to send again.
+_REFUSED = frozenset({429, 503})
 
 
 class ImportClient(DataPlane):
@@ -74,6 +76,10 @@ class ImportClient(DataPlane):
         ``requests.Session``.
     env:
         A mapping read instead of ``os.environ`` for the ``ZILLIZ_*`` / ``OSS_*`` defaults.
+    lost_answer_wait:
+        When the answer to a create call is lost (timeout, dropped connection, 500/502/504), the request
+        is never sent again: the job list is watched this long for the job, else the call stops and says
+        the job may have started. Cover the server's slowest late answer.
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class ImportClient(DataPlane):
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         env: Mapping[str, str] | None = None,
+        lost_answer_wait: float = 60.0,
     ) -> None:
         if api_version not in DIALECTS:
             raise ConfigError(f"api_version must be one of {', '.join(API_VERSIONS)}, not {api_version!r}")
@@ -116,6 +123,9 @@ class ImportClient(DataPlane):
                 hint=f"pass cluster_endpoint= or set {config.ZILLIZ_CLUSTER_ENDPOINT} "
                 f"(and {config.ZILLIZ_CONTROLLER_URL} for a sandbox or a self-hosted controller)",
             )
+        if isinstance(lost_answer_wait, bool) or not isinstance(lost_answer_wait, (int, float)) or lost_answer_wait < 0:
+            raise ConfigError(f"lost_answer_wait must be a number of seconds >= 0, not {lost_answer_wait!r}")
+        self.lost_answer_wait = float(lost_answer_wait)
         self._http = ApiSession(key, session=session, timeout=timeout, retry=retry)
         self._env = env
         self._progress_path: str | None = None
@@ -203,21 +213,27 @@ class ImportClient(DataPlane):
         before = self._job_ids(collection) if dedupe else None
 
         def look_for_the_job(exc: Exception) -> Recovered[ImportJob] | None:
-            """After an answer that may hide a started job, look for it before sending again."""
-            if not (isinstance(exc, AmbiguousRequestError) or (isinstance(exc, RetryableStatus) and exc.status != 429)):
-                return None  # certainly not started (not sent, or "too many requests")
+            """After an answer that may hide a started job, find it; never send again while it may appear."""
+            if not (
+                isinstance(exc, AmbiguousRequestError)
+                or (isinstance(exc, RetryableStatus) and exc.status not in _REFUSED)
+            ):
+                return None  # certainly not started (not sent, "too many requests", "unavailable"): send again
             assert isinstance(exc, ZillizError)
+            why = describe_failure(exc)
             if before is None:
                 raise AmbiguousRequestError(
-                    f"the import request for {collection!r} got no clear answer ({describe_failure(exc)}); "
-                    "the job may have started",
-                    endpoint=exc.endpoint,
-                    hint="list the jobs (zimport jobs) before you start it again",
-                ) from None
-            found = self._find_new_job(collection, before)
+                    f"the import request for {collection!r} got no clear answer ({why}); the job may have started",
+                    endpoint=exc.endpoint, hint=_list_jobs_hint(collection),
+                ) from None  # fmt: skip
+            found = self._find_new_job(collection, before, endpoint=exc.endpoint)
             if found is None:
-                return None
-            log.warning("import answer lost (%s); found job %s in the job list", describe_failure(exc), found)
+                raise AmbiguousRequestError(
+                    f"the import request for {collection!r} got no clear answer ({why}), and no new job "
+                    f"appeared in the job list within {self.lost_answer_wait:g} s; the job may still start",
+                    endpoint=exc.endpoint, hint=_list_jobs_hint(collection),
+                ) from None  # fmt: skip
+            log.warning("import answer lost (%s); found job %s in the job list", why, found)
             return Recovered(job(found, recovered=True))
 
         data = retry(
@@ -258,25 +274,34 @@ class ImportClient(DataPlane):
             log.warning("could not list import jobs before creating one (%s)", describe_failure(exc))
             return None
 
-    def _find_new_job(self, collection: str, before: set[str], *, tries: int = 3, pause: float = 0.5) -> str | None:
-        for i in range(tries):
+    def _find_new_job(self, collection: str, before: set[str], *, endpoint: str | None) -> str | None:
+        """Watch the job list for ``lost_answer_wait`` seconds for a job not in ``before``.
+
+        A server that answers after our read timeout registers the job late: one quick look is not enough.
+        """
+        deadline = time.monotonic() + self.lost_answer_wait
+        pause, failure = 0.25, ""
+        while True:
             try:
-                listed = self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES)
-                new = [j for j in listed if j.job_id not in before]
+                new = [j for j in self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES) if j.job_id not in before]
             except ZillizError as exc:
-                raise AmbiguousRequestError(
-                    f"the import request for {collection!r} got no answer, and the job list cannot be read "
-                    f"to check whether it started ({describe_failure(exc)})",
-                    endpoint=exc.endpoint,
-                    hint="list the jobs (zimport jobs) before you start it again",
-                ) from None
+                failure = describe_failure(exc)
+                new = []
             if new:
                 if len(new) > 1:
                     log.warning("%d new jobs for %s appeared; taking %s", len(new), collection, new[0].job_id)
                 return new[0].job_id
-            if i + 1 < tries:
-                time.sleep(pause * (i + 1))
-        return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if failure:
+                    raise AmbiguousRequestError(
+                        f"the import request for {collection!r} got no answer, and the job list cannot be read "
+                        f"to check whether it started ({failure})",
+                        endpoint=endpoint, hint=_list_jobs_hint(collection),
+                    )  # fmt: skip
+                return None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 4.0)
 
     def get_import_progress(self, job_id: str | ImportJob, *, _deadline: float | None = None) -> ImportProgress:
         """The job's progress, normalised (state, percent 0-100, rows, per-file details, reason)."""
@@ -325,42 +350,29 @@ class ImportClient(DataPlane):
         job_id: str | ImportJob,
         *,
         progress: ProgressArg = True,
-        timeout: float = 3600.0,
-        poll_interval: float = 2.0,
-        stall_after: float = 300.0,
-        not_found_grace: float = 15.0,
-        max_poll_failures: int = 5,
+        options: WaitOptions | None = None,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        stall_after: float | None = None,
+        not_found_grace: float | None = None,
+        ride_out: float | None = None,
     ) -> ImportProgress:
-        """Poll until the job completes and return its last progress; always bounded by ``timeout``.
+        """Poll until the job completes and return its last progress; always bounded by the timeout.
 
         ``progress``: True → a tqdm.auto bar 0-100 % (state and rows in the postfix, red on failure),
         a dict → bar with these tqdm kwargs, a callable → gets the :class:`ImportProgress` of every poll
         (raise in it to stop waiting, e.g. for a Cancel button; the job itself keeps running).
+        ``options`` (:class:`~zimport_widgets.WaitOptions`; the keywords override single values) set the
+        timeout (default 1 h), the poll interval, the stall warning, the "not registered yet" grace and
+        how long failing progress calls are ridden out (default 5 min).
         Raises :class:`~zimport_widgets.errors.ImportJobFailed` (reason, per-file details) when the job
-        fails, :class:`~zimport_widgets.errors.ImportTimeout` after ``timeout`` seconds. Warns
-        (:class:`ImportStallWarning`) when nothing moved for ``stall_after`` seconds, and treats
-        "job not found" during the first ``not_found_grace`` seconds as "not registered yet".
+        fails, :class:`~zimport_widgets.errors.ImportTimeout` when time runs out.
         """
-        jid = _job_id(job_id)
-        watch = JobWatch(jid, timeout=timeout, stall_after=stall_after, not_found_grace=not_found_grace,
-                         max_poll_failures=max_poll_failures)  # fmt: skip
-        ok = False
-        reporter = Reporter(progress, total=100, desc=f"import {jid}", unit="%")
-        try:
-            while True:
-                p = watch.poll(lambda deadline: self.get_import_progress(jid, _deadline=deadline))
-                if p is not None:
-                    postfix = p.phase + (f", {p.rows_text()}" if p.rows_text() else "")
-                    reporter.update(p.percent, p, postfix=postfix)  # every poll: a callback can cancel
-                    if p.completed:
-                        ok = True
-                        return p
-                    if p.failed and reporter.bar is not None:
-                        reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
-                    watch.raise_if_failed(p)
-                watch.pause(poll_interval)
-        finally:
-            reporter.close(ok)
+        opts = (options or WaitOptions()).with_overrides(
+            timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
+            not_found_grace=not_found_grace, ride_out=ride_out,
+        )  # fmt: skip
+        return self._follow([_job_id(job_id)], progress, opts, single=True)[0]
 
     # -- plans: several pieces, several jobs, one bar ------------------------------------------------
     def start_plan(
@@ -399,34 +411,44 @@ class ImportClient(DataPlane):
                 raise
         return tuple(jobs)
 
-    def _progress_getter(self, jid: str) -> Callable[[float], ImportProgress]:
-        return lambda deadline: self.get_import_progress(jid, _deadline=deadline)
-
     def wait_for_imports(
         self,
         jobs: Sequence[str | ImportJob],
         *,
         progress: ProgressArg = True,
-        timeout: float = 3600.0,
-        poll_interval: float = 2.0,
-        stall_after: float = 300.0,
-        not_found_grace: float = 15.0,
-        max_poll_failures: int = 5,
+        options: WaitOptions | None = None,
+        timeout: float | None = None,
+        poll_interval: float | None = None,
+        stall_after: float | None = None,
+        not_found_grace: float | None = None,
+        ride_out: float | None = None,
     ) -> tuple[ImportProgress, ...]:
         """Follow all ``jobs`` (e.g. of :meth:`start_plan`) with one bar; the last progress of each.
 
-        The bar is the mean of the jobs' percentages, rows summed in the postfix. The first failed job raises
-        :class:`~zimport_widgets.errors.ImportJobFailed` (the others keep running on the server);
-        ``timeout`` bounds the whole wait, as in :meth:`wait_for_import`.
+        The bar is the mean of the jobs' percentages, rows summed in the postfix; a callable ``progress``
+        gets the tuple of every job's last progress. The first failed job raises
+        :class:`~zimport_widgets.errors.ImportJobFailed` (the others keep running on the server); the
+        options bound the whole wait, as in :meth:`wait_for_import`.
         """
         ids = [_job_id(j) for j in jobs]
         if not ids:
             raise ConfigError("no jobs to wait for")
-        watches = {jid: JobWatch(jid, timeout=timeout, stall_after=stall_after, not_found_grace=not_found_grace,
-                                 max_poll_failures=max_poll_failures) for jid in ids}  # fmt: skip
+        opts = (options or WaitOptions()).with_overrides(
+            timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
+            not_found_grace=not_found_grace, ride_out=ride_out,
+        )  # fmt: skip
+        return self._follow(ids, progress, opts, single=False)
+
+    def _follow(
+        self, ids: list[str], progress: ProgressArg, opts: WaitOptions, *, single: bool
+    ) -> tuple[ImportProgress, ...]:
+        """The one polling loop: each unfinished job polled per round, one bar, one sleep per round."""
+        start = time.monotonic()
+        watches = {jid: JobWatch(jid, opts, start=start) for jid in ids}
         last: dict[str, ImportProgress] = {}
         ok = False
-        reporter = Reporter(progress, total=100, desc=f"import {len(ids)} job(s)", unit="%")
+        desc = f"import {ids[0]}" if single else f"import {len(ids)} job(s)"
+        reporter = Reporter(progress, total=100, desc=desc, unit="%")
         try:
             while True:
                 for jid in ids:
@@ -436,25 +458,40 @@ class ImportClient(DataPlane):
                     if p is None:
                         continue
                     last[jid] = p
+                    if single and p.failed and reporter.bar is not None:
+                        reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
                     watches[jid].raise_if_failed(p)
-                done = sum(last[j].percent if j in last else 0.0 for j in ids) / len(ids)
-                rows = sum(last[j].imported_rows or 0 for j in last)
                 finished = sum(1 for j in ids if j in last and last[j].completed)
-                reporter.update(
-                    done, tuple(last.get(j) for j in ids), postfix=f"{finished}/{len(ids)} done, {rows:,} rows"
-                )
+                if single:
+                    one = last.get(ids[0])
+                    if one is not None:  # every poll reaches a callback: it can cancel
+                        reporter.update(
+                            one.percent, one, postfix=one.phase + (f", {one.rows_text()}" if one.rows_text() else "")
+                        )
+                else:
+                    done = sum(last[j].percent if j in last else 0.0 for j in ids) / len(ids)
+                    rows = sum(last[j].imported_rows or 0 for j in last)
+                    reporter.update(
+                        done, tuple(last.get(j) for j in ids), postfix=f"{finished}/{len(ids)} done, {rows:,} rows"
+                    )
                 if finished == len(ids):
                     ok = True
                     return tuple(last[j] for j in ids)
                 waiting = [watches[j] for j in ids if not (j in last and last[j].completed)]
-                for w in waiting[1:]:
-                    w.pause(0)  # each unfinished job's stall warning and deadline; one sleep for all
-                waiting[0].pause(poll_interval)
+                remaining = min(w.check_time() for w in waiting)  # stall warnings, the deadline
+                time.sleep(min(max(w.wanted_pause() for w in waiting), remaining))
         finally:
             reporter.close(ok)
 
+    def _progress_getter(self, jid: str) -> Callable[[float], ImportProgress]:
+        return lambda deadline: self.get_import_progress(jid, _deadline=deadline)
+
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _list_jobs_hint(collection: str) -> str:
+    return f"list the jobs (zimport jobs --collection {collection}) before you start it again"
 
 
 def _job_id(job: str | ImportJob) -> str:

@@ -65,6 +65,11 @@ def normalize_url(url: str, *, what: str = "URL") -> str:
     if "://" not in url:
         url = "https://" + url
     parts = urlsplit(url)
+    if "@" in parts.netloc:  # user:key@host: the key would travel in logs and errors; never echo it
+        raise ConfigError(
+            f"the {what} must not carry a user name or key before the host (user:key@host)",
+            hint="give the key as api_key= (ZILLIZ_API_KEY) and the URL as https://host[:port]",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"the {what} {url!r} is not an http(s) URL",

@@ -266,8 +266,9 @@ def _cap_timeout(timeout: float | tuple[float, float], remaining: float) -> tupl
 
 
 def _origin(url: str) -> str:
+    """``scheme://host[:port]``: never the ``user:key@`` a URL may carry."""
     p = urlsplit(url)
-    return f"{p.scheme}://{p.netloc}"
+    return f"{p.scheme}://{p.netloc.rpartition('@')[2]}"
 
 
 def _short(exc: BaseException) -> str:
