@@ -44,6 +44,7 @@ log = logging.getLogger("zimport_widgets.http")
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 #: Envelope codes meaning success: 0 (v2, Milvus) and 200 (v1).
 SUCCESS_CODES = frozenset({0, 200})
+_TOO_LARGE_HINT = "the request is larger than the server accepts (HTTP 413): send fewer files or rows at once"
 
 
 def transient(exc: Exception) -> bool:
@@ -173,7 +174,9 @@ class ApiSession:
                 f"the server answered HTTP {status} without a JSON envelope",
                 status=status,
                 endpoint=endpoint,
-                hint="check that the URL is the cluster endpoint / import controller, not a web page",
+                hint=_TOO_LARGE_HINT
+                if status == 413
+                else "check that the URL is the cluster endpoint / import controller, not a web page",
             )
         icode = _int(code)
         if icode in SUCCESS_CODES and 200 <= status < 300:
@@ -183,6 +186,7 @@ class ApiSession:
             self._message(body) or f"the server answered HTTP {status} with code {code}",
             status=status,
             endpoint=endpoint,
+            hint=_TOO_LARGE_HINT if status == 413 else None,
         )
 
     def _message(self, body: Any) -> str:

@@ -53,7 +53,7 @@ class ImportController:
     ) -> None:
         self.store, self.engine, self.runner = store, engine, runner
         self._cluster_id = cluster_id
-        self.app = RestApp("controller", api_key, faults)
+        self.app = RestApp("controller", api_key, faults, max_body_bytes=4 * 1024 * 1024)
         self.app.bad_json_code = 80000
         self.app.route("POST", "/v1/vector/collections/import", self.v1_create)
         self.app.route("GET", "/v1/vector/collections/import/get", self.v1_get)

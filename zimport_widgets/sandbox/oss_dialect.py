@@ -24,7 +24,7 @@ from .oss_auth import AuthFailure, SignedRequest, claimed_access_key_id, verify
 from .oss_crc import CrcBook
 from .oss_moto import moto_s3_app
 from .oss_policy import KeyRing
-from .oss_wire import REASONS, IncompleteBody, error_xml, new_request_id, oss_header_name, read_exactly, tag
+from .oss_wire import REASONS, BodyTooLarge, IncompleteBody, error_xml, new_request_id, oss_header_name, read_body, tag
 
 __all__ = ["DialectStore", "OssDialect"]
 
@@ -38,6 +38,7 @@ class DialectStore(Protocol):
 
     region: str
     account_id: str
+    max_body_bytes: int
     faults: Faults
     _keys: KeyRing
     _crcs: CrcBook
@@ -153,7 +154,13 @@ class OssDialect:
         body_in = b""
         if method in ("PUT", "POST"):
             try:
-                body_in = self._read_body(environ)
+                body_in = self._read_body(environ, store.max_body_bytes)
+            except BodyTooLarge as exc:
+                return self._respond_error(
+                    start_response, environ, 400, "EntityTooLarge",
+                    f"Your proposed upload exceeds the maximum allowed size ({exc.limit} bytes in this sandbox).",
+                    rid, bucket, Key=key or None,
+                )  # fmt: skip
             except IncompleteBody as exc:
                 # OSS stores nothing from a request whose body ended early (the client went away mid-body)
                 return self._respond_error(
@@ -222,18 +229,9 @@ class OssDialect:
 
     # -- request/response rewriting ---------------------------------------------------------------
     @staticmethod
-    def _read_body(environ: dict[str, Any]) -> bytes:
-        """The whole request body, or :class:`IncompleteBody` if the connection ended before it did."""
-        stream = environ["wsgi.input"]
-        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-        try:
-            if environ.get("wsgi.input_terminated") or chunked:
-                data = stream.read()  # werkzeug's de-chunker raises OSError on a cut-off chunked body
-            else:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                data = read_exactly(stream, length)
-        except OSError as exc:
-            raise IncompleteBody(f"The request body was cut off ({exc}).") from None
+    def _read_body(environ: dict[str, Any], limit: int) -> bytes:
+        """The whole request body (at most ``limit`` bytes), handed on to moto as a plain stream."""
+        data = read_body(environ, limit)
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
         environ.pop("HTTP_TRANSFER_ENCODING", None)

@@ -29,6 +29,10 @@ from .oss_policy import Grant, KeyRing, StsCredentials
 
 __all__ = ["OssStore"]
 
+#: The largest request body the store reads (one PutObject / UploadPart). Real OSS takes up to 5 GB; the
+#: sandbox holds objects in memory, so it refuses bodies past 256 MiB with OSS's ``EntityTooLarge``
+#: (multipart uploads of any size still work: the uploader's parts are 8 MiB).
+MAX_BODY_BYTES = 256 * 1024 * 1024
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -51,7 +55,9 @@ class OssStore:
         access_key_secret: str | None = None,
         region: str = "cn-hangzhou",
         faults: Faults | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        self.max_body_bytes = max_body_bytes
         self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}"
         if not _BUCKET_RE.match(self.bucket):
             raise ValueError(f"bucket name {self.bucket!r} is not a valid OSS bucket name (3-63 of a-z, 0-9, -)")

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 __all__ = [
     "OSS_MIN_PART_SIZE",
     "REASONS",
+    "BodyTooLarge",
     "IncompleteBody",
     "error_xml",
     "new_request_id",
@@ -83,3 +84,45 @@ def read_exactly(stream: Any, length: int) -> bytes:
         chunks.append(chunk)
         got += len(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the server accepts (refused before it is read)."""
+
+    def __init__(self, limit: int, length: int | None) -> None:
+        self.limit, self.length = limit, length
+        got = f"{length} bytes" if length is not None else "more"
+        super().__init__(f"The request body is too large: {got}, the limit is {limit} bytes.")
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The whole request body, at most ``limit`` bytes: :class:`BodyTooLarge` (before reading anything
+    when ``Content-Length`` says so, else as soon as a chunked body passes the limit) or
+    :class:`IncompleteBody` (the client went away mid-body)."""
+    stream = environ["wsgi.input"]
+    chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    if environ.get("wsgi.input_terminated") or chunked:
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while True:
+                chunk = stream.read(min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+                if got > limit:
+                    raise BodyTooLarge(limit, None)
+        except OSError as exc:  # werkzeug's de-chunker: a cut-off chunked body
+            raise IncompleteBody(f"The request body was cut off ({exc}).") from None
+        return b"".join(chunks)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise IncompleteBody("The Content-Length header is not a number.") from None
+    if length > limit:
+        raise BodyTooLarge(limit, length)
+    try:
+        return read_exactly(stream, length)
+    except OSError as exc:
+        raise IncompleteBody(f"The request body was cut off ({exc}).") from None

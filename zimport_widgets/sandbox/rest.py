@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from .faults import Faults, drop_connection
 from .objects import ImportRequestError
+from .oss_wire import BodyTooLarge, IncompleteBody, read_body
 
 __all__ = ["AUTH_FAILED_CODE", "AUTH_FAILED_MESSAGE", "Envelope", "RestApp", "jsonable"]
 
@@ -66,8 +67,11 @@ class RestApp:
 
     bad_json_code = 1801
 
-    def __init__(self, service: str, api_key: Callable[[], str], faults: Faults) -> None:
+    def __init__(
+        self, service: str, api_key: Callable[[], str], faults: Faults, *, max_body_bytes: int = 64 * 1024 * 1024
+    ) -> None:
         self.service, self._api_key, self.faults = service, api_key, faults
+        self.max_body_bytes = max_body_bytes
         self.routes: dict[tuple[str, str], Handler] = {}
 
     def route(self, method: str, path: str, handler: Handler) -> None:
@@ -102,7 +106,15 @@ class RestApp:
             return self._send(error(AUTH_FAILED_CODE, AUTH_FAILED_MESSAGE), environ, start_response)
         body: Any = None
         if request.method == "POST":
-            raw = request.get_data(cache=False)
+            try:
+                raw = read_body(environ, self.max_body_bytes)
+            except BodyTooLarge as exc:  # refused before it is read, as the real gateways do (HTTP 413)
+                too_large = error(413, f"request body too large: {exc.length or 'more than the limit of'} bytes, "
+                                       f"the limit is {exc.limit} bytes")  # fmt: skip
+                too_large.status = 413
+                return self._send(too_large, environ, start_response)
+            except IncompleteBody as exc:
+                return self._send(error(self.bad_json_code, f"incomplete request body: {exc}"), environ, start_response)
             try:
                 body = json.loads(raw) if raw.strip() else {}
             except (ValueError, UnicodeDecodeError) as exc:
