@@ -92,7 +92,6 @@ def test_the_object_store_refuses_a_body_past_its_limit_with_entity_too_large():
 def _file(data: bytes) -> str:
     import tempfile
 
-    f = tempfile.NamedTemporaryFile(delete=False, suffix=".bin")
-    f.write(data)
-    f.close()
+    with tempfile.NamedTemporaryFile(delete=False, suffix=".bin") as f:
+        f.write(data)
     return f.name
