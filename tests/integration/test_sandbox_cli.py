@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import stat
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import oss2
 import pytest
@@ -155,3 +158,38 @@ def test_a_given_data_dir_holds_the_database_and_survives(tmp_path):
 def test_servers_bind_loopback_only(sandbox, host):
     for url in (sandbox.cluster_endpoint, sandbox.controller_url, sandbox.oss_endpoint):
         assert url.startswith(f"http://{host}:")
+
+
+def _listening_tcp_ports_of_this_process() -> set[int]:
+    """TCP ports in LISTEN state whose socket belongs to this process (from /proc)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_no_port_without_authentication(tmp_path):
+    """The sandbox listens on its three authenticated HTTP ports only: Milvus Lite is on a private Unix socket."""
+    before = _listening_tcp_ports_of_this_process()
+    with Sandbox(data_dir=tmp_path / "db") as sb:
+        sb.engine.wait_ready()
+        r = requests.post(sb.cluster_endpoint + "/v2/vectordb/collections/create",
+                          json={"collectionName": "c", "dimension": 4},
+                          headers={"Authorization": f"Bearer {sb.api_key}"}, timeout=30)  # fmt: skip
+        assert r.json()["code"] == 0
+        ours = {urlsplit(u).port for u in (sb.cluster_endpoint, sb.controller_url, sb.oss_endpoint)}
+        assert _listening_tcp_ports_of_this_process() - before == ours
+        sock = sb.engine.socket_path
+        assert sock and stat.S_ISSOCK(os.stat(sock).st_mode)
+        assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700
+    assert not os.path.exists(sock)  # removed with the engine

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import random
+import shutil
 import threading
 import time
 import warnings
@@ -72,6 +73,8 @@ class MilvusEngine:
         self._created: dict[str, float] = {}
         self._index_info: dict[str, list[dict[str, str]]] = {}  # collection -> describe()'s "indexes"
         self._generation: dict[str, int] = {}  # bumped on create/drop/invalidate: a fetch in flight is not kept
+        self._server: tuple[Any, Any] | None = None
+        self._socket_dir: str | None = None
 
     @property
     def description(self) -> str:
@@ -100,10 +103,23 @@ class MilvusEngine:
             self._ready.set()
 
     def _connect(self) -> Any:
-        """Open the database and return its ``MilvusClient`` (runs in the background thread)."""
+        """Open the database and return its ``MilvusClient`` (runs in the background thread).
+
+        pymilvus would serve a ``.db`` path on an unauthenticated TCP port of 127.0.0.1 that any local
+        user could reach; the engine serves it on a Unix socket in a private (0700) folder instead.
+        """
+        import tempfile
+
+        from milvus_lite.adapter.grpc.server import start_server_in_thread
         from pymilvus import MilvusClient
 
-        return MilvusClient(self.db_path)
+        self._socket_dir = tempfile.mkdtemp(prefix="zimport-lite-")  # 0700; short enough for a socket path
+        os.chmod(self._socket_dir, 0o700)
+        base = os.path.join(self._socket_dir, "milvus")
+        # start_server_in_thread binds f"{host}:{port}": the socket file is "milvus:0"
+        server, db, _ = start_server_in_thread(data_dir=self.db_path, host=f"unix:{base}", port=0)
+        self._server = (server, db)
+        return MilvusClient(f"unix:{base}:0")
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Block until Milvus Lite is open (True) or failed/timed out (False)."""
@@ -139,11 +155,22 @@ class MilvusEngine:
     start_timeout = 120.0
 
     def _release(self) -> None:
-        """Let go of what :meth:`_open` started (Milvus Lite's server process for this database)."""
-        with contextlib.suppress(Exception):
-            from milvus_lite.server_manager import server_manager_instance
+        """Let go of what :meth:`_open` started: Milvus Lite's server, its database and its socket."""
+        served, self._server = self._server, None
+        if served is not None:
+            server, db = served
+            with contextlib.suppress(Exception):
+                server.stop(grace=2).wait(5)
+            with contextlib.suppress(Exception):
+                db.close()
+        folder, self._socket_dir = self._socket_dir, None
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
-            server_manager_instance.release_server(self.db_path)
+    @property
+    def socket_path(self) -> str | None:
+        """The Unix socket Milvus Lite listens on (in a 0700 folder), None when not open."""
+        return os.path.join(self._socket_dir, "milvus:0") if self._socket_dir else None
 
     # -- collections --------------------------------------------------------------------------------
     def list_collections(self) -> list[str]:
