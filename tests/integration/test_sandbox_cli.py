@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import stat
 import signal
+import stat
 import subprocess
 import sys
 import time
