@@ -77,10 +77,11 @@ def test_cli_prints_exports_writes_env_file_and_stops_on_sigterm(tmp_path):
 
 
 def test_cli_given_credentials_and_ctrl_c(tmp_path):
+    env = {**os.environ, "ZIMPORT_SANDBOX_API_KEY": "my-key", "ZIMPORT_SANDBOX_ACCESS_KEY_SECRET": "my-secret"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "zimport_widgets", "sandbox", "--api-key", "my-key", "--bucket", "my-demo-bucket",
-         "--cluster-id", "in01-mine", "--access-key-id", "LTAImine", "--access-key-secret", "my-secret"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "zimport_widgets", "sandbox", "--bucket", "my-demo-bucket",
+         "--cluster-id", "in01-mine", "--access-key-id", "LTAImine"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     lines = []
     assert proc.stdout is not None
@@ -91,6 +92,9 @@ def test_cli_given_credentials_and_ctrl_c(tmp_path):
     values = _parse_exports("".join(lines))
     assert values["ZILLIZ_API_KEY"] == "my-key" and values["OSS_BUCKET"] == "my-demo-bucket"
     assert values["ZILLIZ_CLUSTER_ID"] == "in01-mine" and values["OSS_ACCESS_KEY_SECRET"] == "my-secret"
+    with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+        argv = f.read()
+    assert b"my-key" not in argv and b"my-secret" not in argv  # never in the process list
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -193,3 +197,45 @@ def test_no_port_without_authentication(tmp_path):
         assert sock and stat.S_ISSOCK(os.stat(sock).st_mode)
         assert stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode) == 0o700
     assert not os.path.exists(sock)  # removed with the engine
+
+
+@pytest.mark.parametrize("flag", ["--api-key", "--access-key-secret"])
+def test_cli_refuses_secrets_on_the_command_line(flag):
+    res = subprocess.run([sys.executable, "-m", "zimport_widgets", "sandbox", flag, "s3cr3t-value"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert res.returncode == 2 and "process list" in res.stderr and "ZIMPORT_SANDBOX_" in res.stderr
+    assert "Traceback" not in res.stderr and "s3cr3t-value" not in res.stderr + res.stdout
+
+
+def test_an_env_file_left_by_kill_9_is_removed_on_the_next_start(tmp_path):
+    env_file = tmp_path / "sandbox.env"
+    cmd = [sys.executable, "-m", "zimport_widgets", "sandbox", "--env-file", str(env_file)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not env_file.exists():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.1)
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    old_values = _parse_exports(env_file.read_text())
+    first.kill()  # SIGKILL: no cleanup
+    first.communicate(timeout=30)
+    assert env_file.exists()
+    second = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (env_file.exists() and _parse_exports(env_file.read_text()) != old_values):
+            assert second.poll() is None and time.monotonic() < deadline, second.communicate()
+            time.sleep(0.1)
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        # a third sandbox may not take the file of a running one
+        third = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert third.returncode == 2 and f"pid {second.pid}" in third.stderr
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=30)
+    assert "left by a sandbox that did not stop cleanly" in err
+    assert not env_file.exists()
+    foreign = tmp_path / "mine.env"
+    foreign.write_text("KEEP=1\n")
+    res = subprocess.run([*cmd[:-1], str(foreign)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "not written by a sandbox" in res.stderr and foreign.read_text() == "KEEP=1\n"

@@ -35,11 +35,26 @@ def register(subparsers: Any) -> None:
              "own bulk insert judges every import (Linux x86_64, `make venv` installs it)",
     )  # fmt: skip
     p.add_argument("--bucket", help="name of the demo bucket (default: random)")
-    p.add_argument("--api-key", help="API key to accept (default: random)")
     p.add_argument("--cluster-id", help="cluster id to accept (default: random)")
-    p.add_argument("--access-key-id", help="OSS access key id to accept (default: random)")
-    p.add_argument("--access-key-secret", help="OSS access key secret (default: random; or set OSS_ACCESS_KEY_SECRET)")
+    p.add_argument(
+        "--access-key-id",
+        help=f"OSS access key id to accept (default: random); its secret comes from {SECRET_ENV}",
+    )
+    # secrets never on the command line (any local user can read a process's arguments)
+    p.add_argument("--api-key", help=argparse.SUPPRESS)
+    p.add_argument("--access-key-secret", help=argparse.SUPPRESS)
+    p.epilog = (
+        f"Secrets are never taken from the command line: set {API_KEY_ENV} (the API key to accept) and "
+        f"{SECRET_ENV} (with --access-key-id) in the environment; by default both are random."
+    )
     p.set_defaults(func=run)
+
+
+#: The environment variables a fixed sandbox API key / OSS secret come from (never argv: process lists).
+API_KEY_ENV = "ZIMPORT_SANDBOX_API_KEY"
+SECRET_ENV = "ZIMPORT_SANDBOX_ACCESS_KEY_SECRET"
+#: The first line of an env file the sandbox writes: whose it is, so that a stale one is recognised.
+_ENV_MARK = "# written by zimport sandbox, pid "
 
 
 def _loopback(host: str) -> bool:
@@ -52,11 +67,44 @@ def _loopback(host: str) -> bool:
 
 
 def _write_env_file(path: str, lines: list[str]) -> None:
+    """Write ``lines`` (mode 0600, whole or not at all), marked with this process's id."""
     tmp = f"{path}.tmp{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+        fh.write(f"{_ENV_MARK}{os.getpid()}; removed when it stops\n" + "\n".join(lines) + "\n")
     os.replace(tmp, path)
+
+
+def _clear_stale_env_file(path: str) -> str | None:
+    """Remove an env file left by a sandbox that was killed; an error line if ``path`` is not ours to take."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"error: cannot read the env file {path}: {exc.strerror}"
+    if not first.startswith(_ENV_MARK):
+        return f"error: {path} exists and was not written by a sandbox: remove it or choose another --env-file"
+    try:
+        pid = int(first[len(_ENV_MARK) :].split(";", 1)[0])
+    except ValueError:
+        pid = 0
+    if pid > 0 and _alive(pid):
+        return f"error: {path} belongs to a sandbox that is still running (pid {pid}): stop it first"
+    os.remove(path)
+    print(f"# removed {path}, left by a sandbox that did not stop cleanly (pid {pid})", file=sys.stderr)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,6 +112,22 @@ def run(args: argparse.Namespace) -> int:
     if not _loopback(args.host):
         print(f"error: the sandbox binds loopback addresses only, not {args.host!r}", file=sys.stderr)
         return 2
+    if args.api_key or args.access_key_secret:
+        print(
+            "error: secrets are not taken from the command line (other users can read it in the process list): "
+            f"set {API_KEY_ENV} / {SECRET_ENV} instead",
+            file=sys.stderr,
+        )
+        return 2
+    secret = os.environ.get(SECRET_ENV) or None
+    if secret and not args.access_key_id:
+        print(f"error: {SECRET_ENV} is set but --access-key-id is not: give both or neither", file=sys.stderr)
+        return 2
+    if args.env_file:
+        problem = _clear_stale_env_file(args.env_file)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     from ..sandbox import Sandbox
 
     stop = threading.Event()
@@ -73,10 +137,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     sb = Sandbox(
-        host=args.host, data_dir=args.data_dir, bucket=args.bucket, api_key=args.api_key, engine=args.engine,
-        cluster_id=args.cluster_id, access_key_id=args.access_key_id,
-        access_key_secret=args.access_key_secret or (os.environ.get("OSS_ACCESS_KEY_SECRET") if
-                                                     args.access_key_id else None),
+        host=args.host, data_dir=args.data_dir, bucket=args.bucket, api_key=os.environ.get(API_KEY_ENV) or None,
+        engine=args.engine, cluster_id=args.cluster_id, access_key_id=args.access_key_id, access_key_secret=secret,
     )  # fmt: skip
     wrote_env = False
     try:
