@@ -28,9 +28,12 @@ class _QuietHandler(WSGIRequestHandler):
 class ServerThread:
     """Serves ``app`` on ``host:port`` (port 0: a free one) until :meth:`stop`."""
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "server", port_or_any: bool = False
+    ) -> None:
         self.app, self.host, self.name = app, host, name
         self._requested_port = port
+        self._port_or_any = port_or_any  # the port if it is free, else any free one (a restart's old port)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -51,7 +54,15 @@ class ServerThread:
     def start(self) -> ServerThread:
         if self._server is not None:
             return self
-        server = make_server(self.host, self._requested_port, self.app, threaded=True, request_handler=_QuietHandler)
+        try:
+            server = make_server(
+                self.host, self._requested_port, self.app, threaded=True, request_handler=_QuietHandler
+            )
+        except OSError:
+            if not (self._port_or_any and self._requested_port):
+                raise
+            log.info("port %d is taken; the %s server takes another", self._requested_port, self.name)
+            server = make_server(self.host, 0, self.app, threaded=True, request_handler=_QuietHandler)
         server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server when threaded
         self._server = server
         self._thread = threading.Thread(

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..schema import CollectionSchema
 from .faults import Faults
+from .job_journal import JobJournal, file_task_from_dict, record_fields
 from .milvus import MilvusEngine
 from .npy_rows import npy_rows, parquet_arrays
 from .objects import ImportRequestError, ObjectGroup, ObjectRef, StoreAccessError, StoreReader, group_objects
@@ -92,7 +93,7 @@ class ImportJobRecord:
     collection: str
     cluster_id: str
     files: list[FileTask]
-    reader: StoreReader = field(repr=False)
+    reader: StoreReader | None = field(repr=False)  # None for a job restored from disk (it never runs again)
     partition: str = ""
     created: float = field(default_factory=time.time)
     state: str = "Pending"  # Pending | Importing | Completed | Failed
@@ -162,6 +163,12 @@ class ImportJobRecord:
         return item
 
 
+def _reader(job: ImportJobRecord) -> StoreReader:
+    if job.reader is None:
+        raise JobFailed("this job was restored from disk and cannot run again")
+    return job.reader
+
+
 def new_job_id() -> str:
     return "job-" + secrets.token_hex(11)
 
@@ -177,10 +184,13 @@ class JobRunner:
         work_dir: str,
         batch_rows: int = 1000,
         batch_delay: float = 0.0,
+        keep_records: bool = False,
     ) -> None:
         self.engine, self.faults, self.work_dir = engine, faults, work_dir
         self.batch_rows, self.batch_delay = batch_rows, batch_delay
+        self.journal = JobJournal(os.path.join(work_dir, "records")) if keep_records else None
         self._jobs: dict[str, ImportJobRecord] = {}
+        self._last_saved: dict[str, float] = {}
         self._lock = threading.RLock()
         self._queue: queue.Queue[ImportJobRecord | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -189,6 +199,8 @@ class JobRunner:
     def start(self) -> JobRunner:
         if self._thread is None:
             self._stopping.clear()
+            self._clear_work_dir()
+            self._restore()
             self._thread = threading.Thread(target=self._work, name="zimport-import-jobs", daemon=True)
             self._thread.start()
         return self
@@ -200,10 +212,62 @@ class JobRunner:
             self._thread.join(timeout=30)
             self._thread = None
 
+    # -- records on disk ----------------------------------------------------------------------------
+    def _clear_work_dir(self) -> None:
+        """Remove the download folders of jobs that a kill cut short (``<job id>-xxxx``)."""
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(self.work_dir):
+                if name.startswith("job-"):
+                    shutil.rmtree(os.path.join(self.work_dir, name), ignore_errors=True)
+
+    def _save(self, job: ImportJobRecord, *, throttle: float = 0.0) -> None:
+        if self.journal is None:
+            return
+        now = time.monotonic()
+        if throttle and now - self._last_saved.get(job.job_id, 0.0) < throttle:
+            return
+        self._last_saved[job.job_id] = now
+        with job._lock:
+            fields = record_fields(job)
+        try:
+            self.journal.save(fields)
+        except OSError as exc:
+            log.warning("job %s: its record could not be written (%s)", job.job_id, exc)
+
+    def _restore(self) -> None:
+        """Load the jobs of earlier runs; one cut by a crash is undone and marked Failed."""
+        if self.journal is None:
+            return
+        for d in self.journal.load():
+            if d.get("job_id") in self._jobs:
+                continue
+            job = ImportJobRecord(
+                **{k: d[k] for k in d if k != "files"}, reader=None,
+                files=[FileTask(**file_task_from_dict(f)) for f in d.get("files", [])],
+            )  # fmt: skip
+            with self._lock:
+                self._jobs[job.job_id] = job
+            if job.state in ("Completed", "Failed"):
+                continue
+            ids = self.journal.ids(job.job_id)
+            undone = ""
+            if ids:
+                try:
+                    self.engine.delete_ids(job.collection, ids)
+                    undone = f"; the {len(ids)} rows it had inserted were deleted again (an import is all or nothing)"
+                except Exception as exc:
+                    undone = f"; the {len(ids)} rows it had inserted could not be deleted ({exc})"
+            self._fail(job, "the sandbox stopped while this job ran (killed or crashed)" + undone)
+            with job._lock:
+                job.imported_rows = 0
+            self._save(job)
+            self.journal.drop_ids(job.job_id)
+
     # -- bookkeeping --------------------------------------------------------------------------------
     def submit(self, job: ImportJobRecord) -> ImportJobRecord:
         with self._lock:
             self._jobs[job.job_id] = job
+        self._save(job)
         self._queue.put(job)
         return job
 
@@ -240,6 +304,9 @@ class JobRunner:
             except Exception as exc:  # a bug or an engine failure: the job fails, the worker lives on
                 log.debug("import job %s crashed", job.job_id, exc_info=True)
                 self._fail(job, f"internal error: {type(exc).__name__}: {exc}")
+            self._save(job)
+            if self.journal is not None:
+                self.journal.drop_ids(job.job_id)
 
     def _fail(self, job: ImportJobRecord, reason: str) -> None:
         with job._lock:
@@ -258,6 +325,7 @@ class JobRunner:
 
     def _run(self, job: ImportJobRecord) -> None:
         self._set(job, state="Importing", progress=10)
+        self._save(job)
         injected = self.faults.take_job_failure()
         if injected is not None:
             raise JobFailed(injected)
@@ -280,7 +348,7 @@ class JobRunner:
             for key in task.group.keys:
                 dest = os.path.join(root, "objects", *key.split("/"))
                 try:
-                    done_bytes += job.reader.download(task.bucket, key, dest)
+                    done_bytes += _reader(job).download(task.bucket, key, dest)
                 except StoreAccessError as exc:
                     task.reason = f"failed to read {key}: {exc.reason}"
                     raise JobFailed(f"Failed to read object {task.bucket}/{key}: {exc.reason}") from None
@@ -315,7 +383,10 @@ class JobRunner:
                     hi = min(rows, lo + self.batch_rows)
                     batch = npy_rows(schema, arrays, lo, hi)
                     try:
-                        inserted += self.engine.insert(job.collection, batch)
+                        ids = self.engine.insert(job.collection, batch)
+                        inserted += ids
+                        if self.journal is not None:
+                            self.journal.add_ids(job.job_id, ids)
                     except Exception as exc:
                         task.reason = str(exc)
                         raise JobFailed(f"Failed to insert rows {lo}-{hi - 1} of {task.group.label}: {exc}") from None
@@ -323,6 +394,7 @@ class JobRunner:
                         task.imported_rows = hi
                         job.imported_rows += hi - lo
                         job.progress = 40 + int(50 * job.imported_rows / total)
+                    self._save(job, throttle=1.0)
                     if self.batch_delay:
                         time.sleep(self.batch_delay)
                 with job._lock:
@@ -350,7 +422,7 @@ class JobRunner:
                 resolved.append(task)
                 continue
             try:
-                listing = job.reader.listing(task.ref)
+                listing = _reader(job).listing(task.ref)
             except StoreAccessError as exc:
                 task.reason = exc.reason
                 raise JobFailed(f"Failed to read {task.ref.url}: {exc.reason}") from None

@@ -27,6 +27,8 @@ from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = ["CollectionNotFound", "EngineError", "MilvusEngine"]
 
+log = logging.getLogger("zimport_widgets.sandbox")
+
 #: Index types Milvus Lite builds; anything else is served by AUTOINDEX (as on Zilliz Cloud).
 LITE_INDEX_TYPES = {"AUTOINDEX", "FLAT", "IVF_FLAT", "HNSW", "BIN_FLAT", "BIN_IVF_FLAT", "SPARSE_INVERTED_INDEX"}
 
@@ -97,6 +99,7 @@ class MilvusEngine:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._client = self._connect()
+                self._load_all()
         except BaseException as exc:  # reported to every caller of .client
             self._error = exc
         finally:
@@ -120,6 +123,15 @@ class MilvusEngine:
         server, db, _ = start_server_in_thread(data_dir=self.db_path, host=f"unix:{base}", port=0)
         self._server = (server, db)
         return MilvusClient(f"unix:{base}:0")
+
+    def _load_all(self) -> None:
+        """Load the collections a database holds from an earlier run (a restart leaves them unloaded)."""
+        client = self._client
+        for name in client.list_collections():
+            try:
+                client.load_collection(name)
+            except Exception as exc:  # e.g. no index: it stays unloaded, as on the service
+                log.warning("collection %s could not be loaded (%s)", name, exc)
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
         """Block until Milvus Lite is open (True) or failed/timed out (False)."""

@@ -49,6 +49,8 @@ class DialectStore(Protocol):
 
     def _count_request(self) -> None: ...
 
+    def _object_changed(self, method: str, bucket: str, key: str, query: list[tuple[str, str]]) -> None: ...
+
     def _backend(self) -> Any: ...
 
 
@@ -193,6 +195,8 @@ class OssDialect:
             extra = {"BucketName": tag(body, "BucketName"), "Key": tag(body, "Key")}
             return self._respond_error(start_response, environ, status, code, message, rid, bucket, **extra)
 
+        if status < 300 and method in ("PUT", "POST", "DELETE"):
+            store._object_changed(method, bucket, key, query)
         changed = False
         if _S3_NAMESPACE in body:
             body = body.replace(_S3_NAMESPACE, b"")

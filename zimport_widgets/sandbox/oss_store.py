@@ -14,6 +14,7 @@ see each other's buckets (bucket names are still process-wide, as in moto's S3):
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -25,6 +26,7 @@ from .httpserver import ServerThread
 from .oss_crc import CrcBook
 from .oss_dialect import OssDialect
 from .oss_moto import account_backend, forget_account
+from .oss_persist import ObjectMirror
 from .oss_policy import Grant, KeyRing, StsCredentials
 
 __all__ = ["OssStore"]
@@ -33,6 +35,7 @@ __all__ = ["OssStore"]
 #: sandbox holds objects in memory, so it refuses bodies past 256 MiB with OSS's ``EntityTooLarge``
 #: (multipart uploads of any size still work: the uploader's parts are 8 MiB).
 MAX_BODY_BYTES = 256 * 1024 * 1024
+log = logging.getLogger("zimport_widgets.sandbox")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -56,8 +59,11 @@ class OssStore:
         region: str = "cn-hangzhou",
         faults: Faults | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        persist_dir: str | None = None,
+        port_or_any: bool = False,
     ) -> None:
         self.max_body_bytes = max_body_bytes
+        self._mirror = ObjectMirror(persist_dir) if persist_dir else None
         self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}"
         if not _BUCKET_RE.match(self.bucket):
             raise ValueError(f"bucket name {self.bucket!r} is not a valid OSS bucket name (3-63 of a-z, 0-9, -)")
@@ -68,7 +74,7 @@ class OssStore:
         self.account_id = str(100000000000 + uuid.uuid4().int % 899999999999)
         self._keys = KeyRing(self.access_key_id, self.access_key_secret)
         self._cred_lock = threading.Lock()
-        self._server = ServerThread(OssDialect(self), host=host, port=port, name="oss")
+        self._server = ServerThread(OssDialect(self), host=host, port=port, name="oss", port_or_any=port_or_any)
         self._crcs = CrcBook(self._backend)
         self._requests = 0
         self._started = False
@@ -97,8 +103,14 @@ class OssStore:
     def _warm_up(self) -> None:
         try:
             backend = self._backend()
+            if self._mirror is not None:
+                restored = self._mirror.restore(backend)
+                if restored:
+                    log.info("restored %d object(s) from %s", restored, self._mirror.folder)
             if self.bucket not in backend.buckets:
                 backend.create_bucket(self.bucket, "us-east-1")
+            if self._mirror is not None:
+                self._mirror.bucket_created(self.bucket)
         except BaseException as exc:
             self._warm_error = exc
         finally:
@@ -174,6 +186,25 @@ class OssStore:
     def request_count(self) -> int:
         """Requests received so far (including failed and injected ones)."""
         return self._requests
+
+    def _object_changed(self, method: str, bucket: str, key: str, query: list[tuple[str, str]]) -> None:
+        """After a successful write: keep the on-disk copy (if any) in step with moto."""
+        mirror = self._mirror
+        if mirror is None or not bucket:
+            return
+        params = {k for k, _ in query}
+        if not key:
+            if method == "PUT" and not params:
+                mirror.bucket_created(bucket)
+            elif method == "POST" and "delete" in params:
+                mirror.resync(self._backend(), bucket)
+            return
+        if method == "DELETE" and "uploadId" not in params:
+            mirror.deleted(bucket, key)
+        elif (method == "PUT" and not ({"uploadId", "partNumber"} & params)) or (
+            method == "POST" and ("uploadId" in params or "append" in params)
+        ):
+            mirror.saved(self._backend(), bucket, key)
 
     def _count_request(self) -> None:
         with self._cred_lock:

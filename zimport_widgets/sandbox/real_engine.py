@@ -173,8 +173,8 @@ class BulkInsertRunner(JobRunner):
 
     engine: RealMilvusEngine
 
-    def __init__(self, engine: RealMilvusEngine, faults: Faults, *, work_dir: str) -> None:
-        super().__init__(engine, faults, work_dir=work_dir)
+    def __init__(self, engine: RealMilvusEngine, faults: Faults, *, work_dir: str, keep_records: bool = False) -> None:
+        super().__init__(engine, faults, work_dir=work_dir, keep_records=keep_records)
 
     def _import(self, job: ImportJobRecord, root: str) -> None:
         local = self._download(job, root, span=(5, 10))

@@ -61,12 +61,15 @@ class Sandbox:
         if self._own_dir:  # removed on stop(), or when the object goes away without one
             weakref.finalize(self, shutil.rmtree, self.data_dir, True)
         self.faults = Faults()
+        kept = {} if self._own_dir else _read_state(self.data_dir)  # a restart on the same folder: same names
         self.api_key = api_key or "sbx-" + secrets.token_hex(16)
-        self.cluster_id = cluster_id or "in01-" + secrets.token_hex(8)
+        self.cluster_id = cluster_id or kept.get("cluster_id") or "in01-" + secrets.token_hex(8)
         self.region = region
+        persist = None if self._own_dir else os.path.join(self.data_dir, "objects")
         self.store = OssStore(
-            host=host, bucket=bucket, access_key_id=access_key_id, access_key_secret=access_key_secret,
-            region=region, faults=self.faults,
+            host=host, bucket=bucket or kept.get("bucket"), access_key_id=access_key_id,
+            access_key_secret=access_key_secret, region=region, faults=self.faults, persist_dir=persist,
+            port=int(kept.get("oss_port") or 0), port_or_any=True,
         )  # fmt: skip
         jobs_dir = os.path.join(self.data_dir, "jobs")
         self.engine: MilvusEngine
@@ -75,11 +78,11 @@ class Sandbox:
             from .real_engine import BulkInsertRunner, RealMilvusEngine
 
             self.engine = real = RealMilvusEngine(os.path.join(self.data_dir, "milvus"))
-            self.runner = BulkInsertRunner(real, self.faults, work_dir=jobs_dir)
+            self.runner = BulkInsertRunner(real, self.faults, work_dir=jobs_dir, keep_records=not self._own_dir)
         elif engine == "lite":
             self.engine = MilvusEngine(os.path.join(self.data_dir, "milvus"))
             self.runner = JobRunner(self.engine, self.faults, work_dir=jobs_dir, batch_rows=batch_rows,
-                                    batch_delay=batch_delay)  # fmt: skip
+                                    batch_delay=batch_delay, keep_records=not self._own_dir)  # fmt: skip
         else:
             raise ValueError(f"engine must be 'lite' or 'milvus', not {engine!r}")
         self.controller = ImportController(
@@ -88,8 +91,10 @@ class Sandbox:
         )  # fmt: skip
         self.cluster = ClusterApp(engine=self.engine, faults=self.faults, api_key=lambda: self.api_key)
         self.controller.mount_milvus_routes(self.cluster.app)
-        self._controller_server = ServerThread(self.controller.app, host=host, name="controller")
-        self._cluster_server = ServerThread(self.cluster.app, host=host, name="cluster")
+        self._controller_server = ServerThread(self.controller.app, host=host, name="controller", port_or_any=True,
+                                               port=int(kept.get("controller_port") or 0))  # fmt: skip
+        self._cluster_server = ServerThread(self.cluster.app, host=host, name="cluster", port_or_any=True,
+                                            port=int(kept.get("cluster_port") or 0))  # fmt: skip
         self._started = False
         self.startup_seconds: float | None = None
 
@@ -105,6 +110,11 @@ class Sandbox:
             self.store.start(wait=False)
             self._controller_server.start()
             self._cluster_server.start()
+            if not self._own_dir:  # a restart on this folder: the same names and, where free, the same ports
+                _write_state(self.data_dir, {
+                    "bucket": self.store.bucket, "cluster_id": self.cluster_id, "oss_port": self.store.port,
+                    "controller_port": self._controller_server.port, "cluster_port": self._cluster_server.port,
+                })  # fmt: skip
             self.runner.start()
             self._started = True
             if wait:
@@ -265,3 +275,28 @@ def start_if_unconfigured() -> Sandbox | None:
     sb = Sandbox().start()
     os.environ.update(sb.env())
     return sb
+
+
+_STATE_FILE = "sandbox.json"
+_STATE_KEYS = ("bucket", "cluster_id", "oss_port", "controller_port", "cluster_port")
+
+
+def _read_state(data_dir: str) -> dict[str, str]:
+    """The names an earlier sandbox on ``data_dir`` used (bucket, cluster id, ports); no secrets are kept."""
+    try:
+        with open(os.path.join(data_dir, _STATE_FILE), encoding="utf-8") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    return {k: str(v) for k, v in state.items() if k in _STATE_KEYS and isinstance(v, (str, int))}
+
+
+def _write_state(data_dir: str, state: dict[str, str | int]) -> None:
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    path = os.path.join(data_dir, _STATE_FILE)
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(state, f)
+    os.replace(path + ".tmp", path)
