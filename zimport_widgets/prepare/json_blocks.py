@@ -49,6 +49,8 @@ class VectorBlocks:
     """
 
     _ESCAPED_BRACKET = re.compile(rb"\\u005[bB]")
+    #: simdjson reads a lone surrogate escape as U+FFFD: such blocks go to orjson, which refuses it
+    _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
     def __init__(self, vectors: VectorSpecs) -> None:
         self.vectors = {name: spec for name, spec in vectors.items() if spec[0] > 0}
@@ -60,7 +62,7 @@ class VectorBlocks:
         return rows if rows is not None else load_rows(text)
 
     def _load_fast(self, text: bytes) -> list | None:
-        if text.find(b"\\") >= 0 and self._ESCAPED_BRACKET.search(text):
+        if text.find(b"\\") >= 0 and (self._ESCAPED_BRACKET.search(text) or self._SURROGATE.search(text)):
             return None
         try:
             doc = self.parser.parse(text)

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
+import numpy as np
 
 from ..errors import DataFileError
 from ..fmt import short_repr
 from .json_blocks import VectorBlocks, VectorSpecs, load_rows, orjson, simdjson
+from .rules import MAX_JSON_DEPTH
 
 __all__ = [
     "ROW_CUT",
@@ -51,14 +53,21 @@ def open_rows(path: Path) -> tuple[BinaryIO, str]:
             fh.seek(0)
             key = None
             try:
-                for pfx, event, value in ijson.parse(fh):
+                for pfx, event, value in ijson.parse(_Guard(fh), buf_size=1 << 14):
                     if pfx == "" and event == "map_key":
                         key = value
                         break
                     if pfx == "" and event == "end_map":
                         break
-            except ijson.JSONError as exc:
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
                 raise _json_error(path, exc, 0) from None
+            except _Unsafe as bad:
+                m = _ROWS_HEAD.match(head)
+                key_text = m.group(1) if m and m.group(1) else b"rows"
+                guess = str(json.loads(b'"' + key_text + b'"')) + ".item"
+                row, where = _locate(fh, guess, stop=bad.offset)
+                raise DataFileError(bad.problem, file=path.name, row=row, field=where, expected=bad.expected,
+                                    got=bad.got) from None  # fmt: skip
             if key is None:
                 raise DataFileError("the root object has no 'rows' key", file=path.name,
                                     expected="{\"rows\": [...]}", got="{}")  # fmt: skip
@@ -77,21 +86,24 @@ def open_rows(path: Path) -> tuple[BinaryIO, str]:
         raise
 
 
-def _json_error(path: Path, exc: Exception, row: int) -> DataFileError:
-    err = _json_error_text(path, exc, row)
+def _json_error(path: Path, exc: Exception, row: int, *, field: str | None = None) -> DataFileError:
+    err = _json_error_text(path, exc, row, field)
     err.structural = True  # type: ignore[attr-defined]  # a syntax problem, not a value problem
     return err
 
 
-def _json_error_text(path: Path, exc: Exception, row: int) -> DataFileError:
+def _json_error_text(path: Path, exc: Exception, row: int, field: str | None = None) -> DataFileError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        return DataFileError("the text is not valid UTF-8", file=path.name, row=row, field=field,
+                             expected="UTF-8 text", got=f"the bytes {exc.object[exc.start:exc.end]!r}")  # fmt: skip
     if "overflow" in str(exc):
-        return DataFileError("a number is too large", file=path.name, row=row,
+        return DataFileError("a number is too large", file=path.name, row=row, field=field,
                              expected="numbers within 64-bit range", got=text)  # fmt: skip
     if "premature EOF" in str(exc) or "Incomplete JSON" in str(exc):
-        return DataFileError("the JSON ends early (the file is truncated)", file=path.name, row=row,
+        return DataFileError("the JSON ends early (the file is truncated)", file=path.name, row=row, field=field,
                              expected="a complete JSON document", got=text)  # fmt: skip
-    return DataFileError("malformed JSON", file=path.name, row=row, expected="valid JSON", got=text,
+    return DataFileError("malformed JSON", file=path.name, row=row, field=field, expected="valid JSON", got=text,
                          hint="fix the file near this row (NaN/Infinity, single quotes and trailing commas "
                          "are not JSON)")  # fmt: skip
 
@@ -288,27 +300,27 @@ def _check_root_keys(fh: Any, prefix: str, name: str) -> None:
     fh.seek(0)
     seen = False
     try:
-        for pfx, event, value in ijson.parse(fh):
+        for pfx, event, value in ijson.parse(_Guard(fh)):
             if pfx == "" and event == "map_key":
                 if seen:
                     raise DataFileError(f"the root object holds a second key {value!r} next to {rows_key!r}",
                                         file=name, expected=f"only the key {rows_key!r} at the root",
                                         got=f"key {value!r}", hint="move the extra data out of the file")  # fmt: skip
                 seen = True
-    except ijson.JSONError as exc:  # pragma: no cover - the same stream parsed fine just before
-        raise _json_error(Path(name), exc, 0) from None
+    except (ijson.JSONError, _Unsafe) as exc:  # pragma: no cover - the same stream parsed fine just before
+        raise DataFileError(str(exc), file=name) from None
 
 
 def read_first_key(path: Path, prefix: str) -> str | None:
     """The first key of the first row (read with ijson events, stops right there)."""
     try:
         with open(path, "rb") as fh:
-            for pfx, event, value in ijson.parse(fh):
+            for pfx, event, value in ijson.parse(_Guard(fh), buf_size=1 << 14):
                 if pfx == prefix and event == "map_key":
                     return str(value)
                 if pfx == prefix and event == "end_map":
                     return None
-    except ijson.JSONError:
+    except (ijson.JSONError, UnicodeDecodeError, _Unsafe):
         return None
     return None
 
@@ -336,24 +348,36 @@ def _iter_items(
 ) -> Generator[Any, None, int]:
     """Yield the items at ``prefix`` of an open (seekable) stream; return how many.
 
-    Errors number rows from ``row_offset`` (the rows before this stream's first one).
+    Errors number rows from ``row_offset`` (the rows before this stream's first one) and name the field
+    (and element) they sit in. ijson reads through a :class:`_Guard`: its C backend would turn a lone
+    surrogate escape into ``?`` and build values of any depth (memory grows with depth squared), so
+    both are refused before it sees them.
     """
     n = 0
     overflow: Exception | None = None
-    items = ijson.items(fh, prefix, use_float=True, buf_size=1 << 18)
+    guard = _Guard(fh)
+    items = ijson.items(guard, prefix, use_float=True, buf_size=1 << 18)
     while True:
         try:
             row = next(items)
         except StopIteration:
             break
-        except ijson.JSONError as exc:
+        except _Unsafe as bad:
+            row_at, where = _locate(fh, prefix, stop=bad.offset)
+            raise DataFileError(bad.problem, file=name, row=row_offset + row_at, field=where,
+                                expected=bad.expected, got=bad.got) from None  # fmt: skip
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
             if "overflow" not in str(exc) or _slow_backend(items):
-                raise _json_error(Path(name), overflow or exc, row_offset + n) from None
+                err = _json_error(Path(name), overflow or exc, row_offset + n)
+                row_at, where = _locate(fh, prefix)
+                if where is not None and row_at >= n:
+                    err = _json_error(Path(name), overflow or exc, row_offset + row_at, field=where)
+                raise err from None
             overflow = exc
             # yajl stops at numbers beyond 64 bits; the pure-Python backend reads them, so the
             # value checks can name the field. Re-read from the start and skip the rows done.
-            fh.seek(0)
-            items = ijson.get_backend("python").items(fh, prefix, use_float=True)
+            guard.seek(0)
+            items = ijson.get_backend("python").items(guard, prefix, use_float=True)
             for _ in range(n):
                 next(items)
             continue
@@ -362,6 +386,185 @@ def _iter_items(
         if on_bytes is not None and not n & 255:
             on_bytes(fh.tell())
     return n
+
+
+class _Unsafe(Exception):
+    """Raised by :class:`_Guard` at ``offset`` (bytes into the stream) before ijson reads a dangerous value."""
+
+    def __init__(self, offset: int, problem: str, expected: str, got: str) -> None:
+        self.offset, self.problem, self.expected, self.got = offset, problem, expected, got
+        super().__init__(problem)
+
+
+#: ``\uD800``-``\uDFFF`` escapes (with the backslashes before them, to tell ``\\uD800`` apart).
+_SURROGATE = re.compile(rb"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_LOW = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+class _Guard:
+    """A stream as ijson reads it, scanned on the way: lone surrogate escapes and nesting deeper than
+    :data:`~.rules.MAX_JSON_DEPTH` (+ the rows' own container levels) raise :class:`_Unsafe`.
+
+    The scan keeps its state between reads (inside a string or not, a pending backslash, the depth,
+    the last bytes of an escape cut by the read), so what it sees is exactly the byte stream.
+    """
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.seek(0)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self.fh.seek(pos, whence)
+        self.offset, self.depth, self.in_string, self.backslashes, self.carry = 0, 0, False, 0, b""
+        self.pending = False
+        return 0
+
+    def tell(self) -> int:
+        return int(self.fh.tell())
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        if data:
+            self._surrogates(data, final=False)
+            self._depth(data)
+            self.offset += len(data)
+        elif self.carry:
+            self._surrogates(b"", final=True)
+        return data
+
+    def _surrogates(self, data: bytes, *, final: bool) -> None:
+        if not self.carry and data.find(b"\\") < 0:
+            return
+        text, base = self.carry + data, self.offset - len(self.carry)
+        judged = 0 if self.pending else len(self.carry)  # matches inside the carry were judged last time
+        self.carry, self.pending = b"", False
+        for m in _SURROGATE.finditer(text):
+            if m.end() <= judged or len(m.group(1)) % 2 == 0:
+                continue  # judged already, or an escaped backslash then a plain "u"
+            high = m.group(2)[1:2].lower() in b"89ab"
+            rest = text[m.end() : m.end() + 6]
+            if high and not final and len(rest) < 6 and b"\\u"[: len(rest)] == rest[:2]:
+                self.carry, self.pending = text[m.start() :], True  # its pair may start in the next read
+                return
+            if high and _LOW.match(text, m.end()):
+                continue
+            if not high and m.start() >= 6 and _is_high_escape(text[m.start() - 6 : m.start()]):
+                continue
+            code = m.group(2).decode().upper()
+            raise _Unsafe(base + m.start(), "a lone surrogate escape is not Unicode text",
+                          "a \\uD800-\\uDBFF escape followed by a \\uDC00-\\uDFFF one",
+                          f"\\u{code} alone")  # fmt: skip
+        if not final:  # an escape (or the backslashes before it) may be cut by the end of this read
+            self.carry = text[-12:]
+
+    def _depth(self, data: bytes) -> None:
+        # only the special bytes matter: map them to small codes (bytes.translate, at C speed), then work
+        # on the positions of the few that are not 0
+        t = np.frombuffer(data.translate(_SPECIAL), np.uint8)
+        at = np.flatnonzero(t)
+        if not len(at):
+            self.backslashes = 0
+            return
+        code = t[at]
+        quote = code == _QUOTE
+        bs = code == _BACKSLASH
+        if bs.any() or self.backslashes:
+            # for each special byte, the run of backslashes right before it (adjacent positions)
+            prev_bs = np.zeros(len(at), bool)
+            prev_bs[1:] = bs[:-1] & (at[1:] == at[:-1] + 1)
+            # run length of consecutive backslashes ending just before i, computed with a cumulative trick
+            breaks = np.where(~prev_bs, np.arange(len(at)), 0)
+            np.maximum.accumulate(breaks, out=breaks)
+            run = np.arange(len(at)) - breaks
+            if self.backslashes and at[0] == 0:  # a run from the last read continues into this one
+                lead = (breaks == 0) & (at == np.arange(len(at)))
+                run = run + np.where(lead, self.backslashes, 0)
+            quote &= run % 2 == 0
+            ends_with_backslash = bool(bs[-1]) and int(at[-1]) == len(data) - 1
+            self.backslashes = int(run[-1]) + 1 if ends_with_backslash else 0
+        toggles = np.cumsum(quote, dtype=np.int64)
+        outside = (toggles + self.in_string) % 2 == 0
+        step = np.where(outside & (code == _OPEN), 1, np.where(outside & (code == _CLOSE), -1, 0))
+        depth = self.depth + np.cumsum(step)
+        limit = MAX_JSON_DEPTH + 3  # the rows list, the row object and {"rows": ...} around a value
+        top = int(depth.max())
+        if top > limit:
+            where = int(at[int(np.argmax(depth > limit))])
+            raise _Unsafe(self.offset + where, f"lists/objects nested deeper than {MAX_JSON_DEPTH} levels",
+                          f"at most {MAX_JSON_DEPTH} levels", "deeper nesting")  # fmt: skip
+        self.depth = int(depth[-1])
+        self.in_string = bool((int(toggles[-1]) + self.in_string) % 2)
+
+
+_OPEN, _CLOSE, _QUOTE, _BACKSLASH = 1, 2, 3, 4
+_SPECIAL = bytes(
+    _OPEN if c in b"[{" else _CLOSE if c in b"]}" else _QUOTE if c == 34 else _BACKSLASH if c == 92 else 0
+    for c in range(256)
+)
+
+
+def _is_high_escape(six: bytes) -> bool:
+    return len(six) == 6 and six[:2] == b"\\u" and six[2:3] in b"dD" and six[3:4].lower() in b"89ab"
+
+
+class _Truncated:
+    """The first ``stop`` bytes of a stream (then it ends: ijson reports incomplete JSON there)."""
+
+    def __init__(self, fh: Any, stop: int) -> None:
+        self.fh, self.left = fh, stop
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return 0  # already at the start (the guard resets its own state)
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        data = self.fh.read(self.left if n is None or n < 0 else min(n, self.left))
+        self.left -= len(data)
+        return bytes(data)
+
+
+_VALUE_EVENTS = ("start_map", "start_array", "string", "number", "boolean", "null")
+
+
+def _locate(fh: Any, prefix: str, *, stop: int | None = None) -> tuple[int, str | None]:
+    """Where a parse of ``fh`` (from its start, up to byte ``stop``) breaks off: (row index, field).
+
+    The field is the row key whose value the parse was in, with the element index for a list
+    (``vec[1]``). Read with ijson events only: no value is built.
+    """
+    fh.seek(0)
+    source = _Guard(fh if stop is None else _Truncated(fh, stop))
+    row, field = -1, None
+    count, in_list, open_element = 0, False, False  # elements of the field's list seen; one still open
+    field_prefix = item_prefix = ""
+    try:
+        for pfx, event, value in ijson.parse(source, use_float=True, buf_size=1 << 14):
+            if pfx == prefix:
+                if event in _VALUE_EVENTS:
+                    row, field, in_list = row + 1, None, False
+                elif event == "map_key":
+                    field, in_list = str(value), False
+                    field_prefix, item_prefix = f"{prefix}.{field}", f"{prefix}.{field}.item"
+            elif field is not None and pfx == field_prefix and event == "start_array":
+                in_list, count, open_element = True, 0, False
+            elif in_list and pfx == field_prefix and event == "end_array":
+                in_list = False
+            elif in_list and pfx == item_prefix:
+                if event in _VALUE_EVENTS:
+                    count += 1
+                    open_element = event.startswith("start_")
+                elif event.startswith("end_"):
+                    open_element = False
+    except (ijson.JSONError, UnicodeDecodeError, ValueError, _Unsafe):
+        pass
+    where = field
+    if field is not None and in_list:
+        where = f"{field}[{count - 1 if open_element else count}]"
+    return max(row, 0), where
 
 
 def _slow_backend(items: Any) -> bool:
@@ -375,12 +578,14 @@ def _check_rows_container(path: Path, fh: BinaryIO, prefix: str, n: int) -> None
     fh.seek(0)
     parent = prefix[: -len(".item")] if prefix != "item" else ""
     try:
-        for pfx, event, _ in ijson.parse(fh):
+        for pfx, event, _ in ijson.parse(_Guard(fh), buf_size=1 << 14):
             if pfx == parent and event in ("start_array", "start_map", "string", "number", "boolean", "null"):
                 if event != "start_array":
                     got = event.replace("start_map", "object")
                     raise DataFileError("the rows are not a JSON list", file=path.name,
                                         expected="a list of row objects", got=got)  # fmt: skip
                 return
-    except ijson.JSONError as exc:
+    except (ijson.JSONError, UnicodeDecodeError) as exc:
         raise _json_error(path, exc, 0) from None
+    except _Unsafe as bad:
+        raise DataFileError(bad.problem, file=path.name, expected=bad.expected, got=bad.got) from None

@@ -52,6 +52,10 @@ NEWER_SERVER_KINDS = {"csv": "Milvus 2.5+", "jsonl": "Milvus 2.6+ (PR #44717)"}
 ROW_GROUP_BYTES = 8 << 20
 #: The file (and key) of the dynamic field's values.
 META_FIELD = "$meta"
+#: The deepest nesting of lists/objects a JSON value (a JSON field, ``$meta``, a whole row) may have.
+#: The project's bound, so that no reader or encoder recurses or allocates without end (Go's
+#: encoding/json, which Milvus uses, stops at 10,000; orjson at 1,024; deep values are never real data).
+MAX_JSON_DEPTH = 128
 INT_RANGES = {
     DataType.INT8: (-(1 << 7), (1 << 7) - 1),
     DataType.INT16: (-(1 << 15), (1 << 15) - 1),
