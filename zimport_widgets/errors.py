@@ -9,6 +9,7 @@ actionable message (what went wrong, where, what to do) and never contains a key
     - UnsupportedFieldError     - a field type NumPy import cannot carry (ARRAY, SPARSE, nullable)
   x DataFileError               - a value or file of the import source is wrong (file, row, field)
   x SourceInvalidError          - :func:`check_import_source` found errors; carries the report
+  x LocalFileError              - a local file or folder could not be read or written (also an OSError)
   x StorageError                - object storage (OSS) failed; carries OSS code, status, request id
     - StorageAuthError          - wrong access key id or secret (InvalidAccessKeyId, SignatureDoesNotMatch)
     - BucketNotFoundError       - the bucket does not exist (NoSuchBucket)
@@ -29,8 +30,13 @@ actionable message (what went wrong, where, what to do) and never contains a key
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
+import errno
+import functools
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "AmbiguousRequestError",
@@ -41,6 +47,7 @@ __all__ = [
     "ImportJobFailed",
     "ImportTimeout",
     "IntegrityError",
+    "LocalFileError",
     "ProgressCallbackError",
     "RequestNotSent",
     "RetryableStatus",
@@ -55,6 +62,7 @@ __all__ = [
     "ZillizAPIError",
     "ZillizError",
     "ZillizNetworkError",
+    "local_file_errors",
     "redact",
 ]
 
@@ -142,6 +150,62 @@ class DataFileError(ZImportError, ValueError):
         if self.expected is None:
             return self.detail
         return f"{self.detail} (expected {self.expected}" + (f", got {self.got})" if self.got is not None else ")")
+
+
+class LocalFileError(ZImportError, OSError):
+    """A local file or folder could not be read or written (permissions, a full disk, a name too long...).
+
+    ``path`` names it; ``errno`` is the system's code. Nothing half-written is left behind.
+    """
+
+    _HINTS: ClassVar[dict[int, str]] = {
+        errno.EACCES: "check the permissions of {path} (ls -ld) or choose another place",
+        errno.EPERM: "check the permissions of {path} (ls -ld) or choose another place",
+        errno.ENOSPC: "the disk holding {path} is full: free some space or write elsewhere",
+        errno.EFBIG: "{path} grew past the largest file this process may write (ulimit -f) or the disk allows",
+        errno.EDQUOT: "the disk quota for {path} is used up: free some space or write elsewhere",
+        errno.ENAMETOOLONG: "a file name is too long (each field becomes <field>.npy): shorten the field names",
+        errno.EEXIST: "a file is in the way: {path} is a file where a folder is needed",
+        errno.ENOTDIR: "a file is in the way: part of {path} is a file where a folder is needed",
+        errno.EISDIR: "{path} is a folder where a file is needed",
+        errno.EROFS: "{path} is on a read-only file system: write elsewhere",
+        errno.ENOENT: "check the path: {path} does not exist",
+    }
+
+    def __init__(self, message: str, *, path: str | None = None, errno_: int | None = None) -> None:
+        self.path, self.errno_code = path, errno_
+        hint = self._HINTS.get(errno_ or -1)
+        super().__init__(message, hint=hint.format(path=path or "the file") if hint else None)
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> LocalFileError:
+        """The error for ``exc``, naming its file (and the second one of a rename)."""
+        if isinstance(exc, LocalFileError):
+            return exc
+        path = os.fsdecode(exc.filename) if exc.filename is not None else None
+        what = exc.strerror or type(exc).__name__
+        if path is not None and exc.filename2 is not None:
+            text = f"{path} -> {os.fsdecode(exc.filename2)}: {what}"
+        else:
+            text = f"{path}: {what}" if path is not None else what
+        return cls(text, path=path, errno_=exc.errno)
+
+
+def local_file_errors(fn: F) -> F:
+    """Let ``fn`` raise :class:`LocalFileError` (naming the file) instead of a bare ``OSError``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LocalFileError:
+            raise
+        except OSError as exc:
+            if isinstance(exc, (ConnectionError, TimeoutError)) or (exc.errno is None and exc.filename is None):
+                raise  # not about a local file
+            raise LocalFileError.from_os_error(exc) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 class SourceInvalidError(ZImportError, ValueError):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
 
 from .errors import SchemaError
+from .fmt import short_repr
 
 __all__ = ["CollectionSchema", "DataType", "FieldSchema", "SchemaLike", "load_schema"]
 
@@ -80,6 +82,19 @@ _CODES = {
 }  # fmt: skip
 
 
+#: Milvus's own limits (proxy ``maxNameLength``, ``maxDimension``, ``maxVarCharLength``, ``maxArrayCapacity``:
+#: the defaults Zilliz Cloud keeps); a schema outside them is refused here, before any file is written.
+MAX_NAME_LENGTH = 255
+MAX_DIM = 32768
+MAX_VARCHAR_LENGTH = 65535
+MAX_ARRAY_CAPACITY = 4096
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class FieldSchema:
     """One collection field."""
@@ -101,12 +116,31 @@ class FieldSchema:
     def __post_init__(self) -> None:
         if not self.name:
             raise SchemaError("a field has no name")
-        if self.dtype.is_vector and self.dtype is not DataType.SPARSE_FLOAT_VECTOR and not self.dim:
-            raise SchemaError(f"field {self.name!r}: a {self.dtype.value} field needs a positive dim")
+        if self.name != "$meta" and not (len(self.name) <= MAX_NAME_LENGTH and _FIELD_NAME.match(self.name)):
+            raise SchemaError(
+                f"field {short_repr(self.name)}: not a Milvus field name (a letter or _ first, then letters, digits "
+                f"and _, at most {MAX_NAME_LENGTH} characters)"
+            )
+        name = self.name
+        if self.dtype.is_vector and self.dtype is not DataType.SPARSE_FLOAT_VECTOR:
+            top = MAX_DIM * 8 if self.dtype is DataType.BINARY_VECTOR else MAX_DIM
+            if not _is_int(self.dim) or not 0 < self.dim <= top:  # type: ignore[operator]
+                raise SchemaError(f"field {name!r}: a {self.dtype.value} field needs a dim from 1 to {top}, "
+                                  f"not {self.dim!r}")  # fmt: skip
         if self.dtype is DataType.BINARY_VECTOR and self.dim and self.dim % 8:
-            raise SchemaError(f"field {self.name!r}: a BinaryVector dim must be a multiple of 8, got {self.dim}")
+            raise SchemaError(f"field {name!r}: a BinaryVector dim must be a multiple of 8, got {self.dim}")
+        if self.max_length is not None and (
+            not _is_int(self.max_length) or not 0 < self.max_length <= MAX_VARCHAR_LENGTH
+        ):
+            raise SchemaError(f"field {name!r}: max_length must be from 1 to {MAX_VARCHAR_LENGTH} (bytes), "
+                              f"not {self.max_length!r}")  # fmt: skip
         if self.dtype is DataType.ARRAY and self.element_type is None:
-            raise SchemaError(f"field {self.name!r}: an Array field needs an element type")
+            raise SchemaError(f"field {name!r}: an Array field needs an element type")
+        if self.max_capacity is not None and (
+            not _is_int(self.max_capacity) or not 0 < self.max_capacity <= MAX_ARRAY_CAPACITY
+        ):
+            raise SchemaError(f"field {name!r}: max_capacity must be from 1 to {MAX_ARRAY_CAPACITY}, "
+                              f"not {self.max_capacity!r}")  # fmt: skip
 
     def describe(self) -> str:
         """Short human text like ``FloatVector(dim=768)``."""
@@ -378,8 +412,16 @@ def load_schema(source: str | os.PathLike[str] | Mapping[str, Any]) -> Collectio
                 doc = json.load(fh)
         except FileNotFoundError:
             raise SchemaError(f"schema file {os.fspath(source)} does not exist") from None
+        except IsADirectoryError:
+            raise SchemaError(f"schema file {os.fspath(source)} is a folder, not a file") from None
+        except UnicodeDecodeError:
+            raise SchemaError(f"schema file {os.fspath(source)} is not UTF-8 text (a JSON schema expected)") from None
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema file {os.fspath(source)} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SchemaError(f"schema file {os.fspath(source)} nests too deeply to be a schema") from None
+        except OSError as exc:
+            raise SchemaError(f"schema file {os.fspath(source)} cannot be read: {exc.strerror or exc}") from None
     if not isinstance(doc, Mapping):
         raise SchemaError("a schema must be a JSON object")
     body = doc.get("data", doc) if isinstance(doc.get("data"), Mapping) else doc

@@ -128,8 +128,25 @@ def test_datatype_parse_spellings():
 def test_invalid_schemas():
     with pytest.raises(SchemaError, match="exactly one primary key"):
         CollectionSchema(fields=(FieldSchema("a", DataType.INT64),))
-    with pytest.raises(SchemaError, match="needs a positive dim"):
+    with pytest.raises(SchemaError, match="needs a dim from 1 to 32768, not None"):
         FieldSchema("v", DataType.FLOAT_VECTOR)
+    for dim in (0, -3, 10**12, 32769, True):
+        with pytest.raises(SchemaError, match="needs a dim from 1 to 32768"):
+            FieldSchema("v", DataType.FLOAT_VECTOR, dim=dim)
+    assert FieldSchema("b", DataType.BINARY_VECTOR, dim=32768 * 8).dim == 262144
+    for length in (-1, 0, 65536, 10**12):
+        with pytest.raises(SchemaError, match="max_length must be from 1 to 65535"):
+            FieldSchema("s", DataType.VARCHAR, max_length=length)
+    with pytest.raises(SchemaError, match="max_capacity must be from 1 to 4096"):
+        FieldSchema("a", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4097)
+    for name in ("a\x00b", "1abc", "a-b", "dé", "x" * 256, "\udfff"):
+        with pytest.raises(SchemaError, match="not a Milvus field name"):
+            FieldSchema(name, DataType.INT64)
+    assert FieldSchema("_" + "x" * 254, DataType.INT64).name
+    big_dim = [{"key": "dim", "value": "1000000000000"}]
+    with pytest.raises(SchemaError, match="from 1 to 32768"):  # read from a REST schema
+        load_schema({"fields": [{"name": "id", "type": "Int64", "primaryKey": True},
+                                {"name": "v", "type": "FloatVector", "params": big_dim}]})  # fmt: skip
     with pytest.raises(SchemaError, match="multiple of 8"):
         FieldSchema("b", DataType.BINARY_VECTOR, dim=12)
     with pytest.raises(SchemaError, match="appears twice"):
@@ -144,6 +161,11 @@ def test_load_schema_file_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{oops")
     with pytest.raises(SchemaError, match="not valid JSON"):
         load_schema(tmp_path / "bad.json")
+    with pytest.raises(SchemaError, match="is a folder, not a file"):
+        load_schema(tmp_path)
+    (tmp_path / "binary.json").write_bytes(b"\x7fELF\xd0\x00\xff")
+    with pytest.raises(SchemaError, match="not UTF-8 text"):
+        load_schema(tmp_path / "binary.json")
 
 
 def test_infer_from_rows():

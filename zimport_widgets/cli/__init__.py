@@ -1,17 +1,20 @@
 """The ``zimport`` console script. Each subcommand group lives in its own module of this package.
 
 A module listed in ``_GROUPS`` defines ``register(subparsers)``, which adds its subcommands and sets
-``func(args) -> int`` on each. Exit codes: 0 valid/done, 1 invalid source or failed job, 2 usage error.
+``func(args) -> int`` on each. Exit codes: 0 valid/done, 1 invalid source, failed job or a file that cannot be
+read or written, 2 usage error, 70 an internal error (a bug: ``ZIMPORT_DEBUG=1`` shows its traceback). Every
+failure is one ``error:`` line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import ZImportError
+from ..errors import LocalFileError, ZImportError
 
 _GROUPS = ("prepare", "sandbox", "upload", "imports")
 
@@ -46,6 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a local file the command touched (or a socket): one line, naming it
+        print(f"error: {LocalFileError.from_os_error(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory (the input needs more memory than this machine allows)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line here; ZIMPORT_DEBUG=1 shows the traceback
+        if os.environ.get("ZIMPORT_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); run again with ZIMPORT_DEBUG=1 for the "
+              "traceback and report it", file=sys.stderr)  # fmt: skip
+        return 70
 
 
 if __name__ == "__main__":

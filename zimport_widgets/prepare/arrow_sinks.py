@@ -8,6 +8,7 @@ encoding for strings only, no compression for vectors (floats do not compress; i
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -175,6 +176,14 @@ class ParquetSink(_ChunkArrays):
             self._writer.close()
             self._writer = None
 
+    def abort(self) -> None:
+        """Stop without writing what is buffered (after a failure; the caller removes the files)."""
+        self._batches, self._buffered = [], 0
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # e.g. the disk is full: the footer cannot be written either
+                writer.close()
+
 
 class JsonSink(_ChunkArrays):
     """Checked rows as a ``{"rows": [...]}`` JSON import file (or several within ``max_file_bytes``).
@@ -242,6 +251,13 @@ class JsonSink(_ChunkArrays):
         if self._fh is not None and not self._fh.closed:
             self._end()
         self._fh = None
+
+    def abort(self) -> None:
+        """Stop without writing the end (after a failure; the caller removes the files)."""
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            with contextlib.suppress(Exception):
+                fh.close()
 
 
 def _json_values(fs: FieldSchema, arr: pa.Array) -> list[Any]:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..errors import DataFileError
+from ..errors import DataFileError, local_file_errors
 from ..fmt import format_bytes
 from ..schema import CollectionSchema, SchemaLike, load_schema
 from .checks_numpy import check_numpy
@@ -47,6 +47,7 @@ def _iter_dir(root: Path, depth: int, report: CheckReport, limits: ImportLimits)
             yield entry
 
 
+@local_file_errors
 def check_import_source(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     schema: SchemaLike | None = None,

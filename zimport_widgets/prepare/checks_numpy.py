@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFileError
+from ..fmt import short_repr
 from ..schema import CollectionSchema, DataType, FieldSchema
 from .json_text import loads_strict
 from .npy_format import NpyHeader, milvus_view, read_npy_header
@@ -207,6 +208,8 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
                               h.path, fs.name)  # fmt: skip
                 return
         elif dt is DataType.VARCHAR:
+            if _bad_text(block, start, h, fs, report):
+                return
             ml = fs.max_length or 65535
             lens = np.char.str_len(block)
             suspect = np.flatnonzero(lens * (4 if block.dtype.kind == "U" else 1) > ml)
@@ -218,8 +221,10 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
                                   h.path, fs.name)  # fmt: skip
                     return
         elif dt is DataType.JSON:
+            if _bad_text(block, start, h, fs, report):
+                return
             for r, value in enumerate(block.tolist()):
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                text = value.decode("utf-8") if isinstance(value, bytes) else value
                 try:
                     parsed = loads_strict(text)
                 except ValueError as exc:
@@ -230,3 +235,26 @@ def _check_values(h: NpyHeader, fs: FieldSchema, report: CheckReport) -> None:
                         f"row {start + r}: $meta must hold JSON objects, got {text[:40]!r}", h.path, fs.name
                     )
                     return
+
+
+def _bad_text(block: np.ndarray, start: int, h: NpyHeader, fs: FieldSchema, report: CheckReport) -> bool:
+    """Report the first string Milvus cannot read as UTF-8 text: bytes that are not UTF-8 (``|S``), or a
+    lone surrogate code point (``<U``, stored as UTF-32)."""
+    if block.dtype.kind == "U":
+        codes = np.ascontiguousarray(block).view(np.uint32).reshape(len(block), -1)
+        bad = np.flatnonzero(((codes >= 0xD800) & (codes <= 0xDFFF)).any(axis=1))
+        if len(bad):
+            r = int(bad[0])
+            report.add_error(f"row {start + r}: a lone surrogate code point is not Unicode text "
+                             f"({short_repr(block[r])})", h.path, fs.name)  # fmt: skip
+            return True
+        return False
+    if block.dtype.kind == "S":
+        for r, value in enumerate(block.tolist()):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                report.add_error(f"row {start + r}: the bytes are not UTF-8 text "
+                                 f"({value[max(0, exc.start - 8) : exc.end + 8]!r})", h.path, fs.name)  # fmt: skip
+                return True
+    return False

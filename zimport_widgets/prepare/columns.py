@@ -348,6 +348,7 @@ class StrColumn(Column):
 
     def _make_put(self) -> Callable[[int, int, Any], None]:
         values, err = self.values, self.error
+        npy = not self.utf8 and self.path is not None  # a .npy file is the result: <U drops trailing NULs
         if self.fs is None:  # $meta: already a JSON object string
             return lambda j, row, v: values.append(v)
         if self.fs.dtype is DataType.VARCHAR:
@@ -367,6 +368,11 @@ class StrColumn(Column):
                 if n * 4 > ml and (n > ml or len(v.encode("utf-8")) > ml):
                     raise err(row, "string longer than max_length", expected,
                               f"{len(v.encode('utf-8'))} bytes: {short_repr(v, 40)}")  # fmt: skip
+                if npy and v.endswith("\x00"):
+                    e = err(row, "a string ending in NUL characters cannot be kept in a .npy file (NumPy drops "
+                                 "trailing NULs)", "a string that does not end in \\x00", value_text(v))  # fmt: skip
+                    e.hint = "write Parquet instead (to='parquet', zimport convert --to parquet): it keeps every byte"
+                    raise e
                 values.append(v)
 
             return put_str

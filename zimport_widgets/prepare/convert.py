@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataFileError
+from ..errors import DataFileError, local_file_errors
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
@@ -105,6 +105,7 @@ def prepare_out_dir(out_dir: Path, names: set[str]) -> None:
             )
 
 
+@local_file_errors
 def convert_json_to_numpy(
     src: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],

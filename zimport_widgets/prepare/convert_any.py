@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import ConfigError, SchemaError
+from ..errors import ConfigError, SchemaError, local_file_errors
 from ..progress import ProgressArg
 from ..schema import CollectionSchema, SchemaLike, load_schema
 from .convert import ConvertResult, write_numpy
@@ -41,6 +41,7 @@ def schema_for(source: Source, schema: SchemaLike | None) -> CollectionSchema:
     return load_schema(schema)
 
 
+@local_file_errors
 def convert(
     source: Any,
     out: str | os.PathLike[str],

@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataFileError, SchemaError
-from ..fmt import value_text
+from ..errors import DataFileError, SchemaError, local_file_errors
+from ..fmt import short_repr, value_text
 from ..schema import CollectionSchema, DataType, FieldSchema, SchemaLike, load_schema
 from .json_rows import iter_json_rows
 
@@ -48,7 +48,14 @@ def infer_schema(
         values = [r.get(name) for r in rows if isinstance(r, Mapping) and r.get(name) is not None]
         if not values:
             raise SchemaError(f"cannot infer the type of field {name!r}: every sample value is null")
-        fields.append(_infer_field(name, values, max_length))
+        try:
+            fields.append(_infer_field(name, values, max_length))
+        except SchemaError as exc:
+            raise SchemaError(
+                f"the key {short_repr(name)} of the first row cannot be a field: {exc.message}",
+                hint="rename the key in the source, or give a schema (--schema) with dynamic fields on, "
+                "so that it goes into $meta",
+            ) from None
     pk = primary_key
     if pk is None:
         pk = next((n for n in ("id", "pk") if n in names), None)
@@ -60,6 +67,7 @@ def infer_schema(
     return CollectionSchema(fields=tuple(fields), enable_dynamic_field=enable_dynamic_field)
 
 
+@local_file_errors
 def infer_schema_from_json(path: str | os.PathLike[str], *, rows: int = _INFER_ROWS, **kwargs: Any) -> CollectionSchema:
     """Infer a schema from the first ``rows`` rows of a JSON import file (see :func:`infer_schema`)."""
     sample = []

@@ -12,6 +12,7 @@ So every header we write comes from ``numpy.lib.format`` (byte-identical to ``nu
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -166,7 +167,14 @@ def read_npy_header(path: str | os.PathLike[str]) -> NpyHeader:
             raise DataFileError(f"the .npy header is unreadable ({exc})", file=str(p),
                                 expected="a header under 64 KiB") from None  # fmt: skip
         offset = fh.tell()
-    return NpyHeader(p, dtype, tuple(int(s) for s in shape), bool(fortran), version, offset, size)
+    dims = tuple(int(s) for s in shape)
+    if any(d < 0 for d in dims):
+        raise DataFileError("the .npy header has a negative dimension", file=str(p),
+                            expected="a shape of sizes >= 0", got=f"shape {dims}")  # fmt: skip
+    if math.prod(dims) * max(1, dtype.itemsize) >= 1 << 63:
+        raise DataFileError("the .npy header's shape is larger than any file can hold", file=str(p),
+                            expected="a shape matching the file's size", got=f"shape {dims}")  # fmt: skip
+    return NpyHeader(p, dtype, dims, bool(fortran), version, offset, size)
 
 
 def append_range(path: str | os.PathLike[str], start: int, count: int, dst: BinaryIO) -> None:

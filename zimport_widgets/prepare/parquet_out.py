@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataFileError
+from ..errors import DataFileError, local_file_errors
 from ..fmt import format_bytes
 from ..progress import ConvertProgress, ProgressArg, Reporter
 from ..schema import CollectionSchema, SchemaLike
@@ -68,6 +68,7 @@ class ParquetResult:
         return f"<div><p><b>Converted</b> {html.escape(repr(self)[len('ParquetResult: ') :])}</p></div>"
 
 
+@local_file_errors
 def convert_json_to_parquet(
     src: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -200,7 +201,7 @@ def _final_names(target: Path, n: int) -> list[Path]:
 
 
 def _discard(sink: ParquetSink | JsonSink) -> None:
-    sink.close()
+    sink.abort()  # never close() here: flushing may fail again (a full disk) and leave the files behind
     for part in sink.paths:
         part.unlink(missing_ok=True)
 

@@ -228,6 +228,8 @@ def numpy_unsupported(fs: FieldSchema) -> str | None:
         return "it is a SparseFloatVector field"
     if fs.dtype not in NUMPY_FORMS:
         return f"type {fs.dtype.value} has no NumPy form"
+    if len(fs.name.encode("utf-8")) + len(".npy") > 255:  # NAME_MAX of every Linux file system
+        return f"its name is {len(fs.name)} characters: {fs.name[:8]}….npy is too long for a file name"
     return None
 
 

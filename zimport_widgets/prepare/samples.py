@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import local_file_errors
 from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = ["SAMPLE_ROWS", "estimate_rows_for_size", "iter_sample_rows", "sample_schema", "write_sample_json"]
@@ -101,6 +102,7 @@ def iter_sample_rows(n: int = SAMPLE_ROWS, *, seed: int = 0, dim: int = SAMPLE_D
         }
 
 
+@local_file_errors
 def write_sample_json(
     path: str | os.PathLike[str], n: int = SAMPLE_ROWS, *, seed: int = 0, dim: int = SAMPLE_DIM
 ) -> Path:
