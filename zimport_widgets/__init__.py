@@ -43,6 +43,8 @@ _LAZY = {
     "UploadResult": "storage.results",
     "UploadedObject": "storage.results",
     "check_bucket": "storage.oss",
+    "abort_stale_uploads": "storage.cleanup",
+    "StaleUpload": "storage.cleanup",
     "BucketAccess": "storage.oss",
     "OssCredentials": "config",
     "StorageKeys": "config",
@@ -81,6 +83,7 @@ _LAZY = {
     "ZillizNetworkError": "errors",
     "ImportJobFailed": "errors",
     "ImportTimeout": "errors",
+    "LocalFileError": "errors",
     # the local sandbox
     "Sandbox": "sandbox.sandbox",
     "open_tutorial": "sandbox.tutorial",

@@ -508,3 +508,25 @@ def test_read_only_sts_keys(oss_store):
     b = oss2.Bucket(oss2.StsAuth(ak, sk, token), oss_store.endpoint, oss_store.bucket)
     assert b.get_object("sts/d").read() == b"d"
     _denied(lambda: b.put_object("sts/e", b"e"))
+
+
+def test_the_listings_oss2_pages_through_parse_and_failures_are_oss_xml(oss_store):
+    """ListMultipartUploads carries NextKeyMarker and real Initiated times, ListParts takes an empty or zero
+    marker, and an operation moto lacks fails as OSS does: an XML error document, never an HTML page."""
+    b = _bucket(oss_store)
+    started = time.time()
+    ids = [b.init_multipart_upload(f"m/k{i}").upload_id for i in range(3)]
+    b.upload_part("m/k0", ids[0], 1, os.urandom(OSS_MIN_PART_SIZE))
+    page = b.list_multipart_uploads(prefix="m/")
+    assert [u.key for u in page.upload_list] == ["m/k0", "m/k1", "m/k2"] and page.next_key_marker == "m/k2"
+    assert all(abs(u.initiation_date - started) < 30 for u in page.upload_list)
+    assert [u.upload_id for u in oss2.MultipartUploadIterator(b, prefix="m/", max_uploads=1)] == ids
+    assert [p.part_number for p in oss2.PartIterator(b, "m/k0", ids[0], "0", max_parts=1)] == [1]
+    assert [p.part_number for p in oss2.PartIterator(b, "m/k0", ids[0])] == [1]
+    b.abort_multipart_upload("m/k1", ids[1])
+    assert [u.key for u in oss2.MultipartUploadIterator(b, prefix="m/")] == ["m/k0", "m/k2"]
+    b.put_object("a.txt", b"x")
+    with pytest.raises(oss2.exceptions.ServerError) as info:
+        b.restore_object("a.txt")
+    assert info.value.status == 500 and info.value.code == "InternalError" and info.value.request_id
+    assert b"<Error>" in info.value.body and b"<html" not in info.value.body.lower()

@@ -579,3 +579,116 @@ def test_an_unwritable_checkpoint_folder_fails_before_any_byte(store: OssStore, 
     with pytest.raises(OSError):
         up(src, "ckpt/v1", checkpoint_dir=blocker / "ck", **SMALL_MULTIPART)
     assert store.request_count == before  # nothing was sent, not even the listing
+
+
+# ------------------------------------------------------------------------ multipart uploads never left billed
+
+
+def _uploads(store: OssStore, prefix: str) -> list[tuple[str, str]]:
+    return [(u.key, u.upload_id) for u in oss2.MultipartUploadIterator(store.oss2_bucket(), prefix=prefix)]
+
+
+def _interrupted(up: Any, big: Path, prefix: str, **opts: Any) -> None:
+    def interrupt(event: UploadProgress) -> None:
+        if event.bytes_done >= event.bytes_total // 3:
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(ProgressCallbackError):
+        up(big, prefix, progress=interrupt, **opts)
+
+
+def test_a_file_changed_between_runs_aborts_its_old_upload(store: OssStore, up: Any, tmp_path: Path) -> None:
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(1_500_000))
+    opts = dict(multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+    _interrupted(up, big, "changed/v1", **opts)
+    [(key, _old)] = _uploads(store, "changed/")
+    _write(big, os.urandom(1_600_000))  # a new file under the same name: oss2 drops the checkpoint
+    up(big, "changed/v1", **opts)
+    assert _uploads(store, "changed/") == []  # the old upload was aborted, the new one completed
+    assert store.oss2_bucket().get_object(key).read() == big.read_bytes()
+
+
+def test_a_lost_checkpoint_leaves_an_upload_that_abort_stale_uploads_removes(
+    store: OssStore, up: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zimport_widgets import abort_stale_uploads
+
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(1_500_000))
+    opts = dict(multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+    _interrupted(up, big, "lost/v1", **opts)
+    for rec in (tmp_path / "checkpoints").rglob("*"):
+        if rec.is_file():
+            rec.unlink()  # the cache was cleared: nothing on this machine knows the upload any more
+    up(big, "lost/v1", **opts)
+    [(key, orphan)] = _uploads(store, "lost/")
+    creds = OssCredentials.resolve(store.endpoint, store.bucket, store.access_key_id, store.access_key_secret)
+    assert abort_stale_uploads("lost/", credentials=creds) == ()  # younger than an hour: maybe running
+    listed = abort_stale_uploads("lost/", credentials=creds, older_than=0, dry_run=True)
+    assert [(u.key, u.upload_id, u.aborted) for u in listed] == [(key, orphan, False)]
+    assert abs(listed[0].initiated.timestamp() - time.time()) < 60  # the real start time, not moto's 2010
+    for name, value in {"OSS_ENDPOINT": store.endpoint, "OSS_BUCKET": store.bucket,
+                        "OSS_ACCESS_KEY_ID": store.access_key_id,
+                        "OSS_ACCESS_KEY_SECRET": store.access_key_secret}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    assert cli_main(["abort-uploads", "--prefix", "lost/", "--older-than", "0"]) == 0
+    assert "1 unfinished multipart upload(s) aborted" in capsys.readouterr().err
+    assert _uploads(store, "lost/") == []
+    assert store.oss2_bucket().get_object(key).read() == big.read_bytes()  # the completed object is untouched
+
+
+def test_an_initiate_answered_too_late_leaves_no_upload(store: OssStore, up: Any, tmp_path: Path) -> None:
+    """The first initiate is answered after the read timeout: the server made an upload nobody holds."""
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(1_500_000))
+    store.faults.delay("/*/late/*", seconds=2.5, method="POST", service="oss", times=1)
+    late = store.faults.armed[-1]
+    res = up(big, "late/v1", multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2,
+             connect_timeout=1.0)  # fmt: skip
+    assert late.hits == 1 and res.total_bytes == big.stat().st_size
+    time.sleep(0.5)
+    assert _uploads(store, "late/") == []  # the late one was waited for and aborted
+    assert store.oss2_bucket().get_object("late/v1/vectors.npy").read() == big.read_bytes()
+
+
+def test_checkpoints_are_private(store: OssStore, up: Any, tmp_path: Path) -> None:
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(1_500_000))
+    _interrupted(up, big, "private/v1", multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+    ckpt = tmp_path / "checkpoints"
+    assert os.stat(ckpt).st_mode & 0o777 == 0o700
+    files = [p for p in ckpt.rglob("*") if p.is_file()]
+    assert files and all(os.stat(p).st_mode & 0o777 == 0o600 for p in files)
+    assert all(os.stat(p).st_mode & 0o777 == 0o700 for p in ckpt.rglob("*") if p.is_dir())
+
+
+def test_oss2_says_nothing_on_stderr_during_an_upload_that_succeeds(tmp_path: Path) -> None:
+    """oss2's warnings (a changed file, a dropped record) would reach stderr through Python's last resort."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from zimport_widgets.sandbox.oss_store import OssStore
+        from zimport_widgets.config import OssCredentials, UploadConfig
+        from zimport_widgets.storage.upload import upload_to_oss
+        big = Path({str(tmp_path)!r}) / "v.npy"
+        big.write_bytes(os.urandom(1_500_000))
+        with OssStore() as st:
+            creds = OssCredentials.resolve(st.endpoint, st.bucket, st.access_key_id, st.access_key_secret)
+            cfg = UploadConfig(multipart_threshold=1_000_000, part_size=102400, num_threads=2,
+                               checkpoint_dir={str(tmp_path / "ck")!r}, retry_backoff=0.01)
+            def stop(ev):
+                if ev.bytes_done > 500_000:
+                    raise RuntimeError("stop")
+            try:
+                upload_to_oss(big, prefix="q", credentials=creds, config=cfg, progress=stop, check=False)
+            except Exception:
+                pass
+            big.write_bytes(os.urandom(1_600_000))  # changed: oss2 warns and drops the record
+            st.faults.error("*", status=500, times=2, service="oss", method="PUT")
+            upload_to_oss(big, prefix="q", credentials=creds, config=cfg, progress=False, check=False)
+        print("done")
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "done", res.stderr
+    assert res.stderr == "", res.stderr

@@ -13,13 +13,13 @@ PUBLIC = [
     "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError", "ConvertProgress",
     "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient", "ImportJob",
     "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportPiece", "ImportPlan", "ImportProgress",
-    "ImportStallWarning", "ImportState",
-    "ImportTimeout", "OssCredentials", "ParquetResult", "RetryPolicy", "Sandbox", "SchemaError", "SearchHit",
-    "SearchResult", "SourceInvalidError", "StorageError", "StorageKeys", "UploadConfig", "UploadProgress",
-    "UploadResult", "UploadedObject", "VerifyResult", "WaitOptions", "ZImportError", "ZillizAPIError", "ZillizError",
-    "ZillizNetworkError", "check_bucket", "check_import_source", "convert", "convert_json_to_numpy",
-    "convert_json_to_parquet", "errors", "infer_schema", "infer_schema_from_json", "iter_sample_rows", "load_schema",
-    "open_tutorial", "sample_schema", "upload_to_oss", "verify_upload", "write_sample_json",
+    "ImportStallWarning", "ImportState", "ImportTimeout", "LocalFileError", "OssCredentials", "ParquetResult",
+    "RetryPolicy", "Sandbox", "SchemaError", "SearchHit", "SearchResult", "SourceInvalidError", "StaleUpload",
+    "StorageError", "StorageKeys", "UploadConfig", "UploadProgress", "UploadResult", "UploadedObject",
+    "VerifyResult", "WaitOptions", "ZImportError", "ZillizAPIError", "ZillizError", "ZillizNetworkError",
+    "abort_stale_uploads", "check_bucket", "check_import_source", "convert", "convert_json_to_numpy",
+    "convert_json_to_parquet", "errors", "infer_schema", "infer_schema_from_json", "iter_sample_rows",
+    "load_schema", "open_tutorial", "sample_schema", "upload_to_oss", "verify_upload", "write_sample_json",
 ]  # fmt: skip
 
 

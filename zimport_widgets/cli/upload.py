@@ -29,6 +29,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
+    a = subparsers.add_parser(
+        "abort-uploads",
+        help="abort unfinished multipart uploads under a prefix (OSS bills their parts)",
+        description="List the multipart uploads under PREFIX that never completed (a killed upload, a lost "
+        "checkpoint) and abort those older than --older-than seconds. Settings from the OSS_* variables.",
+    )
+    a.add_argument("--prefix", default="", help="only under this folder of the bucket (default: the whole bucket)")
+    a.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS",
+                   help="leave uploads younger than this alone: they may be running now (default 3600)")  # fmt: skip
+    a.add_argument("--dry-run", action="store_true", help="list them, abort nothing")
+    a.add_argument("--bucket", help="the bucket (default: $OSS_BUCKET)")
+    a.add_argument("--endpoint", help="the OSS endpoint (default: $OSS_ENDPOINT)")
+    a.set_defaults(func=run_abort)
+
+
+def run_abort(args: argparse.Namespace) -> int:
+    from ..config import OssCredentials
+    from ..storage.cleanup import abort_stale_uploads
+
+    found = abort_stale_uploads(
+        args.prefix, credentials=OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket),
+        older_than=args.older_than, dry_run=args.dry_run,
+    )  # fmt: skip
+    for up in found:
+        print(str(up))
+    verb = "found (dry run)" if args.dry_run else "aborted"
+    done = len(found) if args.dry_run else sum(u.aborted for u in found)
+    print(f"{done} unfinished multipart upload(s) {verb} under {args.prefix or 'the bucket'!r}", file=sys.stderr)
+    return 0
+
 
 def _size(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", text.lower())

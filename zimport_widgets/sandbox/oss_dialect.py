@@ -12,6 +12,8 @@ holds no state of its own; :class:`~.oss_store.OssStore` (which serves it) does.
 from __future__ import annotations
 
 import io
+import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -28,8 +30,9 @@ from .oss_wire import REASONS, BodyTooLarge, IncompleteBody, error_xml, new_requ
 
 __all__ = ["DialectStore", "OssDialect"]
 
+log = logging.getLogger("zimport_widgets.sandbox")
 _S3_NAMESPACE = b' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
-_DROP_IF_EMPTY = ("continuation-token", "start-after")
+_DROP_IF_EMPTY = ("continuation-token", "start-after", "part-number-marker", "key-marker", "upload-id-marker")
 _SIGNED_URL_PARAMS = ("OSSAccessKeyId", "Expires", "Signature", "security-token")
 
 
@@ -39,6 +42,7 @@ class DialectStore(Protocol):
     region: str
     account_id: str
     max_body_bytes: int
+    _upload_times: dict[str, float]
     faults: Faults
     _keys: KeyRing
     _crcs: CrcBook
@@ -177,13 +181,19 @@ class OssDialect:
             captured["status"], captured["headers"] = status, list(hdrs)
             return lambda data: None
 
-        result = self.app(environ, _capture)
         try:
-            body = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            result = self.app(environ, _capture)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:  # moto has no such operation (AppendObject, RestoreObject...): OSS's XML, not HTML
+            log.debug("moto failed on %s %s", method, path, exc_info=True)
+            return self._respond_error(start_response, environ, 500, "InternalError",
+                                       "We encountered an internal error. Please try again.", rid, bucket,
+                                       Key=key or None)  # fmt: skip
         status_line: str = captured["status"]
         status = int(status_line.split(" ", 1)[0])
         out_headers = [(k, v) for k, v in captured["headers"] if not k.lower().startswith("x-amz-request")]
@@ -194,6 +204,13 @@ class OssDialect:
             message = tag(body, "Message") or status_line
             extra = {"BucketName": tag(body, "BucketName"), "Key": tag(body, "Key")}
             return self._respond_error(start_response, environ, status, code, message, rid, bucket, **extra)
+        if status >= 400:  # moto's own failure pages are HTML: OSS always answers its XML error document
+            log.debug("moto answered %s without an S3 error document for %s %s", status_line, method, path)
+            return self._respond_error(
+                start_response, environ, status, "InternalError" if status >= 500 else "InvalidRequest",
+                "We encountered an internal error. Please try again." if status >= 500 else status_line,
+                rid, bucket, Key=key or None,
+            )  # fmt: skip
 
         if status < 300 and method in ("PUT", "POST", "DELETE"):
             store._object_changed(method, bucket, key, query)
@@ -203,6 +220,15 @@ class OssDialect:
             changed = True
         if b"<ListBucketResult" in body[:200] and b"<Type>" not in body:
             body = body.replace(b"</Contents>", b"<Type>Normal</Type></Contents>")
+            changed = True
+        if status == 200 and method == "POST" and key and any(k == "uploads" for k, _ in query):
+            upload_id = tag(body, "UploadId")
+            if upload_id:
+                store._upload_times[upload_id] = time.time()  # moto shows one fixed date from 2010 for all
+        if b"<ListMultipartUploadsResult" in body[:200]:
+            if b"<NextKeyMarker" not in body:
+                body = _with_next_markers(body)  # OSS always sends both; oss2 cannot parse the answer without them
+            body = _with_initiated(body, store._upload_times)
             changed = True
         if b"<ListAllMyBucketsResult" in body[:200]:
             loc = (
@@ -283,3 +309,35 @@ class OssDialect:
              ("x-oss-request-id", rid), ("Server", "AliyunOSS")],
         )  # fmt: skip
         return [xml]
+
+
+def _with_next_markers(body: bytes) -> bytes:
+    """A ListMultipartUploads answer with ``NextKeyMarker`` / ``NextUploadIdMarker`` (the last upload's)."""
+    keys = re.findall(rb"<Upload>.*?<Key>(.*?)</Key>", body, re.S)
+    ids = re.findall(rb"<UploadId>(.*?)</UploadId>", body)
+    markers = (
+        b"<NextKeyMarker>"
+        + (keys[-1] if keys else b"")
+        + b"</NextKeyMarker><NextUploadIdMarker>"
+        + (ids[-1] if ids else b"")
+        + b"</NextUploadIdMarker>"
+    )
+    at = body.find(b"<MaxUploads>")
+    if at < 0:
+        at = body.find(b"</ListMultipartUploadsResult>")
+    return body[:at] + markers + body[at:]
+
+
+def _with_initiated(body: bytes, started: dict[str, float]) -> bytes:
+    """Each listed upload with the time it was really initiated (when this store saw it)."""
+
+    def one(m: re.Match[bytes]) -> bytes:
+        block = m.group(0)
+        uid = re.search(rb"<UploadId>(.*?)</UploadId>", block)
+        at = started.get(uid.group(1).decode()) if uid else None
+        if at is None:
+            return block
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(at)).encode()
+        return re.sub(rb"<Initiated>.*?</Initiated>", b"<Initiated>" + stamp + b"</Initiated>", block)
+
+    return re.sub(rb"<Upload>.*?</Upload>", one, body, flags=re.S)

@@ -63,6 +63,7 @@ class OssStore:
         port_or_any: bool = False,
     ) -> None:
         self.max_body_bytes = max_body_bytes
+        self._upload_times: dict[str, float] = {}  # upload id -> when it was initiated
         self._mirror = ObjectMirror(persist_dir) if persist_dir else None
         self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}"
         if not _BUCKET_RE.match(self.bucket):

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +44,7 @@ _CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId|security-token)=)[^/&\s
 #: the token inside a string to sign (oss2.auth logs it: ``x-oss-security-token:TOKEN\n``) and the key id
 #: oss2.StsAuth logs when it is made (``Init StsAuth: access_key_id: ID, ...``)
 _TOKEN_SIGNED = re.compile(r"(x-oss-security-token:|access_key_id: )[^\s\\'\",]+", re.IGNORECASE)
+log = logging.getLogger("zimport_widgets.storage")
 _OSS2_LOGGERS = ("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.resumable", "oss2.utils")
 
 
@@ -63,12 +66,23 @@ class RedactFilter(logging.Filter):
 _FILTER = RedactFilter()
 
 
+_QUIET = logging.NullHandler()
+
+
 def install_log_filter() -> None:
-    """Mask keys in oss2's log records (idempotent)."""
+    """Mask keys in oss2's log records, and keep them off stderr (idempotent).
+
+    oss2 warns (``File ... has been changed``, ``Multipart upload ... does not exist``) through loggers
+    with no handler, which Python then prints on stderr in the middle of an upload that succeeds. A
+    handler on ``oss2`` stops that; records still reach the handlers a user configures on the root.
+    """
     for name in _OSS2_LOGGERS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    root = logging.getLogger("oss2")
+    if _QUIET not in root.handlers:
+        root.addHandler(_QUIET)
 
 
 @dataclass(frozen=True)
@@ -220,9 +234,60 @@ class OssBackend:
                 progress_callback=on_progress,
             )
 
-        result = self.call(send, action="uploading", key=key)
+        try:
+            result = self.call(send, action="uploading", key=key)
+        finally:
+            self._abort_leftovers(key, path)
         verified = self._bucket.verified_multipart.pop(key, None)
         return PutResult(getattr(result, "crc", None), getattr(result, "request_id", None), verified)
+
+    def _abort_leftovers(self, key: str, path: Path) -> None:
+        """Abort the multipart uploads of ``key`` this upload started and left (an attempt retried afresh,
+        an initiate whose answer was lost): OSS bills their parts until they are aborted. The one a
+        checkpoint still names is kept, so that the next run resumes it."""
+        import oss2
+
+        store = self.open_checkpoints()
+        record = store.get(store.make_store_key(self.bucket_name, key, os.path.abspath(path))) or {}
+        keep = record.get("upload_id") if isinstance(record, dict) else None
+        bucket = self._bucket
+        with bucket._verified_lock:
+            ours = bucket.started_uploads.pop(key, set())
+            unclear = bucket.unclear_initiates.pop(key, None)
+        ours -= bucket.completed_uploads | {keep}
+        if not ours and unclear is None:
+            return
+        # an unanswered initiate may still be served (its upload appears later): watch as long as it could take
+        wait_until = time.time() + 2 * self.config.connect_timeout + 1 if unclear is not None else 0.0
+        try:
+            while True:
+                found = [
+                    up.upload_id for up in oss2.MultipartUploadIterator(bucket, prefix=key)
+                    if up.key == key and up.upload_id != keep and (
+                        up.upload_id in ours
+                        or (unclear is not None and (up.initiation_date or 0) >= unclear - _CLOCK_SLACK)
+                    )
+                ]  # fmt: skip
+                for upload_id in found:
+                    self._abort(key, upload_id, why="left by this upload")
+                if unclear is None or any(u not in ours for u in found) or time.time() >= wait_until:
+                    return
+                time.sleep(0.5)
+        except Exception as exc:  # never fail an upload over its clean-up: say so
+            log.warning("could not list the multipart uploads of %s to abort leftovers (%s)", key, type(exc).__name__)
+
+    def _abort(self, key: str, upload_id: str, *, why: str) -> bool:
+        import oss2.exceptions as oe
+
+        try:
+            self._bucket.abort_multipart_upload(key, upload_id)
+        except oe.NoSuchUpload:
+            return False
+        except oe.OssError as exc:
+            log.warning("could not abort the multipart upload of %s (%s)", key, exc.code)
+            return False
+        log.info("aborted a multipart upload of %s (%s)", key, why)
+        return True
 
     @property
     def checks_crc(self) -> bool:
@@ -236,11 +301,10 @@ class OssBackend:
     def open_checkpoints(self) -> Any:
         """The multipart checkpoint store (its folder made on first use; see ``UploadConfig.checkpoints``)."""
         if self._store is None:
-            import oss2
-
             ckpt = self.config.checkpoints()
-            ckpt.mkdir(parents=True, exist_ok=True)
-            self._store = oss2.ResumableStore(root=str(ckpt.parent), dir=ckpt.name)
+            ckpt.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(ckpt, 0o700)  # records name local files and upload ids: this user's only
+            self._store = _tracked_store_class()(self, root=str(ckpt.parent), dir=ckpt.name)
         return self._store
 
 
@@ -257,6 +321,56 @@ def check_bucket(credentials: OssCredentials, *, connect_timeout: float = 10.0) 
 
 
 _BUCKET_CLASS: Any = None
+_STORE_CLASS: Any = None
+#: Seconds of clock difference allowed between this machine and the store when looking for the upload an
+#: unanswered initiate made (a larger skew leaves it for ``abort_stale_uploads``).
+_CLOCK_SLACK = 5.0
+
+
+def _tracked_store_class() -> Any:
+    """``oss2.ResumableStore`` that writes records 0600 and aborts the upload of a record oss2 drops unfinished.
+
+    oss2 drops a record when the file changed, the record is unreadable or its upload is gone, then
+    starts a new upload: the old one would stay on the bucket (billed) until aborted.
+    """
+    global _STORE_CLASS
+    if _STORE_CLASS is None:
+        import json
+
+        import oss2
+
+        class TrackedStore(oss2.ResumableStore):
+            def __init__(self, backend: OssBackend, root: str, dir: str) -> None:
+                super().__init__(root=root, dir=dir)
+                self.backend = backend
+
+            def _path(self, key: str) -> str:
+                return str(self._ResumableStoreBase__path(key))
+
+            def put(self, key: str, value: Any) -> None:
+                path = self._path(key)
+                tmp = f"{path}.{os.getpid()}.tmp"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    json.dump(value, f)
+                os.replace(tmp, path)
+
+            def delete(self, key: str) -> None:
+                record = self.get(key)
+                super().delete(key)
+                if not isinstance(record, dict):
+                    return
+                upload_id, object_key = record.get("upload_id"), record.get("key")
+                backend = self.backend
+                if (
+                    isinstance(upload_id, str) and isinstance(object_key, str)
+                    and record.get("bucket") == backend.bucket_name
+                    and upload_id not in backend._bucket.completed_uploads
+                ):  # fmt: skip
+                    backend._abort(object_key, upload_id, why="its checkpoint was dropped")
+
+        _STORE_CLASS = TrackedStore
+    return _STORE_CLASS
 
 
 def _bucket_class() -> Any:
@@ -270,10 +384,26 @@ def _bucket_class() -> Any:
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 self.verified_multipart: dict[str, int] = {}
+                self.completed_uploads: set[str] = set()
+                self.unclear_initiates: dict[str, float] = {}  # key -> when the first unanswered initiate was sent
+                self.started_uploads: dict[str, set[str]] = {}  # key -> upload ids initiated through this bucket
                 self._verified_lock = threading.Lock()
+
+            def init_multipart_upload(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+                sent = time.time()
+                try:
+                    result = super().init_multipart_upload(key, *args, **kwargs)
+                except oss2.exceptions.RequestError:  # sent, no answer: the upload may exist on the server
+                    with self._verified_lock:
+                        self.unclear_initiates.setdefault(str(key), sent)
+                    raise
+                with self._verified_lock:
+                    self.started_uploads.setdefault(str(key), set()).add(str(result.upload_id))
+                return result
 
             def complete_multipart_upload(self, key: Any, upload_id: Any, parts: Any, headers: Any = None) -> Any:
                 result = super().complete_multipart_upload(key, upload_id, parts, headers=headers)
+                self.completed_uploads.add(str(upload_id))
                 # upload_part compared each part's client CRC64 with the server's; combined, they must give
                 # the object's CRC64. Only then does the object equal the bytes read from the file.
                 combined = calc_obj_crc_from_parts(sorted(parts, key=lambda p: p.part_number)) if parts else None
