@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,50 @@ def test_a_bug_is_one_line_and_shows_its_traceback_only_when_asked(tmp_path):
     env = {**os.environ, "ZIMPORT_DEBUG": "1"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert "Traceback" in res.stderr and "KeyError: 'a bug'" in res.stderr
+
+
+# -- kills ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("to", "name"), [("numpy", "np"), ("parquet", "o.parquet")])
+def test_what_a_kill_9_leaves_is_removed_by_the_next_run_and_the_output_is_whole(tmp_path, to, name):
+    rows = [{"id": i, "text": os.urandom(60).hex(), "vec": [0.1, 0.2, 0.3]} for i in range(150_000)]
+    src = _json(tmp_path / "big.json", rows)
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA.to_rest()))
+    out = tmp_path / "out" / name
+    out.parent.mkdir()
+    cmd = [sys.executable, "-m", "zimport_widgets", "convert", "--quiet", "--to", to, "--workers", "1",
+           "--schema", str(tmp_path / "schema.json"), str(src), str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not [p for p in out.parent.iterdir() if p.name.startswith(f".{name}.") and _has_bytes(p)]:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+    finally:
+        proc.kill()  # SIGKILL: no clean-up runs
+        proc.wait(30)
+    left = [p for p in out.parent.iterdir() if p.name.startswith(f".{name}.")]
+    assert left and not out.exists()  # hidden work in progress, nothing in the output's place
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert [p.name for p in out.parent.iterdir()] == [name]  # the next run removed what the kill left
+    assert check_import_source(out, SCHEMA).row_count == 150_000
+
+
+def _has_bytes(path: Path) -> bool:
+    if path.is_dir():
+        return any(f.is_file() and f.stat().st_size > 0 for f in path.rglob("*"))
+    return path.stat().st_size > 0
+
+
+def test_an_existing_output_folder_is_replaced_whole(tmp_path):
+    dyn = CollectionSchema(fields=SCHEMA.fields, collection_name="t", enable_dynamic_field=True)
+    out = tmp_path / "np"
+    convert(_json(tmp_path / "a.json", _rows(5, extra=1)), out, dyn, to="numpy", progress=False)
+    assert (out / "$meta.npy").exists()
+    inode = out.stat().st_ino
+    convert(_json(tmp_path / "b.json", _rows(7)), out, SCHEMA, to="numpy", progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["id.npy", "text.npy", "vec.npy"]  # no stale $meta.npy
+    assert out.stat().st_ino != inode  # swapped in by a rename, not filled file by file
+    assert check_import_source(out, SCHEMA).row_count == 7

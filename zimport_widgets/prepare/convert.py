@@ -17,7 +17,6 @@ import html
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from .row_loop import build_columns, chunk_rows, run_rows
 from .rules import META_FIELD, ImportLimits, refuse_numpy_unsupported
 from .sources import Source, open_source
 from .split import convert_in_parts, parts_for
+from .staging import clear_stale_staging, staging_path, swap_into_place
 
 __all__ = [
     "ConvertResult", "convert_json_to_numpy", "cut_into_subfolders", "move_into_place", "prepare_out_dir",
@@ -153,7 +153,8 @@ def write_numpy(
     names = {f"{fs.name}.npy" for fs in schema.input_fields} | {f"{META_FIELD}.npy"}
     prepare_out_dir(out_path, names)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp"
+    clear_stale_staging(out_path)  # what a killed run left
+    tmp = staging_path(out_path)
     tmp.mkdir()
     total = source.total
     with Reporter(
@@ -184,10 +185,7 @@ def write_numpy(
                 raise DataFileError("the source has no rows", file=source.name, expected="at least one row", got="none")
             limit = max_subfolder_bytes if max_subfolder_bytes is not None else ImportLimits().max_subfolder_bytes
             files = cut_into_subfolders(tmp, files, rows, limit)
-            moved = move_into_place(tmp, out_path, files)
-            kept = {f.path.name for f in moved if f.path.parent == out_path}
-            for stale in names - kept:  # an earlier run's file (say $meta.npy) must not join the new set
-                (out_path / stale).unlink(missing_ok=True)
+            moved = move_into_place(tmp, out_path, files)  # the whole set at once: no earlier file stays
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -207,13 +205,7 @@ def write_numpy(
 def move_into_place(tmp: Path, out: Path, files: list[NpyFileInfo]) -> list[NpyFileInfo]:
     """The files built in ``tmp`` (directly or in sub-folders ``1/``, ``2/`` ...) moved to their place in ``out``."""
     rel = [f.path.relative_to(tmp) for f in files]
-    if not out.exists():
-        os.replace(tmp, out)
-    else:
-        for f, r in zip(files, rel, strict=True):
-            (out / r).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(f.path, out / r)
-        shutil.rmtree(tmp, ignore_errors=True)
+    swap_into_place(tmp, out)
     return [NpyFileInfo(f.name, out / r, f.dtype, f.shape, f.bytes) for f, r in zip(files, rel, strict=True)]
 
 

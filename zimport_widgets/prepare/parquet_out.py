@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from .row_loop import run_rows
 from .rules import ROW_GROUP_BYTES, ImportLimits, numpy_unsupported
 from .sources import Source, open_source
 from .split import parquet_in_parts, parts_for
+from .staging import clear_stale_staging, staging_path
 
 __all__ = ["ParquetResult", "convert_json_to_parquet"]
 
@@ -128,13 +128,14 @@ def write_arrow_files(
     started = time.monotonic()
     target = parquet_target(source, out, ".json" if fmt == "json" else ".parquet")
     target.parent.mkdir(parents=True, exist_ok=True)
-    run = uuid.uuid4().hex[:8]
-    tmp = target.with_name(f".{target.name}.{run}.tmp")
+    clear_stale_staging(target)  # what a killed run left
+    tmp = staging_path(target)
+    run = tmp.name[len(target.name) + 2 : -len(".tmp")]
     limit = max_file_bytes if max_file_bytes is not None else ImportLimits().max_file_bytes
 
     def new_sink() -> ParquetSink | JsonSink:
         def path_for(n: int) -> Path:
-            return target.with_name(f".{target.name}.{run}.{n}.tmp")
+            return target.with_name(f".{target.name}.{run}.{n}.tmp")  # matched by clear_stale_staging too
 
         if fmt == "json":
             return JsonSink(tmp, schema, max_file_bytes=limit, path_for=path_for)

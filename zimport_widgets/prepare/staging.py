@@ -1,0 +1,63 @@
+"""Output that appears whole or not at all: built under a hidden staging name, then renamed into place.
+
+A staging name carries the writing process's id (``.<name>.<pid>-<random>.tmp``), so that what a killed
+run left behind is recognised and removed by the next run writing the same output, and never taken for
+another run's work in progress. An existing output folder is swapped, not filled file by file: at every
+moment ``out`` is the old complete set, the new complete set, or (between two renames) absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+__all__ = ["clear_stale_staging", "staging_path", "swap_into_place"]
+
+
+def staging_path(target: Path, suffix: str = "tmp") -> Path:
+    """A fresh hidden name beside ``target`` that names this process."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.{suffix}")
+
+
+def clear_stale_staging(target: Path) -> list[Path]:
+    """Remove what runs that did not finish (killed, crashed) left beside ``target``; the paths removed."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.(?:\d+\.)?(?:tmp|old)$")
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in target.parent.iterdir():
+            m = pattern.match(entry.name)
+            if m is None or _alive(int(m.group(1))):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Make the finished folder ``tmp`` the folder ``out`` (an existing ``out`` is replaced whole)."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = staging_path(out, "old")
+    os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
