@@ -268,3 +268,25 @@ def test_an_existing_output_folder_is_replaced_whole(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["id.npy", "text.npy", "vec.npy"]  # no stale $meta.npy
     assert out.stat().st_ino != inode  # swapped in by a rename, not filled file by file
     assert check_import_source(out, SCHEMA).row_count == 7
+
+
+def test_check_reads_a_large_npy_with_flat_memory(tmp_path):
+    """A memory map counted a 2 GiB file as resident (2.1 GB); plain block reads stay near one block."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    rows, dim = 200_000, 768  # 586 MiB of float32 (a sparse file: written in no time)
+    np.lib.format.open_memmap(folder / "vec.npy", mode="w+", dtype=np.float32, shape=(rows, dim)).flush()
+    np.save(folder / "id.npy", np.arange(rows, dtype=np.int64))
+    fields = (FieldSchema("id", DataType.INT64, is_primary=True), FieldSchema("vec", DataType.FLOAT_VECTOR, dim=dim))
+    schema = CollectionSchema(fields=fields, collection_name="b")
+    (tmp_path / "schema.json").write_text(json.dumps(schema.to_rest()))
+    code = textwrap.dedent(f"""
+        import resource, sys
+        from zimport_widgets import check_import_source, load_schema
+        report = check_import_source({str(folder)!r}, load_schema({str(tmp_path / "schema.json")!r}))
+        assert report.ok, report
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout.split()[-1]) < 250, f"peak RSS {res.stdout.split()[-1]} MiB for a 586 MiB file"
