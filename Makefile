@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/upload.py
 	$(PY) benchmarks/sandbox_start.py
 	$(PY) benchmarks/real_milvus.py
+	$(PY) benchmarks/soak.py
 
 clean:
 	rm -rf build .pytest_cache
