@@ -24,10 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from zimport_widgets import ImportClient, OssCredentials, upload_to_oss  # noqa: E402
-from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema  # noqa: E402
+from zimport_widgets import ImportClient, OssCredentials, upload_to_oss
+from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
 DIM = 16
 
