@@ -95,3 +95,12 @@ def _file(data: bytes) -> str:
     with tempfile.NamedTemporaryFile(delete=False, suffix=".bin") as f:
         f.write(data)
     return f.name
+
+
+def test_a_deeply_nested_body_is_refused_as_bad_json_without_parsing_it(sandbox):
+    body = b'{"a": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    headers = {"Authorization": f"Bearer {sandbox.api_key}", "Content-Type": "application/json"}
+    resp = requests.post(sandbox.controller_url + V1_CREATE, data=body, timeout=30, headers=headers)
+    answer = resp.json()
+    assert resp.status_code == 200 and answer["code"] == sandbox.controller.app.bad_json_code
+    assert "can only accept json format request" in answer["message"] and "nested deeper" in answer["message"]

@@ -16,6 +16,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ..prepare.json_text import bracket_depth
+from ..prepare.rules import MAX_JSON_DEPTH
 from .faults import Faults, drop_connection
 from .objects import ImportRequestError
 from .oss_wire import BodyTooLarge, IncompleteBody, read_body
@@ -116,6 +118,8 @@ class RestApp:
             except IncompleteBody as exc:
                 return self._send(error(self.bad_json_code, f"incomplete request body: {exc}"), environ, start_response)
             try:
+                if len(raw) > 2 * MAX_JSON_DEPTH and bracket_depth(raw) > MAX_JSON_DEPTH:
+                    raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")  # never parsed: no recursion
                 body = json.loads(raw) if raw.strip() else {}
             except (ValueError, UnicodeDecodeError) as exc:
                 return self._send(
