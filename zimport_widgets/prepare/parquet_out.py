@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,12 @@ def write_arrow_files(
             split = None
             if parts > 1:
                 assert source.path is not None
-                split = parquet_in_parts(source.path, schema, tmp.parent, parts, sink, on_progress)
+                work = target.with_name(f".{target.name}.{run}.parts.tmp")  # the workers' files, removed after
+                work.mkdir()
+                try:
+                    split = parquet_in_parts(source.path, schema, work, parts, sink, on_progress)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
                 if split is None:  # the file could not be split: start again in one process
                     _discard(sink)
                     sink = new_sink()

@@ -25,7 +25,7 @@ def staging_path(target: Path, suffix: str = "tmp") -> Path:
 
 def clear_stale_staging(target: Path) -> list[Path]:
     """Remove what runs that did not finish (killed, crashed) left beside ``target``; the paths removed."""
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.(?:\d+\.)?(?:tmp|old)$")
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.(?:\w+\.)?(?:tmp|old)$")
     removed = []
     with contextlib.suppress(FileNotFoundError):
         for entry in target.parent.iterdir():
