@@ -264,11 +264,12 @@ def _blocks(h: NpyHeader, step: int) -> Iterator[tuple[int, np.ndarray]]:
     would count its pages as resident (a 2 GiB file took 2.1 GB); this stays at one block."""
     row_shape = h.shape[1:]
     row_bytes = h.dtype.itemsize * math.prod(row_shape)
+    buf = bytearray(min(step, h.rows) * row_bytes)  # one buffer for every block: a block lives one step only
     with open(h.path, "rb") as f:
         f.seek(h.data_offset)
         for start in range(0, h.rows, step):
             n = min(step, h.rows - start)
-            data = f.read(n * row_bytes)
-            if len(data) < n * row_bytes:
+            view = memoryview(buf)[: n * row_bytes]
+            if f.readinto(view) < n * row_bytes:
                 return  # a truncated file: reported by the header checks
-            yield start, np.frombuffer(data, dtype=h.dtype).reshape((n, *row_shape))
+            yield start, np.frombuffer(view, dtype=h.dtype).reshape((n, *row_shape))
