@@ -8,6 +8,7 @@ import logging
 import time
 import warnings
 
+import numpy as np
 import pytest
 
 import zimport_widgets.storage.upload as upload_mod
@@ -178,6 +179,22 @@ def test_v1_and_v2_give_the_same_typed_progress(sb, tiny):
     assert job.job_id in {j.job_id for j in v2.list_import_jobs(name)}
 
 
+def test_a_data_failure_sends_the_user_to_the_files_a_server_failure_does_not(sb, tmp_path):
+    from zimport_widgets.cloud.watch import server_side
+
+    assert server_side("disk full on data node") and server_side("the sandbox stopped while this job ran")
+    assert not server_side("failed to parse row 3 of vec.npy: dim mismatch")
+    c = make_client(sb)
+    name = fresh_collection(c, "client_badfile")
+    folder = write_tiny_numpy(tmp_path / "bad", 10)
+    np.save(folder / "vec.npy", np.zeros((10, TINY_DIM + 1), np.float32))  # a wrong dim: the job fails on it
+    url = upload_mod.upload_to_oss(folder, prefix="client-tests/bad", credentials=OssCredentials.resolve(env=sb.env()),
+                                   progress=False, check=False).object_url  # fmt: skip
+    with pytest.raises(ImportJobFailed) as info:
+        c.wait_for_import(c.start_import(name, url), progress=False, timeout=60, poll_interval=0.1)
+    assert "fix the source files" in str(info.value) and "zimport check" in str(info.value)
+
+
 def test_failed_job_raises_with_reason_and_red_bar(sb, tiny):
     c = make_client(sb)
     name = fresh_collection(c, "client_fail")
@@ -187,6 +204,7 @@ def test_failed_job_raises_with_reason_and_red_bar(sb, tiny):
     with pytest.raises(ImportJobFailed) as info:
         c.wait_for_import(job, progress={"file": out, "mininterval": 0}, timeout=60, poll_interval=0.1)
     assert "disk full on data node" in str(info.value)
+    assert "on the server's side" in str(info.value) and "fix the source files" not in str(info.value)
     assert info.value.job_id == job.job_id and info.value.reason
     assert info.value.details and all(isinstance(f, FileProgress) for f in info.value.details)
     assert "Failed" in out.getvalue()

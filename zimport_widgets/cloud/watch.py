@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -140,7 +141,11 @@ class JobWatch:
         if p.failed:
             bad = [f for f in p.files if f.state is ImportState.FAILED or f.reason]
             where = f" ({', '.join(f.name for f in bad[:3])})" if bad else ""
-            hint = f"fix the source files{where} (zimport check), upload them again and start a new import"
+            if server_side(p.reason):  # the files may be fine: do not send the user to edit them
+                hint = (f"the failure is on the server's side ({short_reason(p.reason)}): start the import again "
+                        "later; if it fails the same way, contact support with the job id")  # fmt: skip
+            else:
+                hint = f"fix the source files{where} (zimport check), upload them again and start a new import"
             raise ImportJobFailed(self.job_id, p.reason, p.files, hint=hint)
 
     def wanted_pause(self) -> float:
@@ -163,6 +168,23 @@ class JobWatch:
         if remaining <= 0:
             raise ImportTimeout(self.job_id, self.timeout, self.last)
         return remaining
+
+
+#: Words of a failure reason that point at the service, not at the data (disk, memory, a stopped node...).
+_SERVER_SIDE = re.compile(
+    r"disk|quota|out of memory|\boom\b|memory limit|internal error|unavailable|timed? ?out|deadline|"
+    r"stopped while|crash|node (?:is )?down|no available|rate limit|too many requests|try again later",
+    re.IGNORECASE,
+)
+
+
+def server_side(reason: str) -> bool:
+    """Whether a job's failure reason is about the service (retry later) rather than the files."""
+    return bool(reason) and _SERVER_SIDE.search(reason) is not None
+
+
+def short_reason(reason: str) -> str:
+    return reason if len(reason) <= 80 else reason[:77] + "..."
 
 
 def describe_failure(exc: ZillizError) -> str:
