@@ -172,10 +172,14 @@ class LocalFileError(ZImportError, OSError):
         errno.ENOENT: "check the path: {path} does not exist",
     }
 
-    def __init__(self, message: str, *, path: str | None = None, errno_: int | None = None) -> None:
-        self.path, self.errno_code = path, errno_
+    def __init__(
+        self, message: str, *, path: str | None = None, errno_: int | None = None, strerror: str | None = None
+    ) -> None:
+        self.path = path
         hint = self._HINTS.get(errno_ or -1)
         super().__init__(message, hint=hint.format(path=path or "the file") if hint else None)
+        # an OSError as the system would give it: errno, strerror and filename for callers that look
+        self.errno, self.strerror, self.filename = errno_, strerror, path
 
     @classmethod
     def from_os_error(cls, exc: OSError) -> LocalFileError:
@@ -188,7 +192,7 @@ class LocalFileError(ZImportError, OSError):
             text = f"{path} -> {os.fsdecode(exc.filename2)}: {what}"
         else:
             text = f"{path}: {what}" if path is not None else what
-        return cls(text, path=path, errno_=exc.errno)
+        return cls(text, path=path, errno_=exc.errno, strerror=exc.strerror)
 
 
 def local_file_errors(fn: F) -> F:

@@ -392,6 +392,25 @@ def test_wait_gives_up_after_riding_out_its_time_and_says_the_job_runs_on(sb, ti
     assert "do not start it again" in str(info.value)
 
 
+def test_a_failed_job_reaches_the_callback_before_the_error(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_failcb")
+    sb.faults.fail_jobs("bad block in vec.npy")
+    seen = []
+    with pytest.raises(ImportJobFailed):
+        c.wait_for_import(c.start_import(name, tiny), progress=seen.append, timeout=60, poll_interval=0.05)
+    assert seen and seen[-1].failed and seen[-1].reason == "bad block in vec.npy"
+
+
+def test_old_and_odd_wait_settings(sb):
+    with pytest.raises(ConfigError, match="lost_answer_wait"):
+        make_client(sb, lost_answer_wait=float("nan"))
+    c = make_client(sb)
+    with pytest.warns(DeprecationWarning, match="max_poll_failures is gone"), pytest.raises(ImportTimeout):
+        c.wait_for_import("nope", progress=False, timeout=0.2, poll_interval=0.05, not_found_grace=60,
+                          max_poll_failures=3)  # fmt: skip
+
+
 def test_wait_options_are_checked_and_shared(sb):
     from zimport_widgets import WaitOptions
 

@@ -65,6 +65,18 @@ def test_objects_jobs_and_loaded_collections_survive_a_restart(tmp_path):
         assert keys == {"restart/np/id.npy", "restart/np/vec.npy"}
 
 
+def test_a_broken_job_record_does_not_stop_the_sandbox(tmp_path):
+    data = tmp_path / "sb"
+    with Sandbox(data_dir=data):
+        pass
+    records = data / "jobs" / "records"
+    (records / "job-bad1.json").write_text("[1, 2]")
+    (records / "job-bad2.json").write_text('{"job_id": "job-bad2", "unknown": 1}')
+    (records / "job-bad3.json").write_text("{not json")
+    with Sandbox(data_dir=data) as sb:
+        assert ImportClient.from_env(sb.env()).list_import_jobs() == []
+
+
 def stat_mode(path: Path) -> int:
     return os.stat(path).st_mode & 0o777
 

@@ -290,3 +290,52 @@ def test_check_reads_a_large_npy_with_flat_memory(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert int(res.stdout.split()[-1]) < 250, f"peak RSS {res.stdout.split()[-1]} MiB for a 586 MiB file"
+
+
+def test_a_local_file_error_is_an_os_error_with_its_fields(tmp_path):
+    src = _json(tmp_path / "s.json", _rows())
+    with pytest.raises(LocalFileError) as info:  # the output would be below a file
+        convert(src, src / "out", SCHEMA, to="numpy", progress=False)
+    err = info.value
+    assert isinstance(err, OSError) and err.errno is not None and err.filename and err.strerror
+
+
+def test_a_swap_cut_between_its_renames_gives_the_old_set_back(tmp_path):
+    from zimport_widgets.prepare import staging
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended
+    out = tmp_path / "np"
+    old = tmp_path / f".np.{staging._HOST}-{pid}-0123abcd.old"
+    new = tmp_path / f".np.{staging._HOST}-{pid}-4567cdef.tmp"
+    for folder, text in ((old, "old"), (new, "new")):
+        folder.mkdir()
+        (folder / "id.npy").write_text(text)
+    other_host = tmp_path / f".np.ffffff-{pid}-89abcdef.tmp"
+    other_host.mkdir()  # another machine's work on a shared folder: never touched
+    staging.clear_stale_staging(out)
+    assert (out / "id.npy").read_text() == "old" and not new.exists() and other_host.exists()
+
+
+def test_an_internal_error_line_never_shows_a_key(tmp_path):
+    code = textwrap.dedent("""
+        import os, sys
+        os.environ["OSS_ACCESS_KEY_SECRET"] = "s3cr3t-value-xyz"
+        import zimport_widgets.cli.prepare as p
+        def boom(args):
+            raise RuntimeError("GET http://h/k?OSSAccessKeyId=AKID123&Signature=abc: s3cr3t-value-xyz")
+        p._cmd_check = boom
+        from zimport_widgets.cli import main
+        sys.exit(main(["check", "x.json"]))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 70 and "internal error" in res.stderr
+    for secret in ("s3cr3t-value-xyz", "AKID123", "Signature=abc"):
+        assert secret not in res.stderr, res.stderr
+
+
+def test_check_finds_a_lone_surrogate_in_big_endian_text(tmp_path):
+    folder = _numpy_folder(tmp_path / "np")
+    np.save(folder / "text.npy", np.array(["ok", "a\ud800", "x"]).astype(">U2"))
+    report = check_import_source(folder, SCHEMA)
+    assert not report.ok and "row 1: a lone surrogate code point" in str(report.errors[0])

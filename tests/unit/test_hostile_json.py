@@ -138,3 +138,53 @@ def test_json_text_helpers_bound_depth_without_recursion():
     with pytest.raises(ValueError, match="nested deeper"):
         loads_strict("[" * 5000 + "]" * 5000)
     assert loads_strict("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
+
+
+def test_the_guard_judges_escapes_the_same_at_every_read_size():
+    """Lone surrogates are found exactly where json.loads makes a string that is not Unicode, whatever the
+    cuts between reads (escapes, backslash runs and pairs split anywhere)."""
+    import io
+    import random
+
+    from zimport_widgets.prepare.json_rows import _Guard, _Unsafe
+
+    def refused(data: bytes, size: int) -> bool:
+        guard = _Guard(io.BytesIO(data))
+        try:
+            while guard.read(size):
+                pass
+        except _Unsafe:
+            return True
+        return False
+
+    def not_unicode(data: bytes) -> bool:
+        try:
+            json.loads(data)[0].encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    rng = random.Random(7)
+    pieces = ["\\\\", "\\ud83d", "\\ude00", "\\ud800", "\\udc00", "a", "u", "D800", "\\u0041", "\\\\" * 6]
+    checked = 0
+    for _ in range(1500):
+        data = ('["' + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) + '"]').encode()
+        try:
+            want = not_unicode(data)
+        except ValueError:
+            continue  # not JSON at all (a lone backslash before a quote)
+        for size in (1, 2, 3, 5, 7, 11, 12, 13, 64):
+            assert refused(data, size) == want, (data, size)
+        checked += 1
+    assert checked > 1000
+
+
+def test_depth_counting_stays_small_for_a_large_valid_body():
+    import tracemalloc
+
+    body = json.dumps({"data": [[0.123456] * 768 for _ in range(2000)]}).encode()  # 17 MB, depth 3
+    tracemalloc.start()
+    assert bracket_depth(body) == 3
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * len(body), f"{peak / len(body):.1f}x the body"

@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
-from ..errors import LocalFileError, ZImportError
+from ..errors import LocalFileError, ZImportError, redact
 
 _GROUPS = ("prepare", "sandbox", "upload", "imports")
+#: What an unexpected error's text must never show: the keys in the environment, and signed-URL credentials.
+_SECRET_VARIABLES = ("ZILLIZ_API_KEY", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SECURITY_TOKEN")
+_SIGNED = re.compile(r"((?:Credential|OSSAccessKeyId|Signature|security-token)=)[^/&\s'\",]+")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line here; ZIMPORT_DEBUG=1 shows the traceback
         if os.environ.get("ZIMPORT_DEBUG"):
             raise
-        print(f"error: internal error ({type(exc).__name__}: {exc}); run again with ZIMPORT_DEBUG=1 for the "
+        text = redact(f"{type(exc).__name__}: {exc}", [os.environ.get(v) for v in _SECRET_VARIABLES])
+        text = _SIGNED.sub(r"\1***", text)
+        print(f"error: internal error ({text}); run again with ZIMPORT_DEBUG=1 for the "
               "traceback and report it", file=sys.stderr)  # fmt: skip
         return 70
 

@@ -18,7 +18,9 @@ Example::
 from __future__ import annotations
 
 import logging
+import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -123,7 +125,10 @@ class ImportClient(DataPlane):
                 hint=f"pass cluster_endpoint= or set {config.ZILLIZ_CLUSTER_ENDPOINT} "
                 f"(and {config.ZILLIZ_CONTROLLER_URL} for a sandbox or a self-hosted controller)",
             )
-        if isinstance(lost_answer_wait, bool) or not isinstance(lost_answer_wait, (int, float)) or lost_answer_wait < 0:
+        if (
+            isinstance(lost_answer_wait, bool) or not isinstance(lost_answer_wait, (int, float))
+            or not math.isfinite(lost_answer_wait) or lost_answer_wait < 0
+        ):  # fmt: skip
             raise ConfigError(f"lost_answer_wait must be a number of seconds >= 0, not {lost_answer_wait!r}")
         self.lost_answer_wait = float(lost_answer_wait)
         self._http = ApiSession(key, session=session, timeout=timeout, retry=retry)
@@ -284,6 +289,7 @@ class ImportClient(DataPlane):
         while True:
             try:
                 new = [j for j in self.list_import_jobs(collection, max_pages=_DEDUPE_PAGES) if j.job_id not in before]
+                failure = ""
             except ZillizError as exc:
                 failure = describe_failure(exc)
                 new = []
@@ -356,6 +362,7 @@ class ImportClient(DataPlane):
         stall_after: float | None = None,
         not_found_grace: float | None = None,
         ride_out: float | None = None,
+        max_poll_failures: int | None = None,
     ) -> ImportProgress:
         """Poll until the job completes and return its last progress; always bounded by the timeout.
 
@@ -368,6 +375,7 @@ class ImportClient(DataPlane):
         Raises :class:`~zimport_widgets.errors.ImportJobFailed` (reason, per-file details) when the job
         fails, :class:`~zimport_widgets.errors.ImportTimeout` when time runs out.
         """
+        _old_poll_failures(max_poll_failures)
         opts = (options or WaitOptions()).with_overrides(
             timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
             not_found_grace=not_found_grace, ride_out=ride_out,
@@ -422,6 +430,7 @@ class ImportClient(DataPlane):
         stall_after: float | None = None,
         not_found_grace: float | None = None,
         ride_out: float | None = None,
+        max_poll_failures: int | None = None,
     ) -> tuple[ImportProgress, ...]:
         """Follow all ``jobs`` (e.g. of :meth:`start_plan`) with one bar; the last progress of each.
 
@@ -433,6 +442,7 @@ class ImportClient(DataPlane):
         ids = [_job_id(j) for j in jobs]
         if not ids:
             raise ConfigError("no jobs to wait for")
+        _old_poll_failures(max_poll_failures)
         opts = (options or WaitOptions()).with_overrides(
             timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
             not_found_grace=not_found_grace, ride_out=ride_out,
@@ -458,8 +468,14 @@ class ImportClient(DataPlane):
                     if p is None:
                         continue
                     last[jid] = p
-                    if single and p.failed and reporter.bar is not None:
-                        reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
+                    if p.failed:  # the failed state reaches the bar and a callback before the error
+                        if single:
+                            reporter.update(p.percent, p, postfix=p.phase)
+                            if reporter.bar is not None:
+                                reporter.bar.set_postfix_str(f"Failed: {p.reason}"[:120], refresh=True)
+                        else:
+                            mean = sum(last[j].percent if j in last else 0.0 for j in ids) / len(ids)
+                            reporter.update(mean, tuple(last.get(j) for j in ids), postfix=f"{jid} failed")
                     watches[jid].raise_if_failed(p)
                 finished = sum(1 for j in ids if j in last and last[j].completed)
                 if single:
@@ -488,6 +504,12 @@ class ImportClient(DataPlane):
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _old_poll_failures(value: int | None) -> None:
+    if value is not None:
+        warnings.warn("max_poll_failures is gone: failing polls are ridden out for ride_out seconds (WaitOptions)",
+                      DeprecationWarning, stacklevel=3)  # fmt: skip
 
 
 def _list_jobs_hint(collection: str) -> str:

@@ -240,7 +240,8 @@ def _bad_text(block: np.ndarray, start: int, h: NpyHeader, fs: FieldSchema, repo
     """Report the first string Milvus cannot read as UTF-8 text: bytes that are not UTF-8 (``|S``), or a
     lone surrogate code point (``<U``, stored as UTF-32)."""
     if block.dtype.kind == "U":
-        codes = np.ascontiguousarray(block).view(np.uint32).reshape(len(block), -1)
+        order = ">" if block.dtype.byteorder == ">" else "<"
+        codes = np.ascontiguousarray(block).view(np.dtype(f"{order}u4")).reshape(len(block), -1)
         bad = np.flatnonzero(((codes >= 0xD800) & (codes <= 0xDFFF)).any(axis=1))
         if len(bad):
             r = int(bad[0])

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import ijson
-import numpy as np
 
 from ..errors import DataFileError
 from ..fmt import short_repr
 from .json_blocks import VectorBlocks, VectorSpecs, load_rows, orjson, simdjson
+from .json_text import DepthScan
 from .rules import MAX_JSON_DEPTH
 
 __all__ = [
@@ -63,8 +63,10 @@ def open_rows(path: Path) -> tuple[BinaryIO, str]:
                 raise _json_error(path, exc, 0) from None
             except _Unsafe as bad:
                 m = _ROWS_HEAD.match(head)
-                key_text = m.group(1) if m and m.group(1) else b"rows"
-                guess = str(json.loads(b'"' + key_text + b'"')) + ".item"
+                try:
+                    guess = str(json.loads(b'"' + (m.group(1) if m and m.group(1) else b"rows") + b'"')) + ".item"
+                except ValueError:
+                    guess = "rows.item"
                 row, where = _locate(fh, guess, stop=bad.offset)
                 raise DataFileError(bad.problem, file=path.name, row=row, field=where, expected=bad.expected,
                                     got=bad.got) from None  # fmt: skip
@@ -369,7 +371,7 @@ def _iter_items(
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             if "overflow" not in str(exc) or _slow_backend(items):
                 err = _json_error(Path(name), overflow or exc, row_offset + n)
-                row_at, where = _locate(fh, prefix)
+                row_at, where = _locate(fh, prefix, stop=guard.offset)  # no further than ijson read
                 if where is not None and row_at >= n:
                     err = _json_error(Path(name), overflow or exc, row_offset + row_at, field=where)
                 raise err from None
@@ -415,8 +417,8 @@ class _Guard:
 
     def seek(self, pos: int, whence: int = 0) -> int:
         self.fh.seek(pos, whence)
-        self.offset, self.depth, self.in_string, self.backslashes, self.carry = 0, 0, False, 0, b""
-        self.pending = False
+        self.offset, self.carry, self.pending = 0, b"", False
+        self.scan = DepthScan(MAX_JSON_DEPTH + 3)  # + the rows list, the row object and {"rows": ...}
         return 0
 
     def tell(self) -> int:
@@ -438,73 +440,43 @@ class _Guard:
         text, base = self.carry + data, self.offset - len(self.carry)
         judged = 0 if self.pending else len(self.carry)  # matches inside the carry were judged last time
         self.carry, self.pending = b"", False
+        high_end = -1  # where the last real high-surrogate escape ended (its pair must start right there)
         for m in _SURROGATE.finditer(text):
-            if m.end() <= judged or len(m.group(1)) % 2 == 0:
-                continue  # judged already, or an escaped backslash then a plain "u"
+            if len(m.group(1)) % 2 == 0:
+                high_end = -1
+                continue  # an escaped backslash, then a plain "u"
             high = m.group(2)[1:2].lower() in b"89ab"
-            rest = text[m.end() : m.end() + 6]
-            if high and not final and len(rest) < 6 and b"\\u"[: len(rest)] == rest[:2]:
-                self.carry, self.pending = text[m.start() :], True  # its pair may start in the next read
-                return
-            if high and _LOW.match(text, m.end()):
-                continue
-            if not high and m.start() >= 6 and _is_high_escape(text[m.start() - 6 : m.start()]):
+            escape_at = m.end() - 6  # the backslash that starts this escape
+            if high:
+                rest = text[m.end() : m.end() + 6]
+                if not final and len(rest) < 6 and b"\\u"[: len(rest)] == rest[:2]:
+                    self.carry, self.pending = text[m.start() :], True  # its pair may start in the next read
+                    return
+                if _LOW.match(text, m.end()):
+                    high_end = m.end()
+                    continue
+            elif high_end == escape_at:
+                high_end = -1
+                continue  # the low half of a pair
+            if m.end() <= judged:
                 continue
             code = m.group(2).decode().upper()
             raise _Unsafe(base + m.start(), "a lone surrogate escape is not Unicode text",
                           "a \\uD800-\\uDBFF escape followed by a \\uDC00-\\uDFFF one",
                           f"\\u{code} alone")  # fmt: skip
-        if not final:  # an escape (or the backslashes before it) may be cut by the end of this read
-            self.carry = text[-12:]
+        if not final:  # an escape, or the run of backslashes before one, may be cut by the end of this read
+            cut = max(0, len(text) - 12)
+            run_start = cut
+            while run_start > 0 and text[run_start - 1] == 92:
+                run_start -= 1
+            # keep the escape's parity: the backslashes before the cut, less an even number of them
+            self.carry = text[cut - (cut - run_start) % 2 :]
 
     def _depth(self, data: bytes) -> None:
-        # only the special bytes matter: map them to small codes (bytes.translate, at C speed), then work
-        # on the positions of the few that are not 0
-        t = np.frombuffer(data.translate(_SPECIAL), np.uint8)
-        at = np.flatnonzero(t)
-        if not len(at):
-            self.backslashes = 0
-            return
-        code = t[at]
-        quote = code == _QUOTE
-        bs = code == _BACKSLASH
-        if bs.any() or self.backslashes:
-            # for each special byte, the run of backslashes right before it (adjacent positions)
-            prev_bs = np.zeros(len(at), bool)
-            prev_bs[1:] = bs[:-1] & (at[1:] == at[:-1] + 1)
-            # run length of consecutive backslashes ending just before i, computed with a cumulative trick
-            breaks = np.where(~prev_bs, np.arange(len(at)), 0)
-            np.maximum.accumulate(breaks, out=breaks)
-            run = np.arange(len(at)) - breaks
-            if self.backslashes and at[0] == 0:  # a run from the last read continues into this one
-                lead = (breaks == 0) & (at == np.arange(len(at)))
-                run = run + np.where(lead, self.backslashes, 0)
-            quote &= run % 2 == 0
-            ends_with_backslash = bool(bs[-1]) and int(at[-1]) == len(data) - 1
-            self.backslashes = int(run[-1]) + 1 if ends_with_backslash else 0
-        toggles = np.cumsum(quote, dtype=np.int64)
-        outside = (toggles + self.in_string) % 2 == 0
-        step = np.where(outside & (code == _OPEN), 1, np.where(outside & (code == _CLOSE), -1, 0))
-        depth = self.depth + np.cumsum(step)
-        limit = MAX_JSON_DEPTH + 3  # the rows list, the row object and {"rows": ...} around a value
-        top = int(depth.max())
-        if top > limit:
-            where = int(at[int(np.argmax(depth > limit))])
-            raise _Unsafe(self.offset + where, f"lists/objects nested deeper than {MAX_JSON_DEPTH} levels",
+        at = self.scan.feed(data)
+        if at is not None:
+            raise _Unsafe(self.offset + at, f"lists/objects nested deeper than {MAX_JSON_DEPTH} levels",
                           f"at most {MAX_JSON_DEPTH} levels", "deeper nesting")  # fmt: skip
-        self.depth = int(depth[-1])
-        self.in_string = bool((int(toggles[-1]) + self.in_string) % 2)
-
-
-_OPEN, _CLOSE, _QUOTE, _BACKSLASH = 1, 2, 3, 4
-_SPECIAL = bytes(
-    _OPEN if c in b"[{" else _CLOSE if c in b"]}" else _QUOTE if c == 34 else _BACKSLASH if c == 92 else 0
-    for c in range(256)
-)
-
-
-def _is_high_escape(six: bytes) -> bool:
-    return len(six) == 6 and six[:2] == b"\\u" and six[2:3] in b"dD" and six[3:4].lower() in b"89ab"
 
 
 class _Truncated:

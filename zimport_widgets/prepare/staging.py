@@ -9,28 +9,38 @@ moment ``out`` is the old complete set, the new complete set, or (between two re
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
+import socket
 import uuid
 from pathlib import Path
 
 __all__ = ["clear_stale_staging", "staging_path", "swap_into_place"]
 
 
+#: This machine, in staging names: on a folder shared between machines (NFS) a process id means nothing
+#: to the others, so only this machine's leftovers are ever removed.
+_HOST = hashlib.sha1(socket.gethostname().encode(), usedforsecurity=False).hexdigest()[:6]
+
+
 def staging_path(target: Path, suffix: str = "tmp") -> Path:
-    """A fresh hidden name beside ``target`` that names this process."""
-    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.{suffix}")
+    """A fresh hidden name beside ``target`` that names this machine and process."""
+    return target.with_name(f".{target.name}.{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}.{suffix}")
 
 
 def clear_stale_staging(target: Path) -> list[Path]:
     """Remove what runs that did not finish (killed, crashed) left beside ``target``; the paths removed."""
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.(?:\w+\.)?(?:tmp|old)$")
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.{_HOST}-(\d+)-[0-9a-f]{{8}}\.(?:\w+\.)?(tmp|old)$")
     removed = []
     with contextlib.suppress(FileNotFoundError):
-        for entry in target.parent.iterdir():
+        for entry in sorted(target.parent.iterdir()):
             m = pattern.match(entry.name)
             if m is None or _alive(int(m.group(1))):
+                continue
+            if m.group(2) == "old" and not target.exists():
+                os.replace(entry, target)  # killed between the two renames of a swap: the old set comes back
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
@@ -47,7 +57,11 @@ def swap_into_place(tmp: Path, out: Path) -> None:
         return
     old = staging_path(out, "old")
     os.replace(out, old)
-    os.replace(tmp, out)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)  # the old set stays in place
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 

@@ -241,10 +241,14 @@ class JobRunner:
         for d in self.journal.load():
             if d.get("job_id") in self._jobs:
                 continue
-            job = ImportJobRecord(
-                **{k: d[k] for k in d if k != "files"}, reader=None,
-                files=[FileTask(**file_task_from_dict(f)) for f in d.get("files", [])],
-            )  # fmt: skip
+            try:
+                job = ImportJobRecord(
+                    **{k: d[k] for k in d if k != "files"}, reader=None,
+                    files=[FileTask(**file_task_from_dict(f)) for f in d.get("files", [])],
+                )  # fmt: skip
+            except (TypeError, KeyError, AttributeError, ValueError) as exc:  # a record from another version
+                log.warning("a job record could not be read (%s); skipped", exc)
+                continue
             with self._lock:
                 self._jobs[job.job_id] = job
             if job.state in ("Completed", "Failed"):

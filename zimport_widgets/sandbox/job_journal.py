@@ -101,7 +101,10 @@ class JobJournal:
                 continue
             try:
                 with open(path, encoding="utf-8") as f:
-                    out.append(json.load(f))
+                    record = json.load(f)
+                if not isinstance(record, dict) or not isinstance(record.get("job_id"), str):
+                    raise ValueError("not a job record")
+                out.append(record)
             except (OSError, ValueError) as exc:
                 log.warning("job record %s could not be read (%s); skipped", path, exc)
-        return sorted(out, key=lambda d: d.get("created", 0))
+        return sorted(out, key=lambda d: d.get("created", 0) if isinstance(d.get("created"), (int, float)) else 0)

@@ -213,7 +213,13 @@ class OssDialect:
             )  # fmt: skip
 
         if status < 300 and method in ("PUT", "POST", "DELETE"):
-            store._object_changed(method, bucket, key, query)
+            try:
+                store._object_changed(method, bucket, key, query)
+            except OSError as exc:  # the disk copy failed (full?): say so as OSS would, never a traceback
+                log.warning("the sandbox could not keep %s on disk (%s)", key or bucket, exc.strerror)
+                return self._respond_error(start_response, environ, 500, "InternalError",
+                                           "The object could not be stored. Please try again.", rid, bucket,
+                                           Key=key or None)  # fmt: skip
         changed = False
         if _S3_NAMESPACE in body:
             body = body.replace(_S3_NAMESPACE, b"")

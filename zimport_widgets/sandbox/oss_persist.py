@@ -46,13 +46,15 @@ class ObjectMirror:
 
     def saved(self, backend: Any, bucket: str, key: str) -> None:
         """Copy ``key`` as moto now holds it (gone from moto: its copy goes too)."""
-        fake = _fake_key(backend, bucket, key)
-        if fake is None:
-            self.deleted(bucket, key)
-            return
-        meta = {"key": key, "etag": fake.etag, "metadata": dict(fake.metadata)}
         data_path, meta_path = self._paths(bucket, key)
-        with self._lock:
+        with self._lock:  # read and write under one lock: two PUTs of a key end with the later one on disk
+            fake = _fake_key(backend, bucket, key)
+            if fake is None:
+                for path in (meta_path, data_path):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
+                return
+            meta = {"key": key, "etag": fake.etag, "metadata": dict(fake.metadata)}
             self.bucket_created(bucket)
             _write_whole(data_path, fake.value)
             _write_whole(meta_path, json.dumps(meta).encode())

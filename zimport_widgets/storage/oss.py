@@ -247,8 +247,11 @@ class OssBackend:
         checkpoint still names is kept, so that the next run resumes it."""
         import oss2
 
-        store = self.open_checkpoints()
-        record = store.get(store.make_store_key(self.bucket_name, key, os.path.abspath(path))) or {}
+        try:
+            store = self.open_checkpoints()
+            record = store.get(store.make_store_key(self.bucket_name, key, os.path.abspath(path))) or {}
+        except Exception:  # an unreadable record: keep every upload rather than abort one it may name
+            return
         keep = record.get("upload_id") if isinstance(record, dict) else None
         bucket = self._bucket
         with bucket._verified_lock:
@@ -351,9 +354,14 @@ def _tracked_store_class() -> Any:
                 path = self._path(key)
                 tmp = f"{path}.{os.getpid()}.tmp"
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as f:
-                    json.dump(value, f)
-                os.replace(tmp, path)
+                try:
+                    with os.fdopen(fd, "w") as f:
+                        json.dump(value, f)
+                    os.replace(tmp, path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.remove(tmp)
+                    raise
 
             def delete(self, key: str) -> None:
                 record = self.get(key)
