@@ -113,7 +113,7 @@ def test_secret_input_uses_environment_without_putting_it_in_the_widget(monkeypa
     monkeypatch.setenv(config.ZILLIZ_API_KEY, "env-key-456")
     form = zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1")
     assert form.api_key.widget.value == ""
-    assert form.api_key.widget.placeholder == "using $ZILLIZ_API_KEY"
+    assert form.api_key.widget.placeholder == "using $ZILLIZ_API_KEY (type to replace)"
     assert form.client_kwargs()["api_key"] == "env-key-456"
     assert "env-key-456" not in all_state(form)
 
@@ -168,7 +168,7 @@ def test_convert_form_bad_value_names_file_row_and_field(tmp_path):
     form.wait(30)
     assert form.error is not None and form.result is None
     status = form.status.value
-    assert "color:#b3261e" in status and "DataFileError" in status
+    assert "color:#b3261e" in status and "Problem in the data" in status and "DataFileError" not in status
     assert "bad.json" in status and "row 37" in status and "claps" in status
     assert form.progress.bar_style == "danger"
     assert "Traceback" not in status
@@ -280,21 +280,101 @@ def test_show_code_masks_secrets_and_compiles(sandbox, sample_json, clean_env):
 # ------------------------------------------------------------------------------------ wizard
 
 
-def test_wizard_carries_results_between_steps(sandbox, sample_json, monkeypatch):
+def _sandbox_env(sandbox, monkeypatch):
+    for name in config.ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
     for k, v in sandbox.env().items():
         monkeypatch.setenv(k, v)
+    from zimport_widgets.cloud.client import ImportClient
+
+    return ImportClient.from_env(sandbox.env())
+
+
+def _fresh(client, name: str) -> str:
+    if client.has_collection(name):
+        client.drop_collection(name)
+    client.create_collection(name, sample_schema(dim=DIM))
+    return name
+
+
+def test_wizard_carries_results_between_steps(sandbox, sample_json, monkeypatch):
+    client = _sandbox_env(sandbox, monkeypatch)
+    _fresh(client, "medium_articles")
     wizard = zw.ImportWizard(source=str(sample_json), collection="medium_articles", infer_schema=True)
     assert wizard.importer.collection.value == "medium_articles"
     wizard.convert.run()
     outcome = wizard.convert.wait(60)
+    assert wizard.convert.error is None, wizard.convert.status.value
     assert wizard.upload.source.value == str(outcome.out_dir)
-    assert wizard.upload.prefix.value == "medium_articles/import"
+    assert wizard.upload.prefix.value.startswith("medium_articles/")  # a fresh prefix for this run
     wizard.upload.run()
     result = wizard.upload.wait(60)
     assert wizard.upload.error is None, wizard.upload.status.value
     assert wizard.importer.object_url.value == result.object_url
-    wizard.convert.collection.value = "other"
-    assert wizard.importer.collection.value == "other"
+    assert wizard.upload.prefix.value != result.prefix  # the next upload goes elsewhere
+
+
+def test_wizard_has_one_target_for_every_step(sandbox, sample_json, monkeypatch):
+    """Changing the collection once moves every step to it: converted, uploaded and imported into it."""
+    client = _sandbox_env(sandbox, monkeypatch)
+    first, second = _fresh(client, "wiz_first"), _fresh(client, "wiz_second")
+    wizard = zw.ImportWizard(source=str(sample_json), collection=first)
+    assert all(first in step.target_note.value for step in wizard.steps)
+    assert wizard.convert.collection.layout.display == "none" and wizard.importer.collection.layout.display == "none"
+    wizard.target.run()
+    wizard.target.wait(30)
+    assert {first, second} <= set(wizard.target.name.options)  # Refresh lists the cluster's collections
+    wizard.target.name.value = second
+    assert wizard.importer.collection.value == second and wizard.convert.collection.value == second
+    assert all(second in step.target_note.value and first not in step.target_note.value for step in wizard.steps)
+    assert wizard.upload.prefix.value.startswith(f"{second}/")
+    for step in wizard.steps:
+        step.run()
+        step.wait(120)
+        assert step.error is None, step.status.value
+    assert client.count_rows(second) == 300 and client.count_rows(first) == 0
+
+
+def test_wizard_checks_the_target_before_anything_is_written(sandbox, sample_json, monkeypatch, tmp_path):
+    client = _sandbox_env(sandbox, monkeypatch)
+    out = tmp_path / "never"
+    wizard = zw.ImportWizard(source=str(sample_json), out_dir=str(out), collection="no_such_collection")
+    wizard.convert.run()
+    wizard.convert.wait(30)
+    assert "does not exist on the cluster" in wizard.convert.status.value and not out.exists()
+    # files prepared for other fields than the target's: the upload is refused before any byte
+    other = _fresh(client, "wiz_other")
+    client.drop_collection(other)
+    from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
+
+    client.create_collection(other, CollectionSchema(
+        fields=(FieldSchema("id", DataType.INT64, is_primary=True), FieldSchema("v", DataType.FLOAT_VECTOR, dim=4)),
+        collection_name=other,
+    ))  # fmt: skip
+    wizard.target.name.value = other
+    wizard.upload.source.value = str(sample_json)
+    wizard.upload.schema = sample_schema(dim=DIM)
+    before = sandbox.store.request_count
+    wizard.upload.run()
+    wizard.upload.wait(30)
+    assert "prepared for other fields" in wizard.upload.status.value
+    assert sandbox.store.request_count == before  # nothing was sent
+
+
+def test_a_failed_upload_clears_the_object_url(sandbox, sample_json, monkeypatch, sandbox_faults):
+    client = _sandbox_env(sandbox, monkeypatch)
+    name = _fresh(client, "wiz_failed_upload")
+    wizard = zw.ImportWizard(source=str(sample_json), collection=name)
+    wizard.convert.run()
+    wizard.convert.wait(60)
+    wizard.importer.object_url.value = "https://example/leftover/"
+    sandbox_faults.error("*", status=403, times=None, service="oss", method="PUT")
+    wizard.upload.run()
+    wizard.upload.wait(60)
+    assert wizard.upload.error is not None and wizard.importer.object_url.value == ""
+    wizard.importer.run()
+    wizard.importer.wait(30)
+    assert "no object URL given" in wizard.importer.status.value
 
 
 # ------------------------------------------------------------------------------------ import / jobs
@@ -452,6 +532,28 @@ def test_connection_form_test_button_and_bad_key(cluster, sandbox):
     assert bad.error is not None and "Hint:" in bad.status.value
     assert_no_secret(bad.status.value, "not-the-key-000")
     assert bad.api_key.widget.value == ""
+    assert "came from the value typed in “API key”" in bad.status.value  # which field the bad key came from
+    assert not bad.api_key.clear_button.disabled
+    bad.api_key.clear_button.click()  # Forget: back to the environment's key, which works
+    assert bad.api_key.source == "env" and bad.api_key.clear_button.disabled
+    bad.run()
+    bad.wait(30)
+    assert bad.error is None and "Connected" in bad.output.value
+
+
+def test_a_wrong_key_from_the_environment_says_so_and_can_be_replaced_in_the_form(cluster, sandbox, monkeypatch):
+    monkeypatch.setenv(config.ZILLIZ_API_KEY, "wrong-env-key-123")
+    form = zw.ConnectionForm()
+    form.run()
+    form.wait(30)
+    assert form.error is not None and "$ZILLIZ_API_KEY (the environment" in form.status.value
+    assert "ConfigError" not in form.status.value and "ZillizAPIError" not in form.status.value
+    assert_no_secret(form.status.value, "wrong-env-key-123")
+    form.api_key.widget.value = sandbox.api_key  # typed: replaces the environment's
+    assert form.api_key.source == "memory"
+    form.run()
+    form.wait(30)
+    assert form.error is None, form.status.value
 
 
 def test_upload_form_cancel_stops_the_upload(sandbox, tmp_path, clean_env):

@@ -10,6 +10,7 @@ out of the synced widget state, and can show the equivalent script call::
     UploadForm       the converted files -> OSS, giving the object URL
     ImportForm       start the import job, follow it, verify the row count
     JobsTable        the cluster's import jobs (refreshable)
+    TargetForm       the one collection the wizard's steps work for, checked on the cluster
     ImportWizard     all of the above in order, each result feeding the next step
 """
 
@@ -37,6 +38,7 @@ from .filepicker import FilePicker
 from .importing import ImportForm
 from .jobs import JobsTable
 from .oss import OSSForm
+from .target import TargetForm
 from .upload import UploadForm
 from .wizard import ImportWizard
 
@@ -51,5 +53,6 @@ __all__ = [
     "JobsTable",
     "OSSForm",
     "SecretInput",
+    "TargetForm",
     "UploadForm",
 ]

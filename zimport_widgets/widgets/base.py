@@ -59,18 +59,46 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def error_html(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
-    """A red box: the error class, its message and its hint; secrets masked; never a traceback."""
+def error_kind(exc: BaseException) -> str:
+    """What went wrong, in words a user reads (never an internal class name such as ``ConfigError``)."""
+    from ..errors import (
+        ConfigError,
+        DataFileError,
+        ImportJobFailed,
+        ImportTimeout,
+        LocalFileError,
+        SchemaError,
+        SourceInvalidError,
+        StorageError,
+        ZillizError,
+    )
+
+    for cls, kind in (
+        (ConfigError, "Setting missing or wrong"), (DataFileError, "Problem in the data"),
+        (SourceInvalidError, "Problem in the data"), (SchemaError, "Schema problem"),
+        (LocalFileError, "File problem"), (StorageError, "Object storage"), (ImportJobFailed, "Import failed"),
+        (ImportTimeout, "Still running"), (ZillizError, "Zilliz Cloud API"),
+    ):  # fmt: skip
+        if isinstance(exc, cls):
+            return kind
+    return "Unexpected error"
+
+
+def error_html(exc: BaseException, secrets: Iterable[str | None] = (), *, note: str = "") -> str:
+    """A red box: what kind of problem, its message and its hint (and ``note``); secrets masked; never a
+    traceback."""
     secrets = list(secrets)
     if isinstance(exc, ZImportError):
         message, hint = exc.message, exc.hint
     else:
-        message = str(exc) or type(exc).__name__
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         hint = "this was not expected: run the code from “Show code” in a cell to see the full traceback"
     message = redact(message, secrets)
-    body = f"<b>{esc(type(exc).__name__)}</b>: {esc(message)}"
+    body = f"<b class='zimport-error-kind'>{esc(error_kind(exc))}</b>: {esc(message)}"
     if hint:
-        body += f"<br><span style='color:#444'>Hint: {esc(redact(hint, secrets))}</span>"
+        body += f"<br><span class='zimport-hint'>Hint: {esc(redact(hint, secrets))}</span>"
+    if note:
+        body += f"<br><span class='zimport-key-origin'>{esc(redact(note, secrets))}</span>"
     return (
         f"<div class='zimport-error' style='color:{RED};border-left:4px solid {RED};"
         f"padding:4px 8px;margin:4px 0;white-space:pre-wrap'>{body}</div>"
@@ -172,10 +200,16 @@ class BaseForm(w.VBox):
         self.code_view = w.HTML("")
         self.code_view.add_class("zimport-code")
         self.code_view.layout.display = "none"
+        self.target_note = w.HTML("")
+        self.target_note.add_class("zimport-target-note")
+        self.target_note.layout.display = "none"
+        #: Checks run in the worker before the work (the wizard's "does the target exist?"); each may raise.
+        self.preflight: list[Callable[[], None]] = []
         self.fields = w.VBox(list(fields))
         super().__init__(
             [
                 self.header,
+                self.target_note,
                 self.fields,
                 w.HBox([self.run_button, self.cancel_button, self.code_button]),
                 self.progress_row,
@@ -215,6 +249,12 @@ class BaseForm(w.VBox):
     def secrets(self) -> list[str | None]:
         """Secret values to mask in any message this form shows (read without clearing)."""
         return []
+
+    def set_target(self, collection: str) -> None:
+        """Show the collection this step works for under its title (the wizard's one target)."""
+        shown = f"collection <code class='zimport-target-shown'>{esc(collection)}</code>" if collection else None
+        self.target_note.value = f"<div style='margin:0 0 4px 0'>→ {shown or 'no target collection chosen yet'}</div>"
+        self.target_note.layout.display = ""
 
     # ----------------------------------------------------------------- public API
     def run(self) -> None:
@@ -310,6 +350,8 @@ class BaseForm(w.VBox):
         undo = adopt_parent(parent)
         try:
             try:
+                for check in self.preflight:
+                    check()
                 result = work(self)
             except BaseException as exc:
                 if is_cancel(exc) or (self._cancel.is_set() and not isinstance(exc, ZImportError)):
@@ -338,7 +380,23 @@ class BaseForm(w.VBox):
         self.error = exc
         if self.has_progress and self.running:
             self.progress.bar_style = "danger"
-        self.status.value = error_html(exc, [*self._secrets, *self.secrets()])
+        self.status.value = error_html(exc, [*self._secrets, *self.secrets()], note=self._key_origin(exc))
+
+    def _key_origin(self, exc: BaseException) -> str:
+        """For a refused key: which field (typed, or the environment) the key in use came from."""
+        from ..errors import StorageAuthError, ZillizAPIError
+
+        conn = self if hasattr(self, "api_key") else getattr(self, "connection", None)
+        oss = self if hasattr(self, "access_key_secret") else getattr(self, "oss", None)
+        if isinstance(exc, StorageAuthError) and oss is not None:
+            return (f"The OSS key in use: id from {oss.access_key_id.origin()}, "
+                    f"secret from {oss.access_key_secret.origin()}.")  # fmt: skip
+        if (
+            isinstance(exc, ZillizAPIError) and conn is not None
+            and (exc.code in (80002, 21119, 1800) or exc.status in (401, 403))
+        ):  # fmt: skip
+            return f"The API key in use came from {conn.api_key.origin()}."
+        return ""
 
     def _cancelled(self) -> None:
         self.error = Cancelled("cancelled")

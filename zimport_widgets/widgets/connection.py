@@ -61,7 +61,7 @@ class ConnectionForm(BaseForm):
             style={"description_width": "150px"},
         )
         super().__init__(
-            [self.cluster_endpoint, self.controller_url, self.cluster_id, self.api_key.widget, self.api_version],
+            [self.cluster_endpoint, self.controller_url, self.cluster_id, self.api_key.row, self.api_version],
             description="Values come from the ZILLIZ_* environment variables when set.",
         )
         self.watch_code(self.cluster_endpoint, self.controller_url, self.cluster_id, self.api_version)

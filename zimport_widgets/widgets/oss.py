@@ -44,7 +44,7 @@ class OSSForm(BaseForm):
         self.access_key_id = SecretInput("Access key id", config.OSS_ACCESS_KEY_ID, value=access_key_id)
         self.access_key_secret = SecretInput("Access key secret", config.OSS_ACCESS_KEY_SECRET, value=access_key_secret)
         super().__init__(
-            [self.endpoint, self.bucket, self.access_key_id.widget, self.access_key_secret.widget],
+            [self.endpoint, self.bucket, self.access_key_id.row, self.access_key_secret.row],
             description="Values come from the OSS_* environment variables when set. "
             "The bucket must be in the cluster's cloud region.",
         )

@@ -29,6 +29,12 @@ class SecretInput:
         )
         self.widget.add_class("zimport-secret")
         self.widget.observe(self._on_value, "value")
+        self.clear_button = w.Button(description="Forget", icon="eraser", tooltip="drop the typed value",
+                                     layout=w.Layout(width="auto"))  # fmt: skip
+        self.clear_button.add_class("zimport-secret-forget")
+        self.clear_button.on_click(lambda _b: self.forget())
+        #: The box and its Forget button, for a form's field list.
+        self.row = w.HBox([self.widget, self.clear_button])
         self._refresh_placeholder()
 
     def _on_value(self, change: dict) -> None:
@@ -50,11 +56,22 @@ class SecretInput:
 
     def _refresh_placeholder(self) -> None:
         if self._value:
-            self.widget.placeholder = "•••••• kept in kernel memory (type to replace)"
+            self.widget.placeholder = "•••••• typed, kept in kernel memory (type to replace, Forget to drop)"
         elif os.environ.get(self.env_name):
-            self.widget.placeholder = f"using ${self.env_name}"
+            self.widget.placeholder = f"using ${self.env_name} (type to replace)"
         else:
             self.widget.placeholder = f"not set (or set ${self.env_name})"
+        if hasattr(self, "clear_button"):
+            self.clear_button.disabled = not self._value
+
+    def origin(self) -> str:
+        """Where the value in use comes from, for a message: the form field or the environment variable."""
+        label = self.widget.description
+        if self.widget.value or self._value:
+            return f"the value typed in “{label}”"
+        if os.environ.get(self.env_name):
+            return f"${self.env_name} (the environment; type in “{label}” to replace it)"
+        return f"nowhere (“{label}” is empty and ${self.env_name} is not set)"
 
     def take(self) -> str | None:
         """Read the secret (once from the box, which is then cleared) and return it, or None."""

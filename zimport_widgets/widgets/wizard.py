@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
@@ -14,18 +16,24 @@ from .convert import ConvertForm, ConvertOutcome
 from .importing import ImportForm
 from .jobs import JobsTable
 from .oss import OSSForm
+from .target import TargetForm
 from .upload import UploadForm
 
 if TYPE_CHECKING:
+    from ..schema import CollectionSchema
     from ..storage.results import UploadResult
 
 __all__ = ["ImportWizard"]
 
 
 class ImportWizard(w.VBox):
-    """All steps in one widget. The converted folder becomes the upload source, the upload's object URL
-    the import's object URL, the convert step's collection the import's collection; a finished import
-    refreshes the jobs table.
+    """All steps in one widget, for one target collection chosen once (:class:`TargetForm`).
+
+    The target feeds every step (their headers show it) and is checked on the cluster before each step
+    works (it must exist; the files must carry its fields). The converted folder becomes the upload source,
+    the upload's object URL the import's object URL; each upload goes under a fresh prefix
+    (``<collection>/<run id>``) unless one is typed, and a failed or cancelled upload clears the object URL,
+    so an import never starts on a partial set. A finished import refreshes the jobs table.
 
     Keyword arguments prefill the steps; the settings come from the ``ZILLIZ_*``/``OSS_*`` variables.
     """
@@ -46,14 +54,21 @@ class ImportWizard(w.VBox):
     ) -> None:
         self.connection = connection or ConnectionForm(api_version=api_version)
         self.oss = oss or OSSForm()
+        self.target = TargetForm(self.connection, collection=collection)
         self.convert = ConvertForm(
             self.connection, source=source, out_dir=out_dir, collection=collection, infer=infer_schema
         )
-        self.upload = UploadForm(self.oss, prefix=prefix or (f"{collection}/import" if collection else None))
+        self.upload = UploadForm(self.oss, prefix=prefix)
+        self._prefix_typed = bool(prefix)
         self.importer = ImportForm(
             self.connection, self.oss, collection=collection, poll_interval=poll_interval, timeout=timeout
         )
         self.jobs = JobsTable(self.connection)
+        for step_field in (self.convert.collection, self.importer.collection):
+            step_field.layout.display = "none"  # the target is the one place to choose it
+        self.convert.preflight.append(lambda: self._check_target(None))
+        self.upload.preflight.append(lambda: self._check_target(self.upload.schema))
+        self.importer.preflight.append(lambda: self._check_target(self.upload.schema))
         self.settings = w.Accordion(children=[self.connection, self.oss])
         self.settings.set_title(0, "Connection (Zilliz)")
         self.settings.set_title(1, "Object storage (OSS)")
@@ -61,11 +76,15 @@ class ImportWizard(w.VBox):
         self.settings.selected_index = None if configured else 0
         self.convert.observe(self._converted, "result")
         self.upload.observe(self._uploaded, "result")
+        self.upload.observe(self._upload_ended, "error")
+        self.upload.observe(self._upload_started, "running")
+        self.upload.prefix.observe(self._prefix_edited, "value")
         self.importer.observe(self._imported, "result")
-        self.convert.collection.observe(self._collection_changed, "value")
+        self.target.observe(self._target_changed, "collection")
+        self._target_changed({"new": self.target.collection})
         super().__init__([
             w.HTML("<h3 style='margin:4px 0'>Import into Zilliz Cloud</h3>"),
-            self.settings, self.convert, self.upload, self.importer, self.jobs,
+            self.settings, self.target, self.convert, self.upload, self.importer, self.jobs,
         ])  # fmt: skip
         self.add_class("zimport-wizard")
 
@@ -73,25 +92,59 @@ class ImportWizard(w.VBox):
     def steps(self) -> list[BaseForm]:
         return [self.convert, self.upload, self.importer]
 
+    def _check_target(self, files_schema: CollectionSchema | None) -> None:
+        self.target.require(files_schema)
+
+    def _target_changed(self, change: dict) -> None:
+        name = change["new"] or ""
+        self.convert.collection.value = name
+        self.importer.collection.value = name
+        for step in self.steps:
+            step.set_target(name)
+        if not self._prefix_typed:
+            self._set_prefix(fresh_prefix(name) if name else "")
+
+    def _set_prefix(self, value: str) -> None:
+        self._setting_prefix = True
+        try:
+            self.upload.prefix.value = value
+        finally:
+            self._setting_prefix = False
+
+    def _prefix_edited(self, change: dict) -> None:
+        if not getattr(self, "_setting_prefix", False):
+            self._prefix_typed = bool(str(change["new"]).strip())
+
     def _converted(self, change: dict) -> None:
         outcome: ConvertOutcome | None = change["new"]
         if outcome is None or not outcome.ok:
             return
         self.upload.source.value = str(outcome.out_dir)
         self.upload.schema = outcome.schema
-        if not self.upload.prefix.value:
-            name = self.convert.collection.value.strip() or outcome.out_dir.name
-            self.upload.prefix.value = f"{name}/import"
+        if not self._prefix_typed:  # a new set of files: a new prefix, never on top of an earlier upload
+            self._set_prefix(fresh_prefix(self.target.collection or outcome.out_dir.name))
+
+    def _upload_started(self, change: dict) -> None:
+        if change["new"]:
+            self.importer.object_url.value = ""  # until this upload is complete, there is nothing to import
 
     def _uploaded(self, change: dict) -> None:
         result: UploadResult | None = change["new"]
         if result is not None:
             self.importer.object_url.value = result.object_url
+            if not self._prefix_typed:  # the next upload goes elsewhere
+                self._set_prefix(fresh_prefix(self.target.collection or "import"))
+
+    def _upload_ended(self, change: dict) -> None:
+        if change["new"] is not None:
+            self.importer.object_url.value = ""  # a failed or cancelled upload: a partial set stays unimported
 
     def _imported(self, change: dict) -> None:
         if change["new"] is not None:
             self.jobs.run()
 
-    def _collection_changed(self, change: dict) -> None:
-        if change["new"] and (not self.importer.collection.value or self.importer.collection.value == change["old"]):
-            self.importer.collection.value = change["new"]
+
+def fresh_prefix(collection: str) -> str:
+    """``<collection>/<run id>``: each run's files under their own prefix (UTC time and a random tail)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return f"{collection}/{stamp}-{secrets.token_hex(2)}"
