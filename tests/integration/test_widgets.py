@@ -416,6 +416,10 @@ def test_import_form_follows_the_job_and_verifies_the_row_count(cluster, api_ver
         assert outcome.imported_rows == cluster["rows"]
         assert f"imported <b class='zimport-imported-rows'>{cluster['rows']}</b> rows" in form.status.value
     assert form.job_id == outcome.job_id
+    assert (outcome.rows_before, outcome.added_rows) == (0, cluster["rows"])  # v1 too: counted before and after
+    assert f"added <b class='zimport-added-rows'>{cluster['rows']}</b> rows (0 before → {cluster['rows']} after)" in (
+        form.status.value
+    )
     assert "Completed" in form.status.value and "verified" in form.status.value
     assert form.progress.value == 100.0 and form.progress.bar_style == "success"
     assert any(outcome.job_id in s for s in states)
@@ -437,7 +441,8 @@ def test_import_form_verify_line_is_the_core_verify_step(cluster):
     top = verify.search.hits[0]
     assert top.id == verify.search.query_id  # the sample search finds the row whose vector it searched with
     status = form.status.value
-    assert f"<b class='zimport-row-count'>{cluster['rows']}</b> rows ✓" in status and "zimport-ok" in status
+    assert f"<b class='zimport-row-count'>{cluster['rows']}</b> rows" in status and "zimport-ok" in status
+    assert f"added <b class='zimport-added-rows'>{cluster['rows']}</b> rows" in status and "✓" in status
     assert (
         f"sample search top hit <code class='zimport-top-hit'>{top.id}</code> (distance {top.distance:.4f})" in status
     )
@@ -487,13 +492,50 @@ def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox, san
 def test_import_form_cancel_stops_following_the_job(cluster):
     form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"],
                          object_url=cluster["url"], poll_interval=0.2)  # fmt: skip
-    form.progress_label.observe(lambda c: "job <code>" in c["new"] and form.cancel(), "value")
+    cancel_once = [True]
+
+    def cancel(change: dict) -> None:
+        if cancel_once[0] and "job <code>" in change["new"]:
+            cancel_once[0] = False
+            form.cancel()
+
+    form.progress_label.observe(cancel, "value")
     form.run()
     form.wait(60)
     assert isinstance(form.error, zw.Cancelled)
-    assert "Cancelled" in form.status.value
     assert form.job_id  # the job was started; only the following stopped
-    assert form.run_button.disabled is False
+    assert f"Stopped following job <code class='zimport-cancelled-job'>{form.job_id}</code>" in form.status.value
+    assert "keeps running on the server" in form.status.value
+    assert form.run_button.disabled is False and form.progress_label.value == "cancelled"  # never "cancelling…"
+    assert form.watch_button.layout.display == ""
+    form.watch_button.click()  # follow the same job to its end, then verify
+    outcome = form.wait(120)
+    assert form.error is None, form.status.value
+    assert outcome.job_id == form.job_id and outcome.progress.completed
+    assert outcome.added_rows == cluster["rows"] and form.watch_button.layout.display == "none"
+
+
+def test_the_wizard_compares_the_rows_added_with_the_rows_of_the_source(sandbox, sample_json, monkeypatch):
+    client = _sandbox_env(sandbox, monkeypatch)
+    name = _fresh(client, "wiz_rows")
+    wizard = zw.ImportWizard(source=str(sample_json), collection=name, poll_interval=0.2)
+    for step in wizard.steps:
+        step.run()
+        step.wait(120)
+        assert step.error is None, step.status.value
+    status = wizard.importer.status.value
+    assert "added <b class='zimport-added-rows'>300</b> rows (0 before → 300 after) ✓ the source holds 300" in status
+    assert "zimport-ok" in status
+
+
+def test_a_failed_step_keeps_a_visible_red_bar(cluster, sandbox, sandbox_faults):
+    sandbox_faults.fail_jobs("disk full on data node")
+    form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"], object_url=cluster["url"],
+                         poll_interval=0.1)  # fmt: skip
+    form.run()
+    form.wait(60)
+    assert form.error is not None and form.progress.bar_style == "danger"
+    assert form.progress.value > 0 and not form.progress_label.value.endswith("…")
 
 
 def test_convert_form_reads_schema_from_the_collection(cluster, tmp_path):

@@ -371,15 +371,31 @@ class BaseForm(w.VBox):
             self.running = False
             self.run_button.disabled = False
             self.cancel_button.disabled = True
+            self._settle_label()
             if self.code_button.value:
                 self._render_code()
             self._done.set()
             undo()
 
+    def _settle_label(self) -> None:
+        """A step that ended never keeps a label of work in progress ("cancelling…", "reading the schema…")."""
+        label = self.progress_label.value
+        if not self.has_progress or not label.rstrip().endswith("…"):
+            return
+        if isinstance(self.error, Cancelled):
+            self.progress_label.value = "cancelled"
+        elif self.error is not None:
+            self.progress_label.value = "failed"
+        else:
+            self.progress_label.value = label.rstrip().removesuffix("…").rstrip(" ·") or "done"
+
     def _fail(self, exc: BaseException) -> None:
         self.error = exc
         if self.has_progress and self.running:
             self.progress.bar_style = "danger"
+            if self.progress.value < 2.0:  # a bar failed at 0 % would be invisible: show it, red, labelled
+                self.progress.value = 100.0
+                self.progress_label.value = "failed before any progress"
         self.status.value = error_html(exc, [*self._secrets, *self.secrets()], note=self._key_origin(exc))
 
     def _key_origin(self, exc: BaseException) -> str:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import ipywidgets as w
+
 from .. import config
 from .base import GREEN, ORANGE, BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
 from .connection import ConnectionForm
@@ -26,10 +28,20 @@ class ImportOutcome:
     job: ImportJob
     progress: ImportProgress
     verify: VerifyResult
+    #: Rows in the collection just before the job started (None when it could not be counted).
+    rows_before: int | None = None
+    #: Rows the source holds, when the form knows (the wizard's converted files).
+    source_rows: int | None = None
 
     @property
     def job_id(self) -> str:
         return self.job.job_id
+
+    @property
+    def added_rows(self) -> int | None:
+        """Rows this job added: the count after minus the count before (another writer at the same time
+        would be counted too)."""
+        return None if self.rows_before is None else self.verify.row_count - self.rows_before
 
     @property
     def imported_rows(self) -> int | None:
@@ -75,6 +87,13 @@ class ImportForm(BaseForm):
         self.object_url = text("Object URL", object_url or "", "from the upload step")
         self.partition = text("Partition", partition or "", "optional")
         self.job_id = ""
+        self._rows_before: int | None = None
+        #: Rows the source holds (the wizard sets it from the converted files), to compare the rows added with.
+        self.source_rows: int | None = None
+        self._follow_job: str | None = None  # "Watch again": follow this job instead of starting one
+        self.watch_button = w.Button(description="Watch the job again", icon="eye", layout=w.Layout(display="none"))
+        self.watch_button.add_class("zimport-watch-again")
+        self.watch_button.on_click(self._watch_again)
         fields: list = [self.collection, self.object_url, self.partition]
         panes = [(f, t) for f, t, given in ((self.connection, "Connection (Zilliz)", connection),
                                             (self.oss, "Object storage (OSS)", oss)) if given is None]  # fmt: skip
@@ -85,6 +104,9 @@ class ImportForm(BaseForm):
             fields,
             description="The import job reads the files from OSS with the OSS keys above.",
         )
+        kids: list[w.Widget] = list(self.children)  # type: ignore[has-type]
+        kids.insert(kids.index(self.status) + 1, self.watch_button)  # right under the "Stopped following" note
+        self.children = tuple(kids)
         self.watch_code(self.collection, self.object_url, self.partition)
 
     def secrets(self) -> list[str | None]:
@@ -98,8 +120,12 @@ class ImportForm(BaseForm):
 
         collection = self.collection.value.strip()
         url = self.object_url.value.strip()
+        follow, self._follow_job = self._follow_job, None
+        self.watch_button.layout.display = "none"
         if not collection:
             raise ConfigError("no collection given", hint="type the name of the collection to import into")
+        if follow is not None:
+            return self._follow(follow, collection)
         if not url:
             raise ConfigError("no object URL given", hint="upload first, or paste the URL upload_to_oss returned")
         partition = self.partition.value.strip() or None
@@ -108,9 +134,11 @@ class ImportForm(BaseForm):
         # the import job reads OSS with these keys (and an STS token only through the v2 API: a clear error on v1)
         keys = config.StorageKeys.resolve(s["access_key_id"], s["access_key_secret"], s["security_token"])
         key_id, secret = keys.access_key_id, keys.access_key_secret
-        timeout, poll = self.timeout, self.poll_interval
+        timeout, poll, source_rows = self.timeout, self.poll_interval, self.source_rows
 
         def work(form: BaseForm) -> ImportOutcome:
+            form.set_progress(0.0, "counting the rows already there…", force=True)
+            before = self._rows_before = client.count_rows(collection)  # kept for "Watch the job again"
             form.set_progress(0.0, "starting the import job…", force=True)
             job = client.start_import(
                 collection, url, key_id, secret, partition=partition, security_token=keys.security_token
@@ -118,19 +146,50 @@ class ImportForm(BaseForm):
             self.job_id = job.job_id
             form.set_progress(0.0, f"job <code>{esc(job.job_id)}</code> · Pending", force=True)
             form.check_cancelled()
-            # returns only once the job completed: a failed job raises ImportJobFailed (reason, files, hint)
-            final = client.wait_for_import(
-                job.job_id,
-                progress=form.progress_callback(self._render_job),
-                timeout=timeout,
-                poll_interval=poll,
-            )
-            form.set_progress(1.0, f"{_job_label(final)} · verifying…", force=True)
-            # no expected_rows: a re-import adds to the rows already there, so show_result compares with >=
-            verified = client.verify(collection)
-            return ImportOutcome(job=job, progress=final, verify=verified)
+            return self._wait_and_verify(form, client, job, collection, before, source_rows, timeout, poll)
 
         return work
+
+    def _follow(self, job_id: str, collection: str) -> Callable[[BaseForm], ImportOutcome]:
+        """Work that follows a job started earlier (after Cancel, or a kernel restart) to its end."""
+        from ..cloud.jobs import ImportJob
+
+        client = self._client()
+        job = ImportJob(job_id=job_id, collection=collection, object_url=None, partition=None, cluster_id=None,
+                        api_version=client.api_version)  # fmt: skip
+        before, source_rows = self._rows_before, self.source_rows
+        timeout, poll = self.timeout, self.poll_interval
+        return lambda form: self._wait_and_verify(form, client, job, collection, before, source_rows, timeout, poll)
+
+    def _wait_and_verify(
+        self, form: BaseForm, client: ImportClient, job: ImportJob, collection: str, before: int | None,
+        source_rows: int | None, timeout: float, poll: float,
+    ) -> ImportOutcome:  # fmt: skip
+        self._rows_before = before
+        # returns only once the job completed: a failed job raises ImportJobFailed (reason, files, hint)
+        final = client.wait_for_import(
+            job.job_id, progress=form.progress_callback(self._render_job), timeout=timeout, poll_interval=poll
+        )
+        form.set_progress(1.0, f"{_job_label(final)} · verifying…", force=True)
+        verified = client.verify(collection)
+        return ImportOutcome(job=job, progress=final, verify=verified, rows_before=before, source_rows=source_rows)
+
+    def _cancelled(self) -> None:
+        """Cancel stops following; the job runs on on the server: say so, name it, offer to watch again."""
+        super()._cancelled()
+        if self.job_id:
+            self.status.value = note_html(
+                f"Stopped following job <code class='zimport-cancelled-job'>{esc(self.job_id)}</code>: the job "
+                "keeps running on the server (an import cannot be stopped from here). "
+                "“Watch the job again” follows it to the end.",
+                ORANGE, "zimport-cancelled",
+            )  # fmt: skip
+            self.watch_button.layout.display = ""
+
+    def _watch_again(self, _button: object = None) -> None:
+        if self.job_id and not self.running:
+            self._follow_job = self.job_id
+            self.run()
 
     def _render_job(self, p: ImportProgress) -> tuple[float | None, str]:
         if p.files:
@@ -144,7 +203,12 @@ class ImportForm(BaseForm):
         line = f"<b class='zimport-state'>{esc(p.state)}</b>: job <code>{esc(outcome.job_id)}</code>"
         if imported is not None:
             line += f" imported <b class='zimport-imported-rows'>{imported:,}</b> rows"
-        verify_html, good = _verify_line(outcome.verify, imported)
+        added = outcome.added_rows
+        added_html, added_good = _added_line(outcome)
+        if added_html:
+            line += f"; {added_html}"
+        verify_html, good = _verify_line(outcome.verify, imported if added is None else None)
+        good = good and added_good
         color, css = (GREEN, "zimport-ok") if good else (ORANGE, "zimport-warning")
         self.status.value = note_html(f"{line}; {verify_html}.", color, css)
         search = outcome.verify.search
@@ -177,6 +241,22 @@ class ImportForm(BaseForm):
             f"client.verify({py_str(self.collection.value.strip())})  # row count and a sample search",
         ]
         return "\n".join(lines)
+
+
+def _added_line(outcome: ImportOutcome) -> tuple[str, bool]:
+    """The rows this job added (count after − before) against the rows the source holds, when known."""
+    added = outcome.added_rows
+    if added is None:
+        return "", True
+    after = outcome.verify.row_count
+    text = (f"added <b class='zimport-added-rows'>{added:,}</b> rows "
+            f"({outcome.rows_before:,} before → {after:,} after)")  # fmt: skip
+    expected = outcome.source_rows if outcome.source_rows is not None else outcome.imported_rows
+    if expected is None:
+        return text, added > 0
+    if added == expected:
+        return text + f" ✓ the source holds {expected:,}", True
+    return text + f" — the source holds {expected:,}: check the collection (another writer, or rows refused)", False
 
 
 def _verify_line(verify: VerifyResult, imported: int | None) -> tuple[str, bool]:

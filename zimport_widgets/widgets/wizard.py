@@ -121,6 +121,7 @@ class ImportWizard(w.VBox):
             return
         self.upload.source.value = str(outcome.out_dir)
         self.upload.schema = outcome.schema
+        self.importer.source_rows = outcome.result.rows  # the import shows the rows it added against these
         if not self._prefix_typed:  # a new set of files: a new prefix, never on top of an earlier upload
             self._set_prefix(fresh_prefix(self.target.collection or outcome.out_dir.name))
 
