@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import ipywidgets as w
@@ -685,3 +686,39 @@ def test_convert_form_takes_a_dataframe_in_code_and_writes_parquet(tmp_path):
     assert "Parquet file(s)" in form.status.value
     form.output_format.value = "NumPy"
     assert form.out_dir.value == str(tmp_path / "frame_out")  # typed by the user: kept
+
+
+def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(sandbox, sample_json, monkeypatch):
+    """A fresh name, no code: read the fields, create, then convert → upload → import into it."""
+    client = _sandbox_env(sandbox, monkeypatch)
+    name = "wiz_created"
+    if client.has_collection(name):
+        client.drop_collection(name)
+    wizard = zw.ImportWizard(source=str(sample_json), collection=name, poll_interval=0.2)
+    creator = wizard.creator
+    with pytest.raises(Exception, match="no fields yet"):
+        creator.chosen_schema()
+    creator.read_button.click()
+    deadline = time.monotonic() + 30
+    while creator.schema is None:
+        assert time.monotonic() < deadline, creator.table.value
+        time.sleep(0.05)
+    assert "<code>title_vector</code>" in creator.table.value and creator.primary.value == "id"
+    creator.metric.value = "L2"
+    code = creator.code()
+    compile(code, "<create>", "exec")
+    assert "client.create_collection('wiz_created', schema, metric_type='L2'" in code and sandbox.api_key not in code
+    creator.run()
+    creator.wait(60)
+    assert creator.error is None, creator.status.value
+    assert client.has_collection(name) and "Created collection" in creator.status.value
+    wizard.target.wait(30)
+    assert name in wizard.target.name.options  # the list was refreshed
+    creator.run()
+    creator.wait(30)
+    assert "exists already" in creator.status.value
+    for step in wizard.steps:
+        step.run()
+        step.wait(120)
+        assert step.error is None, step.status.value
+    assert client.count_rows(name) == 300

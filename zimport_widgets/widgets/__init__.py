@@ -11,6 +11,7 @@ out of the synced widget state, and can show the equivalent script call::
     ImportForm       start the import job, follow it, verify the row count
     JobsTable        the cluster's import jobs (refreshable)
     TargetForm       the one collection the wizard's steps work for, checked on the cluster
+    CreateCollectionForm  that collection made from the fields of the data (REST v2 create)
     ImportWizard     all of the above in order, each result feeding the next step
 """
 
@@ -34,6 +35,7 @@ if int(_ipywidgets.__version__.split(".")[0]) < 8:  # pragma: no cover
 from .base import BaseForm, Cancelled, SecretInput
 from .connection import ConnectionForm
 from .convert import ConvertForm
+from .create import CreateCollectionForm
 from .filepicker import FilePicker
 from .importing import ImportForm
 from .jobs import JobsTable
@@ -47,6 +49,7 @@ __all__ = [
     "Cancelled",
     "ConnectionForm",
     "ConvertForm",
+    "CreateCollectionForm",
     "FilePicker",
     "ImportForm",
     "ImportWizard",

@@ -13,6 +13,7 @@ from .. import config
 from .base import BaseForm
 from .connection import ConnectionForm
 from .convert import ConvertForm, ConvertOutcome
+from .create import CreateCollectionForm
 from .importing import ImportForm
 from .jobs import JobsTable
 from .oss import OSSForm
@@ -64,6 +65,15 @@ class ImportWizard(w.VBox):
             self.connection, self.oss, collection=collection, poll_interval=poll_interval, timeout=timeout
         )
         self.jobs = JobsTable(self.connection)
+        self.creator = CreateCollectionForm(
+            self.connection, name=lambda: self.target.collection,
+            source=lambda: self.convert.frame if self.convert.frame is not None else self.convert.source.value,
+        )  # fmt: skip
+        create_panel = w.Accordion(children=[self.creator])
+        create_panel.set_title(0, "Create a new collection (from the fields of the data)")
+        create_panel.selected_index = None
+        self.target.fields.children = (*self.target.fields.children, create_panel)
+        self.creator.observe(self._created, "result")
         for step_field in (self.convert.collection, self.importer.collection):
             step_field.layout.display = "none"  # the target is the one place to choose it
         self.convert.preflight.append(lambda: self._check_target(None))
@@ -139,6 +149,10 @@ class ImportWizard(w.VBox):
     def _upload_ended(self, change: dict) -> None:
         if change["new"] is not None:
             self.importer.object_url.value = ""  # a failed or cancelled upload: a partial set stays unimported
+
+    def _created(self, change: dict) -> None:
+        if change["new"] is not None:
+            self.target.run()  # the new collection shows in the list, and is the target
 
     def _imported(self, change: dict) -> None:
         if change["new"] is not None:
