@@ -59,9 +59,22 @@ def _bar_width(page, form: str) -> str:
     return page.eval_on_selector(f".{form} .zimport-progress .progress-bar", "e => e.style.width")
 
 
-def _click_through(page, sb) -> None:
+def _create_in_the_form(page) -> None:
+    """No code cell: the target collection is made in the wizard from the fields of the data."""
+    page.get_by_text("Create a new collection (from the fields of the data)", exact=True).first.click()
+    page.click(".zimport-create .zimport-read-fields")
+    page.wait_for_selector(".zimport-create .zimport-field-table table.zimport-fields", timeout=60_000)
+    assert "title_vector" in page.inner_text(".zimport-create .zimport-field-table")
+    page.click(".zimport-create .zimport-run")
+    _wait_status(page, "zimport-create", "Created collection", timeout=60)
+
+
+def _click_through(page, sb, *, create: bool = False) -> None:
     """Convert → Upload → Import in the rendered wizard, checking what the browser shows at each step."""
     page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
+    assert COLLECTION in page.inner_text(".zimport-convert .zimport-target-note")  # the one target, shown
+    if create:
+        _create_in_the_form(page)
     # a key typed in the browser is taken into kernel memory and the box emptied (Tab leaves the box)
     page.get_by_text("Object storage (OSS)", exact=True).first.click()
     secret_box = page.locator(".zimport-oss input[type=password]").nth(1)
@@ -109,7 +122,9 @@ def _cancel_while_running(page, sb) -> None:
         )
         assert page.is_disabled(".zimport-import .zimport-run")
         page.click(".zimport-import .zimport-cancel")
-        _wait_status(page, "zimport-import", "Cancelled", timeout=30, fail_on=("Hint:",))
+        text = _wait_status(page, "zimport-import", "Stopped following job", timeout=30, fail_on=("Hint:",))
+        assert "keeps running on the server" in text
+        assert page.is_visible(".zimport-import .zimport-watch-again")
         page.wait_for_function("() => !document.querySelector('.zimport-import .zimport-run').disabled", timeout=15_000)
         assert page.locator(".zimport-import .zimport-progress .progress-bar-warning").count() == 1
     finally:
@@ -123,7 +138,9 @@ def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
     source = write_sample_json(tmp_path / "articles.json", n=ROWS, dim=DIM)
     with Sandbox() as sb:
         client = ImportClient.from_env(sb.env())
-        client.create_collection(COLLECTION, sample_schema(dim=DIM))
+        create_in_form = app == "jupyterlab"  # JupyterLab: made in the wizard itself; Notebook 7: by code
+        if not create_in_form:
+            client.create_collection(COLLECTION, sample_schema(dim=DIM))
         write_notebook(
             nb_dir / "wizard.ipynb",
             [
@@ -140,7 +157,7 @@ def _run_wizard(tmp_path, app: str, screenshot: str) -> None:
             # errors the application itself logs before any of our code ran (none in JupyterLab)
             baseline = list(browser.console_errors)
             browser.run_cell(0)
-            _click_through(page, sb)
+            _click_through(page, sb, create=create_in_form)
             assert client.count_rows(COLLECTION) == ROWS
 
             out = ROOT / "build"
