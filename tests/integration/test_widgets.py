@@ -322,6 +322,9 @@ def test_wizard_has_one_target_for_every_step(sandbox, sample_json, monkeypatch)
     wizard = zw.ImportWizard(source=str(sample_json), collection=first)
     assert all(first in step.target_note.value for step in wizard.steps)
     assert wizard.convert.collection.layout.display == "none" and wizard.importer.collection.layout.display == "none"
+    for quick in (wizard.target, wizard.creator, wizard.jobs):  # no Cancel that could do nothing
+        assert quick.cancel_button.layout.display == "none"
+    assert wizard.convert.cancel_button.layout.display != "none"
     wizard.target.run()
     wizard.target.wait(30)
     assert {first, second} <= set(wizard.target.name.options)  # Refresh lists the cluster's collections

@@ -168,6 +168,8 @@ class BaseForm(w.VBox):
     run_icon = "play"
     css = "zimport-form"
     has_progress = True
+    #: False for quick calls (a refresh, a create): no Cancel button that could do nothing.
+    cancellable = True
 
     #: The last successful result (observe it to chain forms); not synced to the browser.
     result = traitlets.Any(None, allow_none=True)
@@ -185,6 +187,8 @@ class BaseForm(w.VBox):
         self.run_button.add_class("zimport-run")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.cancel_button.add_class("zimport-cancel")
+        if not self.cancellable:
+            self.cancel_button.layout.display = "none"
         self.code_button = w.ToggleButton(description="Show code", icon="code", value=False)
         self.code_button.add_class("zimport-show-code")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=100.0, description="", layout=w.Layout(width="420px"))

@@ -37,6 +37,7 @@ class CreateCollectionForm(BaseForm):
     run_icon = "plus"
     css = "zimport-create"
     has_progress = False
+    cancellable = False
 
     def __init__(self, connection: ConnectionForm, name: Callable[[], str], source: Callable[[], Any]) -> None:
         self.connection = connection

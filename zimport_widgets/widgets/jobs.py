@@ -23,6 +23,7 @@ class JobsTable(BaseForm):
     run_icon = "refresh"
     css = "zimport-jobs"
     has_progress = False
+    cancellable = False
 
     def __init__(
         self, connection: ConnectionForm | None = None, *, collection: str | None = None, refresh: bool = False

@@ -31,6 +31,7 @@ class TargetForm(BaseForm):
     run_icon = "refresh"
     css = "zimport-target"
     has_progress = False
+    cancellable = False
 
     #: The collection name every step uses (stripped); observe it to follow changes.
     collection = traitlets.Unicode("")
