@@ -8,6 +8,8 @@ are already set (a real cluster and bucket) win: then no sandbox is started.
 from __future__ import annotations
 
 import os
+import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,28 +55,45 @@ def start_sandbox_process(data_dir: Path, *, timeout: float = 60.0) -> tuple[sub
 
 
 def main() -> int:
+    """JupyterLab on the notebooks, with a sandbox unless ZILLIZ_*/OSS_* are set.
+
+    One Ctrl-C stops everything: the terminal sends it to JupyterLab (which shuts down at once:
+    ``answer_yes``) and the sandbox, this process ignores it and waits for them, then removes the sandbox's
+    temporary data; the exit code is 0.
+    """
     root = Path(__file__).resolve().parent.parent
     notebooks = root / "notebooks"
     env = dict(os.environ)
     proc = None
+    data_dir: Path | None = None
     if not any(os.environ.get(name) for name in ENV_NAMES):
         data_dir = Path(tempfile.mkdtemp(prefix="zimport-lab-"))
         proc, sandbox_env = start_sandbox_process(data_dir)
         env.update(sandbox_env)
-        print(f"Sandbox running (data in {data_dir}); the notebooks will use it.")
+        print(f"Sandbox running (data in {data_dir}); the notebooks will use it.", flush=True)
     else:
-        print("Using the ZILLIZ_* / OSS_* variables already set; no sandbox started.")
-    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebooks}", "--ip=127.0.0.1"]
+        print("Using the ZILLIZ_* / OSS_* variables already set; no sandbox started.", flush=True)
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={notebooks}", "--ip=127.0.0.1",
+           "--ServerApp.answer_yes=True"]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
+    previous = signal.getsignal(signal.SIGINT)
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+        lab = subprocess.Popen(cmd, env=env)  # before ignoring SIGINT here: an ignored signal is inherited
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for JupyterLab; we wait for it
+        code = lab.wait()
     finally:
+        signal.signal(signal.SIGINT, previous)
         if proc is not None:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print("JupyterLab and the sandbox stopped.", flush=True)
+    return 0 if code in (0, -signal.SIGINT, 128 + signal.SIGINT) else code
 
 
 if __name__ == "__main__":
