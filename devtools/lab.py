@@ -8,8 +8,8 @@ are already set (a real cluster and bucket) win: then no sandbox is started.
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["format_bytes", "short_repr", "value_text"]
+__all__ = ["ERROR_COLOR", "OK_COLOR", "WARN_COLOR", "format_bytes", "short_repr", "value_text"]
+
+#: Colours for HTML reprs and forms: JupyterLab's theme variables (set by its light and dark themes), the
+#: light values as fallbacks where they are not defined (VS Code, a plain Voilà page).
+ERROR_COLOR = "var(--jp-error-color1, #b3261e)"
+OK_COLOR = "var(--jp-success-color1, #1b7f3b)"
+WARN_COLOR = "var(--jp-warn-color1, #a15c00)"
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 

@@ -184,3 +184,59 @@ def test_wizard_convert_upload_import_in_notebook7(missing, tmp_path):
     # Notebook 7.6 logs one settings-loading page error of its own at start-up ("reading 'schema'" in
     # notebook_core), before any cell runs; the test requires that the wizard adds no error after it.
     _run_wizard(tmp_path, "notebook", "browser-wizard-notebook7.png")
+
+
+_CONTRAST_JS = """
+els => els.map(e => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  let bg = null, n = e;
+  while (n && !bg) {  // the first ancestor with a background that is not transparent
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) bg = c;
+    n = n.parentElement;
+  }
+  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const fg = rgb(getComputedStyle(e).color), a = lum(fg), b = lum(bg || [255, 255, 255]);
+  return [e.className, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), getComputedStyle(e).color, bg];
+})
+"""
+
+
+def test_the_wizard_is_readable_in_the_dark_theme(missing, tmp_path):
+    """JupyterLab Dark: the step titles, descriptions, a red error and a green note keep a 4.5:1 contrast."""
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    source = write_sample_json(tmp_path / "articles.json", n=50, dim=DIM)
+    home = tmp_path / "jhome"
+    theme = home / "settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    theme.parent.mkdir(parents=True)
+    theme.write_text('{"theme": "JupyterLab Dark"}')
+    with Sandbox() as sb:
+        write_notebook(nb_dir / "dark.ipynb", [
+            "from zimport_widgets.widgets import ImportWizard\n"
+            f"wizard = ImportWizard(source={str(source)!r}, collection='not_there')\nwizard"
+        ])  # fmt: skip
+        with JupyterLab(nb_dir, home, env=sb.env()) as lab, open_browser(tmp_path / "udd") as browser:
+            page = browser.page
+            browser.open_notebook(lab, "dark.ipynb")
+            browser.run_cell(0)
+            page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
+            assert "dark" in (page.eval_on_selector("body", "b => b.dataset.jpThemeName") or "").lower()
+            page.click(".zimport-convert .zimport-run")  # the target does not exist: a red error box
+            page.wait_for_selector(".zimport-convert .zimport-error", timeout=60_000)
+            page.click(".zimport-target .zimport-target-refresh")  # Refresh: a note
+            page.wait_for_selector(".zimport-target .zimport-warning, .zimport-target .zimport-ok", timeout=60_000)
+            out = ROOT / "build"
+            out.mkdir(exist_ok=True)
+            page.screenshot(path=str(out / "browser-wizard-dark.png"), full_page=True)
+            checked = page.eval_on_selector_all(
+                ".zimport-wizard h4, .zimport-wizard .zimport-error, .zimport-wizard .zimport-error-kind, "
+                ".zimport-wizard .zimport-hint, .zimport-target .zimport-warning, "
+                ".zimport-convert .zimport-target-note",
+                _CONTRAST_JS,
+            )
+            assert len(checked) >= 6, checked
+            low = [c for c in checked if c[1] < 4.5]
+            assert not low, f"text below 4.5:1 contrast in the dark theme: {low}"

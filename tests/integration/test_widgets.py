@@ -169,7 +169,11 @@ def test_convert_form_bad_value_names_file_row_and_field(tmp_path):
     form.wait(30)
     assert form.error is not None and form.result is None
     status = form.status.value
-    assert "color:#b3261e" in status and "Problem in the data" in status and "DataFileError" not in status
+    assert (
+        "color:var(--jp-error-color1, #b3261e)" in status
+        and "Problem in the data" in status
+        and "DataFileError" not in status
+    )
     assert "bad.json" in status and "row 37" in status and "claps" in status
     assert form.progress.bar_style == "danger"
     assert "Traceback" not in status
@@ -202,12 +206,13 @@ def test_file_picker_navigates_and_picks_server_side_files(sample_json, tmp_path
     picker = form.picker
     picker.show_folder(tmp_path)
     options = list(picker.listing.options)
-    assert "📁 sub" in options and "📄 articles.json" in options
-    assert "📄 notes.txt" not in options  # only import sources (.json, .jsonl, .csv, .parquet ...)
-    picker.listing.value = "📁 sub"
+    assert "▸ sub/" in options and "· articles.json" in options
+    assert not any(ord(c) > 0xFFFF for o in options for c in o)  # no emoji: they show as boxes on plain Linux
+    assert "· notes.txt" not in options  # only import sources (.json, .jsonl, .csv, .parquet ...)
+    picker.listing.value = "▸ sub/"
     assert picker.folder == tmp_path / "sub"
-    picker.listing.value = "📁 .."
-    picker.listing.value = "📄 articles.json"
+    picker.listing.value = "▴ .."
+    picker.listing.value = "· articles.json"
     assert form.source.value == str(sample_json)
     assert form.browse.value is False and form.picker_box.children == ()
     assert form.out_dir.value == str(tmp_path / "articles_parquet")
@@ -487,7 +492,9 @@ def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox, san
     form.wait(120)
     status = form.status.value
     assert type(form.error).__name__ == "ImportJobFailed"
-    assert "disk full on data node" in status and "color:#b3261e" in status and "Hint:" in status
+    assert (
+        "disk full on data node" in status and "color:var(--jp-error-color1, #b3261e)" in status and "Hint:" in status
+    )
     assert form.progress.bar_style == "danger"
     assert form.run_button.disabled is False
     assert_no_secret(status, sandbox.api_key, sandbox.access_key_secret)

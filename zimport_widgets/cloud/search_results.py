@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fmt import ERROR_COLOR, OK_COLOR
+
 __all__ = ["SearchHit", "SearchResult", "VerifyResult"]
 
 
@@ -72,6 +74,6 @@ class VerifyResult:
         return text + ("" if self.ok else " - NOT OK")
 
     def _repr_html_(self) -> str:
-        colour = "green" if self.ok else "red"
+        colour = OK_COLOR if self.ok else ERROR_COLOR
         out = f"<div style='color:{colour}'>{html.escape(str(self))}</div>"
         return out + (self.search._repr_html_() if self.search is not None else "")

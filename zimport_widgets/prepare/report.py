@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceInvalidError
+from ..fmt import ERROR_COLOR, OK_COLOR, WARN_COLOR
 
 __all__ = ["CheckItem", "CheckReport"]
 
@@ -97,9 +98,9 @@ class CheckReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        colour = "#2e7d32" if self.ok else "#c62828"
+        colour = OK_COLOR if self.ok else ERROR_COLOR
         rows = "".join(
-            f"<tr><td style='color:{'#c62828' if i.level == 'error' else '#ef6c00'}'>{i.level}</td>"
+            f"<tr><td style='color:{ERROR_COLOR if i.level == 'error' else WARN_COLOR}'>{i.level}</td>"
             f"<td>{html.escape(i.file or '')}</td><td>{html.escape(i.field or '')}</td>"
             f"<td>{html.escape(i.message)}</td></tr>"
             for i in self.items

@@ -24,6 +24,7 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import ZImportError, redact
+from ..fmt import ERROR_COLOR, OK_COLOR, WARN_COLOR
 from .main_thread import call_on_main_thread, run_pending
 from .secret_input import SecretInput
 
@@ -35,9 +36,10 @@ EventT = TypeVar("EventT")
 #: How often (seconds) the bar and label are refreshed at most while work runs.
 REFRESH_INTERVAL = 0.1
 
-RED = "#b3261e"
-GREEN = "#1b7f3b"
-ORANGE = "#a15c00"
+#: JupyterLab's theme colours (light and dark themes define them), with the light values as fallbacks
+#: for front ends without them (VS Code, Voilà's default template).
+RED, GREEN, ORANGE = ERROR_COLOR, OK_COLOR, WARN_COLOR
+MUTED = "var(--jp-ui-font-color2, #555)"
 
 
 class Cancelled(Exception):
@@ -181,7 +183,7 @@ class BaseForm(w.VBox):
     def __init__(self, fields: list[w.Widget], *, description: str = "") -> None:
         self.header = w.HTML(
             f"<h4 style='margin:4px 0'>{esc(self.title)}</h4>"
-            + (f"<div style='color:#555'>{description}</div>" if description else "")
+            + (f"<div style='color:{MUTED}'>{description}</div>" if description else "")
         )
         self.run_button = w.Button(description=self.run_label, button_style="primary", icon=self.run_icon)
         self.run_button.add_class("zimport-run")

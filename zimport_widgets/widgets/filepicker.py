@@ -14,7 +14,9 @@ import ipywidgets as w
 
 __all__ = ["FilePicker"]
 
-UP = "📁 .."
+#: Marks from the Geometric Shapes block, in DejaVu and every default Linux font (emoji often are not).
+FOLDER, FILE = "▸", "·"
+UP = "▴ .."
 
 
 class FilePicker(w.VBox):
@@ -66,9 +68,9 @@ class FilePicker(w.VBox):
             if child.name.startswith("."):
                 continue
             if child.is_dir():
-                entries[f"📁 {child.name}"] = child
+                entries[f"{FOLDER} {child.name}/"] = child
             elif not self.suffixes or child.suffix.lower() in self.suffixes:
-                entries[f"📄 {child.name}"] = child
+                entries[f"{FILE} {child.name}"] = child
         self._entries = entries
         self.listing.unobserve(self._on_select, "value")
         self.listing.options = list(entries)

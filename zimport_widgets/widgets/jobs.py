@@ -60,7 +60,7 @@ class JobsTable(BaseForm):
             return
         rows = []
         for job in jobs:
-            color = {"Completed": GREEN, "Failed": RED}.get(job.state.value, "#333")
+            color = {"Completed": GREEN, "Failed": RED}.get(job.state.value, "var(--jp-ui-font-color1, #333)")
             rows.append(
                 f"<tr><td><code>{esc(job.job_id)}</code></td><td>{esc(job.collection or '')}</td>"
                 f"<td style='color:{color}'>{esc(job.state)}</td>"

@@ -48,6 +48,7 @@ class TargetForm(BaseForm):
         )
         self.collection = self.name.value.strip()
         self.name.observe(self._typed, "value")
+        self.run_button.add_class("zimport-target-refresh")
 
     def _typed(self, change: dict) -> None:
         self.collection = str(change["new"] or "").strip()
