@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint lab browser-deps bench clean
+.PHONY: venv demo test lint lab app browser-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ browser-deps:
 
 lab: $(STAMP)
 	$(PY) -m devtools.lab
+
+app: $(STAMP)
+	$(VENV)/bin/zimport app
 
 bench: $(STAMP)
 	$(PY) benchmarks/convert.py

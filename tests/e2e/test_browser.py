@@ -240,3 +240,56 @@ def test_the_wizard_is_readable_in_the_dark_theme(missing, tmp_path):
             assert len(checked) >= 6, checked
             low = [c for c in checked if c[1] < 4.5]
             assert not low, f"text below 4.5:1 contrast in the dark theme: {low}"
+
+
+def test_the_wizard_runs_as_a_voila_app(missing, tmp_path):
+    """`zimport app`: Voilà on 127.0.0.1 behind a token (none: no page), the wizard rendered and working."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZILLIZ_", "OSS_"))}
+    cmd = [sys.executable, "-m", "zimport_widgets", "app", "--no-browser"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None:
+            assert time.monotonic() < deadline, "".join(lines)
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+            m = re.search(r"zimport app: (http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            url = m.group(1) if m else None
+        base = url.split("?", 1)[0]
+        while True:
+            try:
+                without = urllib.request.urlopen(base, timeout=10)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "".join(lines)
+                time.sleep(0.3)
+        assert "token" in without.geturl() or "login" in without.geturl()  # no token: the login page, not the app
+        with open_browser(tmp_path / "udd") as browser:
+            page = browser.page
+            page.goto(url)
+            page.wait_for_selector(".zimport-wizard .zimport-target .zimport-target-refresh", timeout=120_000)
+            assert "print(" not in page.inner_text("body")  # the code cell is not shown
+            page.click(".zimport-target .zimport-target-refresh")  # the kernel answers: the sandbox is there
+            page.wait_for_selector(".zimport-target .zimport-warning, .zimport-target .zimport-ok", timeout=60_000)
+            assert "collection" in page.inner_text(".zimport-target .zimport-target-status")
+            page.screenshot(path=str(ROOT / "build" / "browser-app.png"), full_page=True)
+            body = page.inner_text("body")
+            for bad in BAD_TEXT:
+                assert bad not in body, bad
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # one Ctrl-C
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "".join(lines) + out
+    assert "zimport app stopped" in out

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..errors import LocalFileError, ZImportError, redact
 
-_GROUPS = ("prepare", "sandbox", "upload", "imports")
+_GROUPS = ("prepare", "sandbox", "upload", "imports", "app")
 #: What an unexpected error's text must never show: the keys in the environment, and signed-URL credentials.
 _SECRET_VARIABLES = ("ZILLIZ_API_KEY", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SECURITY_TOKEN")
 _SIGNED = re.compile(r"((?:Credential|OSSAccessKeyId|Signature|security-token)=)[^/&\s'\",]+")

@@ -49,6 +49,7 @@ class TargetForm(BaseForm):
         self.collection = self.name.value.strip()
         self.name.observe(self._typed, "value")
         self.run_button.add_class("zimport-target-refresh")
+        self.status.add_class("zimport-target-status")
 
     def _typed(self, change: dict) -> None:
         self.collection = str(change["new"] or "").strip()

@@ -1,0 +1,48 @@
+"""A sandbox in a child process (``zimport sandbox --env-file``), for ``make lab`` and ``zimport app``.
+
+The child prints the credentials, so its output is kept off the terminal; the variables are read from the
+env file it writes (0600) once every server answers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["read_env_file", "start_sandbox_process"]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse ``export NAME=value`` lines (as ``zimport sandbox`` writes them)."""
+    env: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        name, sep, value = line.partition("=")
+        if sep and name:
+            env[name] = value.strip().strip("'\"")
+    return env
+
+
+def start_sandbox_process(data_dir: Path, *, timeout: float = 60.0) -> tuple[subprocess.Popen, dict[str, str]]:
+    """Start ``zimport sandbox`` in a child process; return it and its variables once it answers."""
+    env_file = data_dir / "sandbox.env"
+    env_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zimport_widgets", "sandbox", "--data-dir", str(data_dir), "--env-file", str(env_file)],
+        stdout=subprocess.DEVNULL,  # it prints the credentials: keep them off the terminal log
+    )
+    deadline = time.monotonic() + timeout
+    while not env_file.exists():
+        if proc.poll() is not None:
+            raise ConfigError(f"the sandbox exited with code {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise ConfigError(f"the sandbox did not answer within {timeout:g} s")
+        time.sleep(0.1)
+    return proc, read_env_file(env_file)
