@@ -732,3 +732,49 @@ def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(san
         step.wait(120)
         assert step.error is None, step.status.value
     assert client.count_rows(name) == 300
+
+
+def test_the_jobs_dashboard_filters_refreshes_while_running_and_re_attaches(sandbox, monkeypatch, tmp_path):
+    """A slow job: the table shows it running with its progress, refreshes itself until it completes (rows,
+    finish time), shows only the target's jobs, and a running job can be followed again in the import step."""
+    from zimport_widgets import upload_to_oss
+
+    client = _sandbox_env(sandbox, monkeypatch)
+    name, other = _fresh(client, "wiz_jobs"), _fresh(client, "wiz_jobs_other")
+    from zimport_widgets import convert
+
+    src = write_sample_json(tmp_path / "rows.json", n=120, dim=DIM)
+
+    out = convert(src, tmp_path / "rows.parquet", sample_schema(dim=DIM), progress=False)
+    url = upload_to_oss(out.path, prefix="jobs/rows", progress=False).object_url
+    client.wait_for_import(client.start_import(other, url), progress=False, poll_interval=0.1)
+    wizard = zw.ImportWizard(collection=name, poll_interval=0.2, api_version="v2")  # v2 reports rows
+    jobs = wizard.jobs
+    jobs.refresh_every = 0.3
+    sandbox.faults.delay("*", seconds=1.5, times=3, service="oss")  # the job reads its file slowly
+    job = client.start_import(name, url)
+    jobs.run()
+    jobs.wait(30)
+    assert job.job_id in jobs.output.value and other not in jobs.output.value  # only the target's jobs
+    assert jobs.running_jobs.options == (job.job_id,) and not jobs.watch_button.disabled
+    deadline = time.monotonic() + 60
+    while "Completed" not in jobs.output.value:  # refreshed by itself, no click
+        assert time.monotonic() < deadline, jobs.output.value
+        time.sleep(0.2)
+        jobs.wait(30)
+    assert "120/120 rows" in jobs.output.value and "finished" in jobs.output.value
+    header = jobs.output.value.split("<tbody>")[0]
+    assert "text-align:left" in header  # readable headers
+    # after a "kernel restart": a new wizard finds a running job and follows it in the import step
+    sandbox.faults.delay("*", seconds=1.0, times=3, service="oss")
+    again = client.start_import(name, url)
+    fresh = zw.ImportWizard(collection=name, poll_interval=0.2)
+    fresh.jobs.run()
+    fresh.jobs.wait(30)
+    assert again.job_id in fresh.jobs.running_jobs.options
+    fresh.jobs.running_jobs.value = again.job_id
+    fresh.jobs.watch_button.click()
+    outcome = fresh.importer.wait(120)
+    assert fresh.importer.error is None, fresh.importer.status.value
+    assert outcome.job_id == again.job_id and outcome.progress.completed
+    jobs.auto_refresh.value = fresh.jobs.auto_refresh.value = False

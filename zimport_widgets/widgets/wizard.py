@@ -64,7 +64,8 @@ class ImportWizard(w.VBox):
         self.importer = ImportForm(
             self.connection, self.oss, collection=collection, poll_interval=poll_interval, timeout=timeout
         )
-        self.jobs = JobsTable(self.connection)
+        self.jobs = JobsTable(self.connection, collection=collection)
+        self.jobs.on_watch = self._watch_job
         self.creator = CreateCollectionForm(
             self.connection, name=lambda: self.target.collection,
             source=lambda: self.convert.frame if self.convert.frame is not None else self.convert.source.value,
@@ -111,6 +112,8 @@ class ImportWizard(w.VBox):
         self.importer.collection.value = name
         for step in self.steps:
             step.set_target(name)
+        self.jobs.collection_filter = name or None
+        self.jobs.only_collection.value = bool(name)
         if not self._prefix_typed:
             self._set_prefix(fresh_prefix(name) if name else "")
 
@@ -153,6 +156,14 @@ class ImportWizard(w.VBox):
     def _created(self, change: dict) -> None:
         if change["new"] is not None:
             self.target.run()  # the new collection shows in the list, and is the target
+
+    def _watch_job(self, job_id: str) -> None:
+        """Follow a running job (found in the jobs table) in the import step, e.g. after a kernel restart."""
+        importer = self.importer
+        if importer.running:
+            return
+        importer.job_id, importer._follow_job, importer._rows_before = job_id, job_id, None
+        importer.run()
 
     def _imported(self, change: dict) -> None:
         if change["new"] is not None:
