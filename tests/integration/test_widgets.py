@@ -778,3 +778,28 @@ def test_the_jobs_dashboard_filters_refreshes_while_running_and_re_attaches(sand
     assert fresh.importer.error is None, fresh.importer.status.value
     assert outcome.job_id == again.job_id and outcome.progress.completed
     jobs.auto_refresh.value = fresh.jobs.auto_refresh.value = False
+
+
+def test_bars_show_rate_and_time_left_and_an_upload_that_sent_nothing_says_so(sandbox, monkeypatch, tmp_path):
+    _sandbox_env(sandbox, monkeypatch)
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(1, 9):  # 8 sub-folders of one file each: events between files
+        (big / str(i)).mkdir()
+        np.save(big / str(i) / "vec.npy", np.random.default_rng(i).random((300, 768), dtype=np.float32))
+    form = zw.UploadForm(zw.OSSForm(), source=str(big), prefix="rate/v1")
+    labels: list[str] = []
+    fractions: list[float] = []
+    form.progress_label.observe(lambda c: labels.append(c["new"]), "value")
+    form.progress.observe(lambda c: fractions.append(c["new"]), "value")
+    sandbox.faults.delay("*", seconds=0.4, times=8, service="oss", method="PUT")  # a slow link: several events
+    form.run()
+    form.wait(60)
+    assert form.error is None, form.status.value
+    assert any("/s" in lb and "left" in lb for lb in labels), labels  # rate and time left while it runs
+    assert max(fractions[:-1], default=0) < 100 and fractions[-1] == 100  # 100 % only once verified
+    assert "verified" in form.progress_label.value
+    form.run()  # the same files again: all there already
+    form.wait(60)
+    assert "nothing to send" in form.progress_label.value and "/s" not in form.progress_label.value
+    assert "nothing was uploaded" in form.status.value

@@ -24,7 +24,7 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import ZImportError, redact
-from ..fmt import ERROR_COLOR, OK_COLOR, WARN_COLOR
+from ..fmt import ERROR_COLOR, OK_COLOR, WARN_COLOR, format_bytes
 from .main_thread import call_on_main_thread, run_pending
 from .secret_input import SecretInput
 
@@ -233,6 +233,7 @@ class BaseForm(w.VBox):
         self._secrets: list[str | None] = []
         self._last_result: Any = None
         self._last_refresh = 0.0
+        self._rate_start: tuple[float, float] | None = None
         self._lock = threading.Lock()
         self.run_button.on_click(self._on_run)
         self.cancel_button.on_click(self._on_cancel)
@@ -255,6 +256,24 @@ class BaseForm(w.VBox):
     def secrets(self) -> list[str | None]:
         """Secret values to mask in any message this form shows (read without clearing)."""
         return []
+
+    def rate_text(self, done: float, total: float | None, unit: str = "B", *, show_rate: bool = True) -> str:
+        """`` · 12.3 MiB/s · 0:05 left`` as tqdm shows it: the rate since this run's first event (a resumed
+        upload's bytes already there do not count), and the time left at that rate."""
+        now = time.monotonic()
+        if self._rate_start is None:
+            self._rate_start = (now, done)
+            return ""
+        t0, d0 = self._rate_start
+        elapsed, moved = now - t0, done - d0
+        if elapsed < 0.2 or moved <= 0:
+            return ""
+        rate = moved / elapsed
+        text = "" if not show_rate else f" · {format_bytes(rate)}/s" if unit == "B" else f" · {rate:,.0f} {unit}/s"
+        if total and done < total:
+            left = int((total - done) / rate)
+            text += f" · {left // 60}:{left % 60:02d} left"
+        return text
 
     def set_target(self, collection: str) -> None:
         """Show the collection this step works for under its title (the wizard's one target)."""
@@ -346,6 +365,7 @@ class BaseForm(w.VBox):
             self.progress_label.value = "starting…"
         self.output.value = ""
         self._last_refresh = 0.0
+        self._rate_start = None
         parent = parent_message()
         self._thread = threading.Thread(
             target=self._work, args=(work, parent), name=f"zimport-{type(self).__name__}", daemon=True

@@ -239,7 +239,7 @@ class ConvertForm(BaseForm):
                 form.set_progress(0.0, f"reading the schema of <code>{esc(collection)}</code>…", force=True)
                 used = client.describe_collection(collection)
             form.check_cancelled()
-            result = convert(source, out, used, to=to, progress=form.progress_callback(_render_convert))
+            result = convert(source, out, used, to=to, progress=form.progress_callback(self._render_convert))
             form.set_progress(1.0, f"{result.rows:,} rows · 100 % · checking…", force=True)
             form.check_cancelled()
             report = check_import_source(_file_paths(result), used)
@@ -267,6 +267,10 @@ class ConvertForm(BaseForm):
             )
             self.progress.bar_style = "danger"
 
+    def _render_convert(self, event: ConvertProgress) -> tuple[float | None, str]:
+        rate = self.rate_text(event.bytes_done, event.bytes_total)
+        return event.fraction, f"{event.rows_done:,} rows · {event.fraction * 100:.0f} %{rate}"
+
     def code(self) -> str:
         src = self.source.value.strip()
         out = self.out_dir.value.strip()
@@ -291,10 +295,6 @@ class ConvertForm(BaseForm):
             "result",
         ]
         return "\n".join(lines)
-
-
-def _render_convert(event: ConvertProgress) -> tuple[float | None, str]:
-    return event.fraction, f"{event.rows_done:,} rows · {event.fraction * 100:.0f} %"
 
 
 def _file_paths(result: ConvertResult | ParquetResult) -> list[Path]:

@@ -194,7 +194,8 @@ class ImportForm(BaseForm):
     def _render_job(self, p: ImportProgress) -> tuple[float | None, str]:
         if p.files:
             self.output.value = p._repr_html_()
-        return p.fraction, _job_label(p)
+        left = "" if p.finished else self.rate_text(p.percent, 100.0, "%", show_rate=False)
+        return p.fraction, _job_label(p) + left
 
     def show_result(self, outcome: ImportOutcome) -> None:
         p = outcome.progress

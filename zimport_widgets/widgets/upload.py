@@ -80,7 +80,7 @@ class UploadForm(BaseForm):
             return upload_to_oss(
                 source,
                 prefix=prefix,
-                progress=form.progress_callback(_render_upload),
+                progress=form.progress_callback(self._render_upload),
                 schema=schema,
                 credentials=credentials,
             )
@@ -89,11 +89,21 @@ class UploadForm(BaseForm):
 
     def show_result(self, result: UploadResult) -> None:
         total = result.total_bytes
-        self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · done", force=True)
-        self.status.value = note_html(
-            f"Uploaded {len(result.objects)} object(s), {format_bytes(total)}. Object URL: "
-            f"<code class='zimport-object-url'>{esc(result.object_url)}</code>"
-        )
+        url = f"Object URL: <code class='zimport-object-url'>{esc(result.object_url)}</code>"
+        if result.objects and not result.uploaded:  # nothing was sent: never a rate or "100 % done"
+            self.set_progress(1.0, f"nothing to send: all {len(result.objects)} object(s) were there", force=True)
+            self.status.value = note_html(
+                f"All {len(result.objects)} object(s) ({format_bytes(total)}) were already in the bucket, "
+                f"the same size and CRC64: nothing was uploaded. {url}"
+            )
+        else:
+            sent = sum(o.size for o in result.uploaded)
+            skipped = f", {len(result.skipped)} already there" if result.skipped else ""
+            self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · verified", force=True)
+            self.status.value = note_html(
+                f"Uploaded {len(result.uploaded)} object(s), {format_bytes(sent)}{skipped}; every object "
+                f"verified (CRC64). {url}"
+            )
         self.output.value = result._repr_html_()
 
     def code(self) -> str:
@@ -119,11 +129,12 @@ class UploadForm(BaseForm):
             ]
         )
 
-
-def _render_upload(event: UploadProgress) -> tuple[float | None, str]:
-    label = f"{format_bytes(event.bytes_done)} of {format_bytes(event.bytes_total)}"
-    if event.files_total:
-        label += f" · {event.files_done}/{event.files_total} files"
-    if event.current_file:
-        label += f" · <code>{esc(event.current_file)}</code>"
-    return event.fraction, label
+    def _render_upload(self, event: UploadProgress) -> tuple[float | None, str]:
+        label = f"{format_bytes(event.bytes_done)} of {format_bytes(event.bytes_total)}"
+        label += self.rate_text(event.bytes_done, event.bytes_total)
+        if event.files_total:
+            label += f" · {event.files_done}/{event.files_total} files"
+        if event.current_file:
+            label += f" · <code>{esc(event.current_file)}</code>"
+        # 100 % only once every object is verified (show_result): the bytes can all be sent before that
+        return min(event.fraction, 0.99), label
