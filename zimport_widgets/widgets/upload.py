@@ -99,7 +99,9 @@ class UploadForm(BaseForm):
         else:
             sent = sum(o.size for o in result.uploaded)
             skipped = f", {len(result.skipped)} already there" if result.skipped else ""
-            self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · verified", force=True)
+            n = len(result.objects)
+            self.set_progress(1.0, f"{format_bytes(total)} of {format_bytes(total)} · {n}/{n} files · verified",
+                              force=True)  # fmt: skip
             self.status.value = note_html(
                 f"Uploaded {len(result.uploaded)} object(s), {format_bytes(sent)}{skipped}; every object "
                 f"verified (CRC64). {url}"
