@@ -711,3 +711,17 @@ def test_wait_for_imports_watches_every_unfinished_job(sb, monkeypatch):
     with pytest.warns(ImportStallWarning, match="import job b has not moved"), pytest.raises(ImportTimeout) as info:
         client.wait_for_imports(["a", "b"], progress=False, timeout=0.5, poll_interval=0.05, stall_after=0.2)
     assert info.value.job_id == "b" and polls["a"] == 1  # a finished: not polled again
+
+
+def test_an_import_into_a_partition_lands_there_and_a_missing_partition_fails_the_job(sb, tiny):
+    c = make_client(sb)
+    name = fresh_collection(c, "client_partition")
+    c._dp("/v2/vectordb/partitions/create", {"collectionName": name, "partitionName": "p2026"})
+    job = c.start_import(name, tiny, partition="p2026")
+    c.wait_for_import(job, progress=False, timeout=60, poll_interval=0.1)
+    assert c.count_rows(name) == 40
+    bad = c.start_import(name, tiny, partition="no_such_partition")  # accepted, then the job fails
+    with pytest.raises(ImportJobFailed) as info:
+        c.wait_for_import(bad, progress=False, timeout=60, poll_interval=0.1)
+    assert "partition not found[partition=no_such_partition]" in str(info.value)
+    assert c.count_rows(name) == 40

@@ -34,6 +34,8 @@ class ClusterApp:
             self.app.route("POST", f"/v2/vectordb/collections/{name}", getattr(self, f"collections_{name}"))
         for name in ("query", "search", "insert"):
             self.app.route("POST", f"/v2/vectordb/entities/{name}", getattr(self, f"entities_{name}"))
+        for name in ("create", "list", "has"):
+            self.app.route("POST", f"/v2/vectordb/partitions/{name}", getattr(self, f"partitions_{name}"))
 
     @staticmethod
     def _name(body: dict[str, Any]) -> str:
@@ -51,6 +53,27 @@ class ClusterApp:
             return error(exc.code, str(exc))
         except (EngineError, SchemaError) as exc:
             return error(INVALID_PARAMETER, f"invalid parameter: {exc}")
+
+    # -- partitions -----------------------------------------------------------------------------------
+    def _partition(self, body: dict[str, Any]) -> str:
+        part = body.get("partitionName")
+        if not part or not isinstance(part, str):
+            raise _Invalid("missing required parameters, error: partitionName is required", code=1802)
+        return part
+
+    def partitions_create(self, request: Request, body: dict[str, Any]) -> Envelope:
+        def run() -> Envelope:
+            name, part = self._name(body), self._partition(body)
+            self.engine.create_partition(name, part)
+            return ok({})
+
+        return self._guard(run)
+
+    def partitions_list(self, request: Request, body: dict[str, Any]) -> Envelope:
+        return self._guard(lambda: ok(self.engine.list_partitions(self._name(body))))
+
+    def partitions_has(self, request: Request, body: dict[str, Any]) -> Envelope:
+        return self._guard(lambda: ok({"has": self.engine.has_partition(self._name(body), self._partition(body))}))
 
     # -- collections ----------------------------------------------------------------------------------
     def collections_create(self, request: Request, body: dict[str, Any]) -> Envelope:

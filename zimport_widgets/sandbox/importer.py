@@ -370,6 +370,9 @@ class JobRunner:
             schema = self.engine.schema(job.collection)
         except Exception as exc:
             raise JobFailed(f"the collection {job.collection!r} is not available: {exc}") from None
+        if job.partition and not self.engine.has_partition(job.collection, job.partition):
+            # as the service: the job is accepted, then fails (Milvus: "partition not found")
+            raise JobFailed(f"partition not found[partition={job.partition}] in collection {job.collection!r}")
         strip = os.path.join(root, "objects") + os.sep
         columns: list[tuple[FileTask, dict[str, np.ndarray], int]] = []
         for task in job.files:
@@ -387,7 +390,7 @@ class JobRunner:
                     hi = min(rows, lo + self.batch_rows)
                     batch = npy_rows(schema, arrays, lo, hi)
                     try:
-                        ids = self.engine.insert(job.collection, batch)
+                        ids = self.engine.insert(job.collection, batch, job.partition)
                         inserted += ids
                         if self.journal is not None:
                             self.journal.add_ids(job.job_id, ids)

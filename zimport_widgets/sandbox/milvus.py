@@ -350,12 +350,27 @@ class MilvusEngine:
         return [dict(i) for i in kept]
 
     # -- entities -----------------------------------------------------------------------------------
-    def insert(self, name: str, rows: list[dict[str, Any]]) -> list[Any]:
+    def insert(self, name: str, rows: list[dict[str, Any]], partition: str = "") -> list[Any]:
         try:
-            res = self.client.insert(name, rows)
+            res = self.client.insert(name, rows, partition_name=partition or "")
         except Exception as exc:
             raise EngineError(str(exc)) from None
         return list(res.get("ids", []))
+
+    def has_partition(self, name: str, partition: str) -> bool:
+        self._require(name)
+        return bool(self.client.has_partition(name, partition))
+
+    def list_partitions(self, name: str) -> list[str]:
+        self._require(name)
+        return list(self.client.list_partitions(name))
+
+    def create_partition(self, name: str, partition: str) -> None:
+        self._require(name)
+        try:
+            self.client.create_partition(name, partition)
+        except Exception as exc:
+            raise EngineError(str(exc)) from None
 
     def delete_ids(self, name: str, ids: Sequence[Any]) -> None:
         if ids:
