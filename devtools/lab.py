@@ -8,15 +8,12 @@ are already set (a real cluster and bucket) win: then no sandbox is started.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from zimport_widgets.config import ENV_NAMES
-from zimport_widgets.sandbox.process import read_env_file, start_sandbox_process
+from zimport_widgets.sandbox.process import read_env_file, serve_until_interrupted, start_sandbox_process
 
 __all__ = ["main", "read_env_file", "start_sandbox_process"]
 
@@ -44,23 +41,9 @@ def main() -> int:
            "--ServerApp.answer_yes=True"]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        lab = subprocess.Popen(cmd, env=env)  # before ignoring SIGINT here: an ignored signal is inherited
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for JupyterLab; we wait for it
-        code = lab.wait()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if data_dir is not None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    code = serve_until_interrupted(cmd, env, sandbox=proc, folders=(data_dir,))
     print("JupyterLab and the sandbox stopped.", flush=True)
-    return 0 if code in (0, -signal.SIGINT, 128 + signal.SIGINT) else code
+    return code
 
 
 if __name__ == "__main__":

@@ -9,9 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..app import NOTEBOOK
     from ..config import ENV_NAMES
-    from ..sandbox.process import start_sandbox_process
+    from ..sandbox.process import serve_until_interrupted, start_sandbox_process
 
     if importlib.util.find_spec("voila") is None:
         print("error: zimport app needs Voilà: pip install 'zimport_widgets[app]'", file=sys.stderr)
@@ -73,24 +70,9 @@ def run(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(url)
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        server = subprocess.Popen(cmd, env=env)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server; we wait for it
-        code = server.wait()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if sandbox is not None:
-            sandbox.terminate()
-            try:
-                sandbox.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                sandbox.kill()
-        for folder in (data_dir, conf_dir):
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+    code = serve_until_interrupted(cmd, env, sandbox=sandbox, folders=(data_dir, conf_dir))
     print("# zimport app stopped", file=sys.stderr, flush=True)
-    return 0 if code in (0, -signal.SIGINT, 128 + signal.SIGINT) else code
+    return code
 
 
 def _token_config(folder: Path) -> Path:

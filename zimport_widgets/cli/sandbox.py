@@ -76,6 +76,8 @@ def _write_env_file(path: str, lines: list[str]) -> None:
 
 
 def _clear_stale_env_file(path: str) -> str | None:
+    from ..prepare.staging import pid_alive
+
     """Remove an env file left by a sandbox that was killed; an error line if ``path`` is not ours to take."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
@@ -90,21 +92,11 @@ def _clear_stale_env_file(path: str) -> str | None:
         pid = int(first[len(_ENV_MARK) :].split(";", 1)[0])
     except ValueError:
         pid = 0
-    if pid > 0 and _alive(pid):
+    if pid > 0 and pid_alive(pid):
         return f"error: {path} belongs to a sandbox that is still running (pid {pid}): stop it first"
     os.remove(path)
     print(f"# removed {path}, left by a sandbox that did not stop cleanly (pid {pid})", file=sys.stderr)
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import socket
 import uuid
 from pathlib import Path
 
-__all__ = ["clear_stale_staging", "staging_path", "swap_into_place"]
+__all__ = ["clear_stale_staging", "pid_alive", "staging_path", "swap_into_place"]
 
 
 #: This machine, in staging names: on a folder shared between machines (NFS) a process id means nothing
@@ -37,7 +37,7 @@ def clear_stale_staging(target: Path) -> list[Path]:
     with contextlib.suppress(FileNotFoundError):
         for entry in sorted(target.parent.iterdir()):
             m = pattern.match(entry.name)
-            if m is None or _alive(int(m.group(1))):
+            if m is None or pid_alive(int(m.group(1))):
                 continue
             if m.group(2) == "old" and not target.exists():
                 os.replace(entry, target)  # killed between the two renames of a swap: the old set comes back
@@ -65,7 +65,8 @@ def swap_into_place(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (this one, always)."""
     if pid == os.getpid():
         return True
     try:

@@ -6,6 +6,8 @@ env file it writes (0600) once every server answers.
 
 from __future__ import annotations
 
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["read_env_file", "start_sandbox_process"]
+__all__ = ["read_env_file", "serve_until_interrupted", "start_sandbox_process"]
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -46,3 +48,35 @@ def start_sandbox_process(data_dir: Path, *, timeout: float = 60.0) -> tuple[sub
             raise ConfigError(f"the sandbox did not answer within {timeout:g} s")
         time.sleep(0.1)
     return proc, read_env_file(env_file)
+
+
+def serve_until_interrupted(
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    sandbox: subprocess.Popen | None = None,
+    folders: tuple[Path | None, ...] = (),
+) -> int:
+    """Run the server ``cmd`` until it ends; then stop ``sandbox`` and remove ``folders``. Exit code 0 after Ctrl-C.
+
+    One Ctrl-C in a terminal reaches the whole foreground group: the server shuts down, the sandbox stops,
+    and this process (which ignores it meanwhile) cleans up after both.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    code = 0
+    try:
+        server = subprocess.Popen(cmd, env=env)  # before ignoring SIGINT here: an ignored signal is inherited
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        code = server.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if sandbox is not None:
+            sandbox.terminate()
+            try:
+                sandbox.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sandbox.kill()
+        for folder in folders:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+    return 0 if code in (0, -signal.SIGINT, 128 + signal.SIGINT) else code
