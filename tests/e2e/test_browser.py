@@ -107,9 +107,17 @@ def _click_through(page, sb, *, create: bool = False) -> None:
     assert page.inner_text(".zimport-import .zimport-imported-rows") == f"{ROWS:,}"
     assert page.inner_text(".zimport-import .zimport-row-count") == f"{ROWS:,}"
     assert "Completed" in page.inner_text(".zimport-import .zimport-progress-label")
-    # the jobs table refreshed after the import
+    # the steps are tabs: each finished step opened the next, marked ✓; the jobs table refreshed meanwhile
+    tabs = page.inner_text(".zimport-steps .lm-TabBar-content")
+    assert "1 · Convert ✓" in tabs and "2 · Upload ✓" in tabs and "3 · Import ✓" in tabs, tabs
+    _open_tab(page, "Jobs")
     page.wait_for_selector(".zimport-jobs .zimport-jobs-table", timeout=30_000)
     assert "Completed" in page.inner_text(".zimport-jobs .zimport-jobs-table")
+    _open_tab(page, "3 · Import")
+
+
+def _open_tab(page, title: str) -> None:
+    page.locator(".zimport-steps .lm-TabBar-tab", has_text=title).first.click()
 
 
 def _cancel_while_running(page, sb) -> None:

@@ -170,7 +170,7 @@ def test_convert_form_bad_value_names_file_row_and_field(tmp_path):
     assert form.error is not None and form.result is None
     status = form.status.value
     assert (
-        "color:var(--jp-error-color1, #b3261e)" in status
+        "border-left:4px solid var(--jp-error-color1, #b3261e)" in status
         and "Problem in the data" in status
         and "DataFileError" not in status
     )
@@ -337,10 +337,13 @@ def test_wizard_has_one_target_for_every_step(sandbox, sample_json, monkeypatch)
     assert wizard.importer.collection.value == second and wizard.convert.collection.value == second
     assert all(second in step.target_note.value and first not in step.target_note.value for step in wizard.steps)
     assert wizard.upload.prefix.value.startswith(f"{second}/")
-    for step in wizard.steps:
+    assert wizard.tabs.selected_index == 0 and list(wizard.tabs.children) == [*wizard.steps, wizard.jobs]
+    for i, step in enumerate(wizard.steps):
         step.run()
         step.wait(120)
         assert step.error is None, step.status.value
+        assert wizard.tabs.get_title(i).endswith("✓")  # done, marked
+        assert wizard.tabs.selected_index == min(i + 1, 2)  # the next step opened (the import stays in view)
     assert client.count_rows(second) == 300 and client.count_rows(first) == 0
 
 
@@ -493,7 +496,9 @@ def test_import_form_failed_job_shows_server_reason_in_red(cluster, sandbox, san
     status = form.status.value
     assert type(form.error).__name__ == "ImportJobFailed"
     assert (
-        "disk full on data node" in status and "color:var(--jp-error-color1, #b3261e)" in status and "Hint:" in status
+        "disk full on data node" in status
+        and "border-left:4px solid var(--jp-error-color1, #b3261e)" in status
+        and "Hint:" in status
     )
     assert form.progress.bar_style == "danger"
     assert form.run_button.disabled is False

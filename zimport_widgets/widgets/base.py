@@ -39,6 +39,7 @@ REFRESH_INTERVAL = 0.1
 #: JupyterLab's theme colours (light and dark themes define them), with the light values as fallbacks
 #: for front ends without them (VS Code, Voilà's default template).
 RED, GREEN, ORANGE = ERROR_COLOR, OK_COLOR, WARN_COLOR
+TEXT = "var(--jp-ui-font-color1, #222)"
 MUTED = "var(--jp-ui-font-color2, #555)"
 
 
@@ -102,7 +103,9 @@ def error_html(exc: BaseException, secrets: Iterable[str | None] = (), *, note: 
     if note:
         body += f"<br><span class='zimport-key-origin'>{esc(redact(note, secrets))}</span>"
     return (
-        f"<div class='zimport-error' style='color:{RED};border-left:4px solid {RED};"
+        # the text in the theme's own font colour (JupyterLab Dark's red on its panels is below 4.5:1), the
+        # red in the bar beside it
+        f"<div class='zimport-error' style='color:{TEXT};border-left:4px solid {RED};"
         f"padding:4px 8px;margin:4px 0;white-space:pre-wrap'>{body}</div>"
     )
 

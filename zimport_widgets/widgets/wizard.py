@@ -70,10 +70,10 @@ class ImportWizard(w.VBox):
             self.connection, name=lambda: self.target.collection,
             source=lambda: self.convert.frame if self.convert.frame is not None else self.convert.source.value,
         )  # fmt: skip
-        create_panel = w.Accordion(children=[self.creator])
-        create_panel.set_title(0, "Create a new collection (from the fields of the data)")
-        create_panel.selected_index = None
-        self.target.fields.children = (*self.target.fields.children, create_panel)
+        self.create_panel = w.Accordion(children=[self.creator])
+        self.create_panel.set_title(0, "Create a new collection (from the fields of the data)")
+        self.create_panel.selected_index = None
+        self.target.fields.children = (*self.target.fields.children, self.create_panel)
         self.creator.observe(self._created, "result")
         for step_field in (self.convert.collection, self.importer.collection):
             step_field.layout.display = "none"  # the target is the one place to choose it
@@ -93,11 +93,22 @@ class ImportWizard(w.VBox):
         self.importer.observe(self._imported, "result")
         self.target.observe(self._target_changed, "collection")
         self._target_changed({"new": self.target.collection})
+        # the steps as tabs (one screen high, not a 2,800 px column); a finished step opens the next one
+        self.tabs = w.Tab(children=[self.convert, self.upload, self.importer, self.jobs])
+        for i, title in enumerate(STEP_TITLES):
+            self.tabs.set_title(i, title)
+        self.tabs.add_class("zimport-steps")
         super().__init__([
             w.HTML("<h3 style='margin:4px 0'>Import into Zilliz Cloud</h3>"),
-            self.settings, self.target, self.convert, self.upload, self.importer, self.jobs,
+            self.settings, self.target, self.tabs,
         ])  # fmt: skip
         self.add_class("zimport-wizard")
+
+    def _step_done(self, index: int) -> None:
+        """Mark step ``index`` done in its tab title and open the next step."""
+        self.tabs.set_title(index, STEP_TITLES[index] + " ✓")
+        if index + 1 < len(STEP_TITLES):
+            self.tabs.selected_index = index + 1
 
     @property
     def steps(self) -> list[BaseForm]:
@@ -132,6 +143,7 @@ class ImportWizard(w.VBox):
         outcome: ConvertOutcome | None = change["new"]
         if outcome is None or not outcome.ok:
             return
+        self._step_done(0)
         self.upload.source.value = str(outcome.out_dir)
         self.upload.schema = outcome.schema
         self.importer.source_rows = outcome.result.rows  # the import shows the rows it added against these
@@ -145,6 +157,7 @@ class ImportWizard(w.VBox):
     def _uploaded(self, change: dict) -> None:
         result: UploadResult | None = change["new"]
         if result is not None:
+            self._step_done(1)
             self.importer.object_url.value = result.object_url
             if not self._prefix_typed:  # the next upload goes elsewhere
                 self._set_prefix(fresh_prefix(self.target.collection or "import"))
@@ -155,6 +168,7 @@ class ImportWizard(w.VBox):
 
     def _created(self, change: dict) -> None:
         if change["new"] is not None:
+            self.create_panel.selected_index = None  # done: fold it away
             self.target.run()  # the new collection shows in the list, and is the target
 
     def _watch_job(self, job_id: str) -> None:
@@ -163,11 +177,17 @@ class ImportWizard(w.VBox):
         if importer.running:
             return
         importer.job_id, importer._follow_job, importer._rows_before = job_id, job_id, None
+        self.tabs.selected_index = 2
         importer.run()
 
     def _imported(self, change: dict) -> None:
         if change["new"] is not None:
+            self.tabs.set_title(2, STEP_TITLES[2] + " ✓")  # the import's result stays in view
             self.jobs.run()
+
+
+#: The tab titles of the steps.
+STEP_TITLES = ("1 · Convert", "2 · Upload", "3 · Import", "Jobs")
 
 
 def fresh_prefix(collection: str) -> str:
