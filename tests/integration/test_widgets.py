@@ -808,3 +808,23 @@ def test_bars_show_rate_and_time_left_and_an_upload_that_sent_nothing_says_so(sa
     form.wait(60)
     assert "nothing to send" in form.progress_label.value and "/s" not in form.progress_label.value
     assert "nothing was uploaded" in form.status.value
+
+
+def test_importing_the_same_rows_again_adds_them_as_the_service_does(cluster):
+    """An import inserts: the same primary keys a second time add rows (Milvus Lite alone would replace them)."""
+    form = zw.ImportForm(zw.ConnectionForm(), zw.OSSForm(), collection=cluster["name"], object_url=cluster["url"],
+                         poll_interval=0.1)  # fmt: skip
+    for round_ in (1, 2):
+        form.run()
+        outcome = form.wait(120)
+        assert form.error is None, form.status.value
+        assert outcome.rows_before == cluster["rows"] * (round_ - 1) and outcome.added_rows == cluster["rows"]
+    client = cluster["client"]
+    assert client.count_rows(cluster["name"]) == 2 * cluster["rows"]
+    hits = client.search_sample(cluster["name"]).hits
+    assert hits and all(isinstance(h.id, int) and 0 <= h.id < cluster["rows"] for h in hits)  # the user's keys
+    rows = client._dp("/v2/vectordb/entities/query", {"collectionName": cluster["name"], "ids": [5],
+                                                     "outputFields": ["title"]})  # fmt: skip
+    assert [r["id"] for r in rows] == [5, 5] and "_zimport_row_id" not in rows[0]  # both copies, no hidden key
+    schema = client.describe_collection(cluster["name"])
+    assert schema.primary.name == "id" and "_zimport_row_id" not in schema.names

@@ -145,7 +145,7 @@ class ClusterApp:
             if not isinstance(rows, list) or not rows:
                 raise _Invalid("missing required parameters, error: data is required", code=1802)
             self.engine.schema(name)  # raises CollectionNotFound first
-            ids = self.engine.insert(name, rows)
+            ids = self.engine.user_ids(name, rows, self.engine.insert(name, rows))
             return ok({"insertCount": len(rows), "insertIds": ids})
 
         return self._guard(run)

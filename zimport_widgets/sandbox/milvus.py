@@ -13,6 +13,7 @@ completes, as the real service persists imported data. ``count(*)`` is always a 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -25,7 +26,13 @@ from typing import Any
 
 from ..schema import CollectionSchema, DataType, FieldSchema
 
-__all__ = ["CollectionNotFound", "EngineError", "MilvusEngine"]
+__all__ = ["KEYS_FILE", "ROW_ID", "CollectionNotFound", "EngineError", "MilvusEngine"]
+
+#: The hidden primary key of a lite collection keyed by the user (see ``MilvusEngine.keeps_duplicates``).
+ROW_ID = "_zimport_row_id"
+#: Which field is the user's primary key, per collection with a hidden ``ROW_ID`` (Milvus Lite keeps no
+#: field or collection descriptions to mark it in): a small JSON file beside the database.
+KEYS_FILE = "user_keys.json"
 
 log = logging.getLogger("zimport_widgets.sandbox")
 
@@ -62,6 +69,11 @@ class MilvusEngine:
     """
 
     kind = "lite"
+    #: Milvus Lite replaces a row whose primary key is there already (an upsert); Milvus and Zilliz Cloud keep
+    #: both (an import inserts). So here a collection keyed by the user gets a hidden auto-id primary key,
+    #: ``ROW_ID``, and the user's key is a plain field (named in ``KEYS_FILE``); the REST answers show the
+    #: user's schema and keys only. A real server (``RealMilvusEngine``) keeps duplicates itself.
+    keeps_duplicates = False
 
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
@@ -77,6 +89,7 @@ class MilvusEngine:
         self._generation: dict[str, int] = {}  # bumped on create/drop/invalidate: a fetch in flight is not kept
         self._server: tuple[Any, Any] | None = None
         self._socket_dir: str | None = None
+        self._keys: dict[str, str] | None = None  # collection -> the user's primary key behind ROW_ID
 
     @property
     def description(self) -> str:
@@ -204,12 +217,15 @@ class MilvusEngine:
         client = self.client
         if client.has_collection(name):
             raise EngineError(f"collection already exists: {name}")
+        hidden = not self.keeps_duplicates and not schema.primary.auto_id
         mschema = MilvusClient.create_schema(
-            auto_id=schema.primary.auto_id, enable_dynamic_field=schema.enable_dynamic_field,
+            auto_id=schema.primary.auto_id or hidden, enable_dynamic_field=schema.enable_dynamic_field,
             description=schema.description,
         )  # fmt: skip
+        if hidden:
+            mschema.add_field(ROW_ID, MDataType.INT64, is_primary=True, auto_id=True)
         for f in schema.fields:
-            kwargs: dict[str, Any] = {"is_primary": f.is_primary}
+            kwargs: dict[str, Any] = {"is_primary": f.is_primary and not hidden}
             if f.is_primary and f.auto_id:
                 kwargs["auto_id"] = True
             if f.dim:
@@ -241,9 +257,12 @@ class MilvusEngine:
                 field_name=f.name, index_type=index_type, metric_type=metric,
                 index_name=str(p.get("indexName") or f.name), params=params,
             )  # fmt: skip
+        # the key is noted first: a describe that comes while the collection is being made must find it
+        self._set_user_key(name, schema.primary.name if hidden else None)
         try:
             client.create_collection(name, schema=mschema, index_params=ip)
         except Exception as exc:
+            self._set_user_key(name, None)
             raise EngineError(str(exc)) from None
         with self._lock:
             self._ids[name] = random.randrange(10**17, 10**18)
@@ -257,6 +276,7 @@ class MilvusEngine:
         finally:
             with self._lock:
                 self._ids.pop(name, None)
+            self._set_user_key(name, None)
             self.invalidate(name)
 
     def invalidate(self, name: str | None = None) -> None:
@@ -283,19 +303,25 @@ class MilvusEngine:
         self._require(name)
         desc = self.client.describe_collection(name)
         fields = []
+        hidden = any(fd["name"] == ROW_ID for fd in desc.get("fields", []))
+        key = self._user_keys().get(name) if hidden else None
         for fd in desc.get("fields", []):
+            if fd["name"] == ROW_ID:
+                continue
             params = dict(fd.get("params") or {})
             dtype = DataType.parse(getattr(fd["type"], "name", fd["type"]))
             elem = fd.get("element_type")
+            note = fd.get("description") or ""
+            user_pk = hidden and fd["name"] == key
             fields.append(
                 FieldSchema(
-                    name=fd["name"], dtype=dtype, is_primary=bool(fd.get("is_primary")),
-                    auto_id=bool(fd.get("auto_id") or (fd.get("is_primary") and desc.get("auto_id"))),
+                    name=fd["name"], dtype=dtype, is_primary=user_pk or (bool(fd.get("is_primary")) and not hidden),
+                    auto_id=not hidden and bool(fd.get("auto_id") or (fd.get("is_primary") and desc.get("auto_id"))),
                     dim=int(params["dim"]) if params.get("dim") else None,
                     max_length=int(params["max_length"]) if params.get("max_length") else None,
                     element_type=DataType.parse(getattr(elem, "name", elem)) if elem else None,
                     max_capacity=int(params["max_capacity"]) if params.get("max_capacity") else None,
-                    nullable=bool(fd.get("nullable")), description=fd.get("description") or "",
+                    nullable=bool(fd.get("nullable")), description=note,
                 )
             )  # fmt: skip
         return CollectionSchema(
@@ -393,7 +419,13 @@ class MilvusEngine:
             except Exception as exc:
                 raise EngineError(str(exc)) from None
             return [dict(r) for r in res]
+        pk = self._user_key(name)
+        if pk is not None and fields and "*" not in fields and pk not in fields:
+            fields.append(pk)  # the primary key comes with every row, as from Milvus
         kwargs: dict[str, Any] = {"output_fields": fields or ["*"]}
+        if ids and pk is not None:  # the user's keys are a plain field here: ask by filter
+            keys = list(ids)
+            filter, ids, limit = f"{pk} in {json.dumps(keys)}", None, max(int(limit or 100), 16 * len(keys))
         if ids:
             kwargs["ids"] = list(ids)
         else:
@@ -405,7 +437,41 @@ class MilvusEngine:
             res = self.client.query(name, **kwargs)
         except Exception as exc:
             raise EngineError(str(exc)) from None
-        return [dict(r) for r in res]
+        return [{k: v for k, v in dict(r).items() if k != ROW_ID} for r in res]
+
+    def _user_key(self, name: str) -> str | None:
+        """The user's primary key when it is a plain field behind the hidden ``ROW_ID`` (else None)."""
+        return self._user_keys().get(name)
+
+    def _user_keys(self) -> dict[str, str]:
+        with self._lock:
+            if self._keys is None:
+                try:
+                    with open(os.path.join(self.data_dir, KEYS_FILE), encoding="utf-8") as f:
+                        loaded = json.load(f)
+                    self._keys = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+                except (OSError, ValueError):
+                    self._keys = {}
+            return dict(self._keys)
+
+    def _set_user_key(self, name: str, key: str | None) -> None:
+        with self._lock:  # read, change and write as one: creates and drops arrive on several threads
+            keys = self._user_keys()
+            if key is None:
+                if keys.pop(name, None) is None:
+                    return
+            else:
+                keys[name] = key
+            path = os.path.join(self.data_dir, KEYS_FILE)
+            with open(path + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(keys, f)
+            os.replace(path + ".tmp", path)
+            self._keys = keys
+
+    def user_ids(self, name: str, rows: list[dict[str, Any]], ids: list[Any]) -> list[Any]:
+        """The keys an insert answers with: the user's (``ids`` are the hidden row ids when they are hidden)."""
+        pk = self._user_key(name)
+        return ids if pk is None else [r.get(pk) for r in rows]
 
     def search(
         self, name: str, data: list[Any], *, anns_field: str | None = None, limit: int = 10, filter: str = "",
@@ -419,8 +485,12 @@ class MilvusEngine:
             if len(vecs) != 1:
                 raise EngineError("annsField is required: the collection has several vector fields")
             anns_field = vecs[0].name
+        pk = schema.primary.name
+        hidden_key = self._user_key(name) is not None
+        wanted = list(output_fields or [])
         kwargs: dict[str, Any] = {
-            "data": data, "anns_field": anns_field, "limit": int(limit), "output_fields": list(output_fields or []),
+            "data": data, "anns_field": anns_field, "limit": int(limit),
+            "output_fields": [*wanted, pk] if hidden_key and pk not in wanted else wanted,
         }  # fmt: skip
         if filter:
             kwargs["filter"] = filter
@@ -432,11 +502,11 @@ class MilvusEngine:
             res = self.client.search(name, **kwargs)
         except Exception as exc:
             raise EngineError(str(exc)) from None
-        pk = schema.primary.name
         out = []
         for hits in res:
             for h in hits:
-                row = {pk: h.get("id"), "distance": h.get("distance")}
-                row.update(h.get("entity") or {})
+                entity = {k: v for k, v in (h.get("entity") or {}).items() if k != ROW_ID}
+                row = {pk: entity.pop(pk) if hidden_key else h.get("id"), "distance": h.get("distance")}
+                row.update({k: v for k, v in entity.items() if k in wanted or not hidden_key})
                 out.append(row)
         return out

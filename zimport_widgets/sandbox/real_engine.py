@@ -70,6 +70,7 @@ class RealMilvusEngine(MilvusEngine):
     """A real Milvus server in ``data_dir`` (started in the background, like Milvus Lite)."""
 
     kind = "milvus"
+    keeps_duplicates = True  # a real server: an import inserts, duplicate keys and all
 
     def __init__(self, data_dir: str) -> None:
         super().__init__(data_dir)
