@@ -69,12 +69,46 @@ def _create_in_the_form(page) -> None:
     _wait_status(page, "zimport-create", "Created collection", timeout=60)
 
 
+def _target_drift(page) -> None:
+    """The collection is chosen once: typing another name moves every step to it (the import too)."""
+    box = page.locator(".zimport-target-name input")
+    box.fill("another_collection")
+    box.press("Tab")
+    page.wait_for_function(
+        "() => document.querySelector('.zimport-import .zimport-target-note').textContent"
+        ".includes('another_collection')", timeout=15_000,
+    )  # fmt: skip
+    assert "another_collection" in page.text_content(".zimport-convert .zimport-target-note")
+    box.fill(COLLECTION)
+    box.press("Tab")
+    page.wait_for_function(
+        f"() => document.querySelector('.zimport-import .zimport-target-note').textContent.includes('{COLLECTION}')",
+        timeout=15_000,
+    )
+
+
+def _cancelled_upload(page, sb) -> None:
+    """A cancelled upload leaves no object URL for the import to start on (a partial set stays unimported)."""
+    sb.faults.delay("*", seconds=2.0, service="oss", method="PUT", times=None)
+    try:
+        page.click(".zimport-upload .zimport-run")
+        page.wait_for_function(
+            "() => !document.querySelector('.zimport-upload .zimport-cancel').disabled", timeout=15_000
+        )
+        page.click(".zimport-upload .zimport-cancel")
+        _wait_status(page, "zimport-upload", "Cancelled", timeout=30, fail_on=("Hint:",))
+        assert page.input_value(".zimport-import input[type=text] >> nth=1") == ""
+    finally:
+        sb.faults.clear()
+
+
 def _click_through(page, sb, *, create: bool = False) -> None:
     """Convert → Upload → Import in the rendered wizard, checking what the browser shows at each step."""
     page.wait_for_selector(".zimport-wizard .zimport-convert .zimport-run", timeout=60_000)
     assert COLLECTION in page.inner_text(".zimport-convert .zimport-target-note")  # the one target, shown
     if create:
         _create_in_the_form(page)
+        _target_drift(page)
     # a key typed in the browser is taken into kernel memory and the box emptied (Tab leaves the box)
     page.get_by_text("Object storage (OSS)", exact=True).first.click()
     secret_box = page.locator(".zimport-oss input[type=password]").nth(1)
@@ -94,6 +128,8 @@ def _click_through(page, sb, *, create: bool = False) -> None:
     # the converted folder was carried into the upload form
     upload_source = page.input_value(".zimport-upload input[type=text] >> nth=0")
     assert upload_source.endswith("articles_parquet")  # Parquet: the form's default output
+    if create:
+        _cancelled_upload(page, sb)
     page.click(".zimport-upload .zimport-run")
     _wait_status(page, "zimport-upload", "Object URL")
     assert _bar_width(page, "zimport-upload") == "100%"
