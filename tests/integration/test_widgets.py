@@ -828,3 +828,16 @@ def test_importing_the_same_rows_again_adds_them_as_the_service_does(cluster):
     assert [r["id"] for r in rows] == [5, 5] and "_zimport_row_id" not in rows[0]  # both copies, no hidden key
     schema = client.describe_collection(cluster["name"])
     assert schema.primary.name == "id" and "_zimport_row_id" not in schema.names
+
+
+def test_hints_in_a_form_name_its_fields_not_function_arguments(clean_env):
+    from zimport_widgets.widgets.base import form_hint
+
+    assert form_hint("pass api_key= or set the ZILLIZ_API_KEY variable") == (
+        "fill in “API key” or set the ZILLIZ_API_KEY variable"
+    )
+    assert form_hint("pass cluster_endpoint= or set X") == "fill in “Cluster endpoint” or set X"
+    form = zw.ConnectionForm(cluster_endpoint="http://127.0.0.1:1")  # no key anywhere
+    form.run()
+    form.wait(30)
+    assert "fill in “API key”" in form.status.value and "api_key=" not in form.status.value

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -87,6 +88,23 @@ def error_kind(exc: BaseException) -> str:
     return "Unexpected error"
 
 
+#: The form field for each argument a core hint names ("pass api_key= …"): hints shown in a form talk about
+#: the form, not about function arguments.
+FIELD_OF_ARGUMENT = {
+    "api_key": "API key", "cluster_endpoint": "Cluster endpoint", "controller_url": "Controller URL",
+    "cluster_id": "Cluster id", "object_url": "Object URL", "prefix": "Bucket prefix",
+    "schema": "Schema", "primary_key": "Primary key",
+}  # fmt: skip
+_PASS_ARGUMENT = re.compile(r"\bpass (\w+)=")
+
+
+def form_hint(hint: str) -> str:
+    """A core hint in the words of the forms: ``pass api_key=`` becomes ``fill in “API key”``."""
+    return _PASS_ARGUMENT.sub(
+        lambda m: f"fill in “{FIELD_OF_ARGUMENT[m.group(1)]}”" if m.group(1) in FIELD_OF_ARGUMENT else m.group(0), hint
+    )
+
+
 def error_html(exc: BaseException, secrets: Iterable[str | None] = (), *, note: str = "") -> str:
     """A red box: what kind of problem, its message and its hint (and ``note``); secrets masked; never a
     traceback."""
@@ -99,7 +117,7 @@ def error_html(exc: BaseException, secrets: Iterable[str | None] = (), *, note: 
     message = redact(message, secrets)
     body = f"<b class='zimport-error-kind'>{esc(error_kind(exc))}</b>: {esc(message)}"
     if hint:
-        body += f"<br><span class='zimport-hint'>Hint: {esc(redact(hint, secrets))}</span>"
+        body += f"<br><span class='zimport-hint'>Hint: {esc(redact(form_hint(hint), secrets))}</span>"
     if note:
         body += f"<br><span class='zimport-key-origin'>{esc(redact(note, secrets))}</span>"
     return (
