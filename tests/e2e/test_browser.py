@@ -131,6 +131,10 @@ def _click_through(page, sb, *, create: bool = False) -> None:
     if create:
         _cancelled_upload(page, sb)
     page.click(".zimport-upload .zimport-run")
+    page.wait_for_function(  # the new run has replaced the last one's status ("Cancelled")
+        "() => !document.querySelector('.zimport-upload .zimport-status').innerText.includes('Cancelled')",
+        timeout=15_000,
+    )
     _wait_status(page, "zimport-upload", "Object URL")
     assert _bar_width(page, "zimport-upload") == "100%"
     url = page.inner_text(".zimport-upload .zimport-object-url")
