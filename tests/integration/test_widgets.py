@@ -719,6 +719,16 @@ def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(san
         assert time.monotonic() < deadline, creator.table.value
         time.sleep(0.05)
     assert "<code>title_vector</code>" in creator.table.value and creator.primary.value == "id"
+    kind, size = creator.editors["reading_time"]
+    assert kind.value == "Int64" and size.disabled  # the data's guess, editable
+    kind.value = "Int32"
+    title_kind, title_size = creator.editors["title"]
+    assert title_kind.value == "VarChar" and not title_size.disabled
+    title_size.value = 1024
+    creator.editors["id"][0].value = "Double"
+    with pytest.raises(Exception, match="make it Int64 or VarChar"):
+        creator.chosen_schema()
+    creator.editors["id"][0].value = "Int64"
     creator.metric.value = "L2"
     code = creator.code()
     compile(code, "<create>", "exec")
@@ -727,6 +737,8 @@ def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(san
     creator.wait(60)
     assert creator.error is None, creator.status.value
     assert client.has_collection(name) and "Created collection" in creator.status.value
+    made = client.describe_collection(name)
+    assert made["reading_time"].dtype.value == "Int32" and made["title"].max_length == 1024  # the edits took
     wizard.target.wait(30)
     assert name in wizard.target.name.options  # the list was refreshed
     creator.run()

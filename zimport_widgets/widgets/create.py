@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 __all__ = ["CreateCollectionForm"]
 
 METRICS = ("COSINE", "L2", "IP")
+#: The types a field read from the data may be given instead (the data must still fit them: the convert
+#: step checks every value against the collection).
+SCALAR_TYPES = ("Bool", "Int8", "Int16", "Int32", "Int64", "Float", "Double", "VarChar", "JSON")
+VECTOR_TYPES = ("FloatVector", "Float16Vector", "BFloat16Vector")
 INDEX_TYPES = ("AUTOINDEX", "HNSW", "IVF_FLAT", "FLAT")
 
 
@@ -48,6 +52,10 @@ class CreateCollectionForm(BaseForm):
         self.read_button.on_click(self._read_fields)
         self.table = w.HTML("<i>Read the fields of the convert step's source first.</i>")
         self.table.add_class("zimport-field-table")
+        #: Per field: its type and, for VarChar, its max_length (bytes): what the data suggested, editable.
+        self.editors: dict[str, tuple[w.Dropdown, w.BoundedIntText]] = {}
+        self.editor_box = w.VBox([])
+        self.editor_box.add_class("zimport-field-editors")
         self.primary = w.Dropdown(description="Primary key", options=[], style={"description_width": "150px"})
         self.auto_id = w.Checkbox(description="Auto id (the server makes the keys; the files must not hold them)")
         self.dynamic = w.Checkbox(description="Dynamic field ($meta: keys beyond the fields are kept)")
@@ -56,7 +64,16 @@ class CreateCollectionForm(BaseForm):
         self.index_type = w.Dropdown(description="Index type", options=INDEX_TYPES, value="AUTOINDEX",
                                      style={"description_width": "150px"})  # fmt: skip
         super().__init__(
-            [self.read_button, self.table, self.primary, self.auto_id, self.dynamic, self.metric, self.index_type],
+            [
+                self.read_button,
+                self.table,
+                self.editor_box,
+                self.primary,
+                self.auto_id,
+                self.dynamic,
+                self.metric,
+                self.index_type,
+            ],
             description="On the sandbox or a real cluster (REST v2 collections/create); each vector field is indexed.",
         )
         self.watch_code(self.primary, self.auto_id, self.dynamic, self.metric, self.index_type)
@@ -88,6 +105,23 @@ class CreateCollectionForm(BaseForm):
             return
         self.schema = schema
         self.table.value = field_table(schema)
+        self.editors, rows = {}, []
+        for f in schema.fields:
+            choices = (
+                SCALAR_TYPES if f.dtype.value in SCALAR_TYPES else VECTOR_TYPES if f.dtype.value in VECTOR_TYPES else ()
+            )
+            if not choices:
+                continue  # arrays, sparse and binary vectors keep the type the data has
+            kind = w.Dropdown(options=choices, value=f.dtype.value, layout=w.Layout(width="160px"))
+            size = w.BoundedIntText(
+                value=f.max_length or 512, min=1, max=65535, layout=w.Layout(width="110px"),
+                disabled=f.dtype.value != "VarChar", tooltip="VarChar max_length (bytes)",
+            )  # fmt: skip
+            kind.observe(lambda c, s=size: setattr(s, "disabled", c["new"] != "VarChar"), "value")
+            kind.add_class("zimport-field-type")
+            self.editors[f.name] = (kind, size)
+            rows.append(w.HBox([w.HTML(f"<code>{esc(f.name)}</code>", layout=w.Layout(width="180px")), kind, size]))
+        self.editor_box.children = [w.HTML("<b>Types</b> (edit before Create; max_length in bytes)"), *rows]
         keys = [f.name for f in schema.fields if f.dtype.value in ("Int64", "VarChar")]
         self.primary.options = keys
         self.primary.value = schema.primary.name if schema.primary.name in keys else (keys[0] if keys else None)
@@ -102,14 +136,21 @@ class CreateCollectionForm(BaseForm):
 
         if self.schema is None:
             raise ConfigError("no fields yet", hint="press “Read the fields” (from the convert step's source)")
+        from ..schema import DataType
+
         pk = self.primary.value
         if not pk:
             raise ConfigError("no primary key chosen", hint="the primary key must be an Int64 or VarChar field")
-        fields = tuple(
-            replace(f, is_primary=f.name == pk, auto_id=bool(self.auto_id.value) and f.name == pk)
-            for f in self.schema.fields
-        )
-        return CollectionSchema(fields=fields, enable_dynamic_field=bool(self.dynamic.value),
+        fields = []
+        for f in self.schema.fields:
+            editor = self.editors.get(f.name)
+            if editor is not None:
+                dtype = DataType.parse(editor[0].value)
+                f = replace(f, dtype=dtype, max_length=int(editor[1].value) if dtype is DataType.VARCHAR else None)
+            if f.name == pk and f.dtype not in (DataType.INT64, DataType.VARCHAR):
+                raise ConfigError(f"the primary key {pk!r} is {f.dtype.value}", hint="make it Int64 or VarChar")
+            fields.append(replace(f, is_primary=f.name == pk, auto_id=bool(self.auto_id.value) and f.name == pk))
+        return CollectionSchema(fields=tuple(fields), enable_dynamic_field=bool(self.dynamic.value),
                                 collection_name=self._name() or None)  # fmt: skip
 
     def prepare(self) -> Callable[[BaseForm], CollectionSchema]:
