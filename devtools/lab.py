@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from zimport_widgets.config import ENV_NAMES
-from zimport_widgets.sandbox.process import read_env_file, serve_until_interrupted, start_sandbox_process
+from zimport_widgets.sandbox.process import (
+    read_env_file,
+    sandbox_unless_configured,
+    serve_until_interrupted,
+    start_sandbox_process,
+)
 
 __all__ = ["main", "read_env_file", "start_sandbox_process"]
 
@@ -27,13 +30,8 @@ def main() -> int:
     """
     root = Path(__file__).resolve().parent.parent
     notebooks = root / "notebooks"
-    env = dict(os.environ)
-    proc = None
-    data_dir: Path | None = None
-    if not any(os.environ.get(name) for name in ENV_NAMES):
-        data_dir = Path(tempfile.mkdtemp(prefix="zimport-lab-"))
-        proc, sandbox_env = start_sandbox_process(data_dir)
-        env.update(sandbox_env)
+    proc, env, data_dir = sandbox_unless_configured("zimport-lab-")
+    if data_dir is not None:
         print(f"Sandbox running (data in {data_dir}); the notebooks will use it.", flush=True)
     else:
         print("Using the ZILLIZ_* / OSS_* variables already set; no sandbox started.", flush=True)

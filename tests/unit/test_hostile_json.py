@@ -18,7 +18,7 @@ import pytest
 from zimport_widgets import check_import_source, convert
 from zimport_widgets.errors import DataFileError
 from zimport_widgets.prepare.json_rows import iter_json_rows
-from zimport_widgets.prepare.json_text import bracket_depth, check_depth, dumps_compact, loads_strict
+from zimport_widgets.prepare.json_text import bracket_depth, dumps_compact, loads_strict
 from zimport_widgets.prepare.rules import MAX_JSON_DEPTH
 from zimport_widgets.schema import CollectionSchema, DataType, FieldSchema
 
@@ -132,9 +132,12 @@ def test_json_text_helpers_bound_depth_without_recursion():
     for _ in range(50_000):
         deep = [deep]
     with pytest.raises(ValueError, match="nested deeper"):
-        check_depth(deep)  # iterative: no RecursionError
+        dumps_compact({"k": deep})  # no RecursionError
+    shallow: list = []
+    for _ in range(MAX_JSON_DEPTH + 1):
+        shallow = [shallow]
     with pytest.raises(ValueError, match="nested deeper"):
-        dumps_compact({"k": deep})
+        dumps_compact(shallow)  # deeper than the bound, though json.dumps itself copes
     with pytest.raises(ValueError, match="nested deeper"):
         loads_strict("[" * 5000 + "]" * 5000)
     assert loads_strict("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)

@@ -41,19 +41,13 @@ def run(args: argparse.Namespace) -> int:
     import importlib.util
 
     from ..app import NOTEBOOK
-    from ..config import ENV_NAMES
-    from ..sandbox.process import serve_until_interrupted, start_sandbox_process
+    from ..sandbox.process import sandbox_unless_configured, serve_until_interrupted
 
     if importlib.util.find_spec("voila") is None:
         print("error: zimport app needs Voilà: pip install 'zimport_widgets[app]'", file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    sandbox = None
-    data_dir: Path | None = None
-    if not any(os.environ.get(n) for n in ENV_NAMES):
-        data_dir = Path(tempfile.mkdtemp(prefix="zimport-app-"))
-        sandbox, values = start_sandbox_process(data_dir)
-        env.update(values)
+    sandbox, env, data_dir = sandbox_unless_configured("zimport-app-")
+    if data_dir is not None:
         print(f"# sandbox running (data in {data_dir})", file=sys.stderr, flush=True)
     conf_dir = Path(tempfile.mkdtemp(prefix="zimport-app-conf-"))  # 0700: the server's token config
     port = args.port or _free_port()

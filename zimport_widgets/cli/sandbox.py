@@ -68,11 +68,9 @@ def _loopback(host: str) -> bool:
 
 def _write_env_file(path: str, lines: list[str]) -> None:
     """Write ``lines`` (mode 0600, whole or not at all), marked with this process's id."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"{_ENV_MARK}{os.getpid()}; removed when it stops\n" + "\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    from ..private_files import write_private
+
+    write_private(path, f"{_ENV_MARK}{os.getpid()}; removed when it stops\n" + "\n".join(lines) + "\n")
 
 
 def _clear_stale_env_file(path: str) -> str | None:

@@ -375,11 +375,8 @@ class ImportClient(DataPlane):
         Raises :class:`~zimport_widgets.errors.ImportJobFailed` (reason, per-file details) when the job
         fails, :class:`~zimport_widgets.errors.ImportTimeout` when time runs out.
         """
-        _old_poll_failures(max_poll_failures)
-        opts = (options or WaitOptions()).with_overrides(
-            timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
-            not_found_grace=not_found_grace, ride_out=ride_out,
-        )  # fmt: skip
+        opts = _wait_options(options, max_poll_failures, timeout=timeout, poll_interval=poll_interval,
+                             stall_after=stall_after, not_found_grace=not_found_grace, ride_out=ride_out)  # fmt: skip
         return self._follow([_job_id(job_id)], progress, opts, single=True)[0]
 
     # -- plans: several pieces, several jobs, one bar ------------------------------------------------
@@ -442,11 +439,8 @@ class ImportClient(DataPlane):
         ids = [_job_id(j) for j in jobs]
         if not ids:
             raise ConfigError("no jobs to wait for")
-        _old_poll_failures(max_poll_failures)
-        opts = (options or WaitOptions()).with_overrides(
-            timeout=timeout, poll_interval=poll_interval, stall_after=stall_after,
-            not_found_grace=not_found_grace, ride_out=ride_out,
-        )  # fmt: skip
+        opts = _wait_options(options, max_poll_failures, timeout=timeout, poll_interval=poll_interval,
+                             stall_after=stall_after, not_found_grace=not_found_grace, ride_out=ride_out)  # fmt: skip
         return self._follow(ids, progress, opts, single=False)
 
     def _follow(
@@ -506,10 +500,12 @@ class ImportClient(DataPlane):
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def _old_poll_failures(value: int | None) -> None:
-    if value is not None:
+def _wait_options(options: WaitOptions | None, max_poll_failures: int | None, **values: float | None) -> WaitOptions:
+    """``options`` (or the defaults) with the keywords of a wait call applied."""
+    if max_poll_failures is not None:
         warnings.warn("max_poll_failures is gone: failing polls are ridden out for ride_out seconds (WaitOptions)",
                       DeprecationWarning, stacklevel=3)  # fmt: skip
+    return (options or WaitOptions()).with_overrides(**values)
 
 
 def _list_jobs_hint(collection: str) -> str:

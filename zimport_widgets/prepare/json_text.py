@@ -14,7 +14,7 @@ import numpy as np
 
 from .rules import MAX_JSON_DEPTH
 
-__all__ = ["DepthScan", "bracket_depth", "check_depth", "dumps_compact", "loads_strict"]
+__all__ = ["DepthScan", "bracket_depth", "dumps_compact", "loads_strict"]
 
 
 def _no_constant(name: str) -> Any:
@@ -43,19 +43,6 @@ def dumps_compact(value: Any) -> str:
     if not text.isascii():
         text.encode("utf-8")
     return text
-
-
-def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise ``ValueError`` if lists/dicts in ``value`` nest deeper than ``limit`` (walked without recursion)."""
-    if not isinstance(value, (list, dict)):
-        return
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            raise ValueError(_too_deep(limit))
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (list, dict)))
 
 
 def _may_be_deep(text: str | bytes) -> bool:

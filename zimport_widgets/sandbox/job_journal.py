@@ -18,6 +18,7 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
+from ..private_files import private_dir, write_private
 from .objects import ObjectGroup
 
 __all__ = ["JobJournal", "file_task_from_dict", "record_fields"]
@@ -50,8 +51,7 @@ class JobJournal:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+        private_dir(folder)
 
     def _path(self, job_id: str, suffix: str) -> str:
         if not job_id or "/" in job_id or job_id.startswith("."):
@@ -59,13 +59,8 @@ class JobJournal:
         return os.path.join(self.folder, job_id + suffix)
 
     def save(self, fields: dict[str, Any]) -> None:
-        path = self._path(fields["job_id"], ".json")
-        tmp = path + ".tmp"
         with self._lock:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(fields, f)
-            os.replace(tmp, path)
+            write_private(self._path(fields["job_id"], ".json"), json.dumps(fields))
 
     def add_ids(self, job_id: str, ids: list[Any]) -> None:
         """Note the primary keys of rows this job inserted (one JSON line per batch)."""

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..private_files import write_private
 from ..schema import CollectionSchema, DataType, FieldSchema
 
 __all__ = ["KEYS_FILE", "ROW_ID", "CollectionNotFound", "EngineError", "MilvusEngine"]
@@ -462,10 +463,7 @@ class MilvusEngine:
                     return
             else:
                 keys[name] = key
-            path = os.path.join(self.data_dir, KEYS_FILE)
-            with open(path + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(keys, f)
-            os.replace(path + ".tmp", path)
+            write_private(os.path.join(self.data_dir, KEYS_FILE), json.dumps(keys))
             self._keys = keys
 
     def user_ids(self, name: str, rows: list[dict[str, Any]], ids: list[Any]) -> list[Any]:

@@ -18,6 +18,8 @@ import os
 import threading
 from typing import Any
 
+from ..private_files import private_dir, write_private
+
 __all__ = ["ObjectMirror"]
 
 log = logging.getLogger("zimport_widgets.sandbox")
@@ -29,8 +31,7 @@ class ObjectMirror:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+        private_dir(folder)
 
     def _bucket_dir(self, bucket: str) -> str:
         return os.path.join(self.folder, bucket)
@@ -42,7 +43,7 @@ class ObjectMirror:
 
     # -- writes ------------------------------------------------------------------------------------
     def bucket_created(self, bucket: str) -> None:
-        os.makedirs(self._bucket_dir(bucket), mode=0o700, exist_ok=True)
+        private_dir(self._bucket_dir(bucket))
 
     def saved(self, backend: Any, bucket: str, key: str) -> None:
         """Copy ``key`` as moto now holds it (gone from moto: its copy goes too)."""
@@ -56,8 +57,8 @@ class ObjectMirror:
                 return
             meta = {"key": key, "etag": fake.etag, "metadata": dict(fake.metadata)}
             self.bucket_created(bucket)
-            _write_whole(data_path, fake.value)
-            _write_whole(meta_path, json.dumps(meta).encode())
+            write_private(data_path, fake.value, fsync=True)
+            write_private(meta_path, json.dumps(meta), fsync=True)
 
     def deleted(self, bucket: str, key: str) -> None:
         with self._lock:
@@ -125,18 +126,3 @@ def _fake_key(backend: Any, bucket: str, key: str) -> Any:
         return backend.buckets[bucket].keys.get(key)
     except KeyError:
         return None
-
-
-def _write_whole(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise

@@ -6,16 +6,18 @@ env file it writes (0600) once every server answers.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from ..errors import ConfigError
 
-__all__ = ["read_env_file", "serve_until_interrupted", "start_sandbox_process"]
+__all__ = ["read_env_file", "sandbox_unless_configured", "serve_until_interrupted", "start_sandbox_process"]
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -80,3 +82,19 @@ def serve_until_interrupted(
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
     return 0 if code in (0, -signal.SIGINT, 128 + signal.SIGINT) else code
+
+
+def sandbox_unless_configured(
+    prefix: str,
+) -> tuple[subprocess.Popen | None, dict[str, str], Path | None]:
+    """With no ``ZILLIZ_*``/``OSS_*`` variable set, a sandbox child on a fresh temporary folder: (its process,
+    this environment with its variables, the folder); else (None, this environment, None)."""
+    from ..config import ENV_NAMES
+
+    env = dict(os.environ)
+    if any(os.environ.get(name) for name in ENV_NAMES):
+        return None, env, None
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    proc, values = start_sandbox_process(data_dir)
+    env.update(values)
+    return proc, env, data_dir

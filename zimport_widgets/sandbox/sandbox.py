@@ -14,6 +14,7 @@ import weakref
 from typing import Any
 
 from .. import config
+from ..private_files import write_private
 from .cluster import ClusterApp
 from .controller import ImportController
 from .faults import Faults
@@ -294,9 +295,5 @@ def _read_state(data_dir: str) -> dict[str, str]:
 
 
 def _write_state(data_dir: str, state: dict[str, str | int]) -> None:
-    os.makedirs(data_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(data_dir, _STATE_FILE)
-    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(state, f)
-    os.replace(path + ".tmp", path)
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)  # a folder the user gave keeps its own mode
+    write_private(os.path.join(data_dir, _STATE_FILE), json.dumps(state))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import OssCredentials, UploadConfig
+from ..private_files import private_dir, write_private
 from ..retry import retry
 from .object_url import normalize_endpoint
 from .oss_errors import is_retryable, storage_error
@@ -305,8 +306,7 @@ class OssBackend:
         """The multipart checkpoint store (its folder made on first use; see ``UploadConfig.checkpoints``)."""
         if self._store is None:
             ckpt = self.config.checkpoints()
-            ckpt.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(ckpt, 0o700)  # records name local files and upload ids: this user's only
+            private_dir(ckpt)  # records name local files and upload ids: this user's only
             self._store = _tracked_store_class()(self, root=str(ckpt.parent), dir=ckpt.name)
         return self._store
 
@@ -351,17 +351,7 @@ def _tracked_store_class() -> Any:
                 return str(self._ResumableStoreBase__path(key))
 
             def put(self, key: str, value: Any) -> None:
-                path = self._path(key)
-                tmp = f"{path}.{os.getpid()}.tmp"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                try:
-                    with os.fdopen(fd, "w") as f:
-                        json.dump(value, f)
-                    os.replace(tmp, path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.remove(tmp)
-                    raise
+                write_private(self._path(key), json.dumps(value))
 
             def delete(self, key: str) -> None:
                 record = self.get(key)
