@@ -15,6 +15,7 @@ Sandbox fixtures:
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 
@@ -22,6 +23,19 @@ import pytest
 
 from zimport_widgets.sandbox import OssStore, Sandbox
 from zimport_widgets.sandbox.milvus_server import MilvusUnavailable
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _job_log_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The clients' job log (start times of the jobs they started) goes to the run's temp folder, not ~/.cache;
+    set in ``os.environ`` so the notebooks and CLIs the tests start use it too."""
+    old = os.environ.get("ZIMPORT_JOB_LOG")
+    os.environ["ZIMPORT_JOB_LOG"] = str(tmp_path_factory.mktemp("job-log") / "started-jobs.jsonl")
+    yield
+    if old is None:
+        os.environ.pop("ZIMPORT_JOB_LOG", None)
+    else:
+        os.environ["ZIMPORT_JOB_LOG"] = old
 
 
 def _running_sandbox(data_dir, engine: str = "lite") -> Iterator[Sandbox]:

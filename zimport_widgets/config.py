@@ -33,8 +33,10 @@ __all__ = [
     "StorageKeys",
     "UploadConfig",
     "default_checkpoint_dir",
+    "default_job_log",
     "env_getter",
     "require",
+    "user_cache_dir",
 ]
 
 ZILLIZ_CLUSTER_ENDPOINT = "ZILLIZ_CLUSTER_ENDPOINT"
@@ -158,6 +160,20 @@ def default_checkpoint_dir() -> Path:
     override = os.environ.get("ZIMPORT_CHECKPOINT_DIR")
     if override:
         return Path(override).expanduser()
+    return user_cache_dir() / "oss-checkpoints"
+
+
+def default_job_log() -> Path | None:
+    """Where this machine records the import jobs it started: ``$ZIMPORT_JOB_LOG`` (``off``: nowhere), else
+    ``started-jobs.jsonl`` in :func:`user_cache_dir`."""
+    override = os.environ.get("ZIMPORT_JOB_LOG")
+    if override is not None and override.strip().lower() in ("", "off", "0", "no"):
+        return None
+    return Path(override).expanduser() if override else user_cache_dir() / "started-jobs.jsonl"
+
+
+def user_cache_dir() -> Path:
+    """The per-user cache folder of the toolkit (never the working tree)."""
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
@@ -165,7 +181,7 @@ def default_checkpoint_dir() -> Path:
     else:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "zimport_widgets" / "oss-checkpoints"
+    return base / "zimport_widgets"
 
 
 MiB = 1 << 20

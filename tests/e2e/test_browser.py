@@ -291,7 +291,8 @@ def test_the_wizard_is_readable_in_the_dark_theme(missing, tmp_path):
 
 
 def test_the_wizard_runs_as_a_voila_app(missing, tmp_path):
-    """`zimport app`: Voilà on 127.0.0.1 behind a token (none: no page), the wizard rendered and working."""
+    """`zimport app --theme dark`: Voilà on 127.0.0.1 behind a token (none: no page), the wizard rendered,
+    working and readable (4.5:1) in Voilà's dark theme."""
     import os
     import re
     import signal
@@ -300,7 +301,7 @@ def test_the_wizard_runs_as_a_voila_app(missing, tmp_path):
     import urllib.request
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZILLIZ_", "OSS_"))}
-    cmd = [sys.executable, "-m", "zimport_widgets", "app", "--no-browser"]
+    cmd = [sys.executable, "-m", "zimport_widgets", "app", "--no-browser", "--theme", "dark"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     assert proc.stdout is not None
@@ -332,7 +333,19 @@ def test_the_wizard_runs_as_a_voila_app(missing, tmp_path):
             page.click(".zimport-target .zimport-target-refresh")  # the kernel answers: the sandbox is there
             page.wait_for_selector(".zimport-target .zimport-warning, .zimport-target .zimport-ok", timeout=60_000)
             assert "collection" in page.inner_text(".zimport-target .zimport-target-status")
+            assert "dark" in (page.eval_on_selector("body", "b => b.dataset.jpThemeName") or "").lower()
+            page.click(".zimport-convert .zimport-run")  # the default target does not exist yet: a red error
+            page.wait_for_selector(".zimport-convert .zimport-error", timeout=60_000)
+            (ROOT / "build").mkdir(exist_ok=True)
             page.screenshot(path=str(ROOT / "build" / "browser-app.png"), full_page=True)
+            checked = page.eval_on_selector_all(
+                ".zimport-wizard h4, .zimport-wizard .zimport-error, .zimport-wizard .zimport-hint, "
+                ".zimport-target .zimport-warning, .zimport-target .zimport-ok",
+                _CONTRAST_JS,
+            )
+            assert len(checked) >= 4, checked
+            low = [c for c in checked if c[1] < 4.5]
+            assert not low, f"text below 4.5:1 contrast in Voilà's dark theme: {low}"
             body = page.inner_text("body")
             for bad in BAD_TEXT:
                 assert bad not in body, bad

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 import warnings
 
@@ -158,6 +159,7 @@ def test_v1_import_waits_to_completion_and_counts_rows(sb, tiny):
     assert c.count_rows(name) == 40
     listed = {j.job_id: j for j in c.list_import_jobs(name)}
     assert listed[job.job_id].state is ImportState.COMPLETED
+    assert job.started_at is not None and listed[job.job_id].started_at == job.started_at.replace(microsecond=0)
     hit = c.search_sample(name)
     assert hit.hits and hit.hits[0].id == hit.query_id
     v = c.verify(name, expected_rows=40)
@@ -516,9 +518,13 @@ def test_cli_import_status_jobs_verify(sb, tiny, monkeypatch, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert (doc["job_id"], doc["state"], doc["percent"]) == (job_id, "Completed", 100.0)
     assert cli_main(["jobs", "--collection", name]) == 0
-    assert job_id in capsys.readouterr().out
+    line = next(x for x in capsys.readouterr().out.splitlines() if job_id in x)
+    assert line.split()[1] == "Completed" and re.fullmatch(r"\d{4}-\d\d-\d\d", line.split()[2]), line  # started
     assert cli_main(["jobs", "--collection", name, "--json", "--api-version", "v2"]) == 0
-    assert [j["job_id"] for j in json.loads(capsys.readouterr().out)] == [job_id]
+    listed = json.loads(capsys.readouterr().out)
+    assert [j["job_id"] for j in listed] == [job_id]
+    assert cli_main(["jobs", "--collection", name, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["started_at"].startswith(time.strftime("%Y-", time.gmtime()))
     assert cli_main(["verify", "--collection", name, "--expect", "40"]) == 0
     assert "40 rows" in capsys.readouterr().out
     assert cli_main(["verify", "--collection", name, "--expect", "41"]) == 1
@@ -725,3 +731,30 @@ def test_an_import_into_a_partition_lands_there_and_a_missing_partition_fails_th
         c.wait_for_import(bad, progress=False, timeout=60, poll_interval=0.1)
     assert "partition not found[partition=no_such_partition]" in str(info.value)
     assert c.count_rows(name) == 40
+
+
+def test_the_job_log_gives_start_times_to_the_jobs_started_here_only(sb, tiny, tmp_path, monkeypatch):
+    """The APIs give no start time: the client notes its own jobs (0600, no key) and lists them with it, also
+    for a new client (a kernel restart); jobs started elsewhere (here: with the log off) list without one."""
+    import datetime as dt
+    import os
+    import stat
+
+    monkeypatch.setenv("ZIMPORT_JOB_LOG", str(tmp_path / "log" / "jobs.jsonl"))
+    c = make_client(sb)
+    name = fresh_collection(c, "client_joblog")
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    mine = c.start_import(name, tiny)
+    monkeypatch.setenv("ZIMPORT_JOB_LOG", "off")
+    other = make_client(sb).start_import(name, tiny)
+    assert other.started_at is not None  # still known to the client that started it
+    monkeypatch.setenv("ZIMPORT_JOB_LOG", str(tmp_path / "log" / "jobs.jsonl"))
+    listed = {j.job_id: j for j in make_client(sb).list_import_jobs(name)}
+    started = listed[mine.job_id].started_at
+    assert started is not None and before <= started <= dt.datetime.now(dt.timezone.utc)
+    assert listed[other.job_id].started_at is None
+    log_file = tmp_path / "log" / "jobs.jsonl"
+    assert stat.S_IMODE(os.stat(log_file).st_mode) == 0o600
+    text = log_file.read_text()
+    assert mine.job_id in text and other.job_id not in text
+    assert "http" in text and not any(v in text for v in secret_values(sb))  # the controller's URL, no key

@@ -439,6 +439,12 @@ def test_import_form_follows_the_job_and_verifies_the_row_count(cluster, api_ver
     jobs.run()
     jobs.wait(30)
     assert outcome.job_id in jobs.output.value and "Completed" in jobs.output.value
+    assert "started (UTC)" in jobs.output.value
+    row = next(r for r in jobs.output.value.split("<tr>") if outcome.job_id in r)
+    import re
+
+    assert len(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row)) == 2, row  # started here: started and finished
+    assert "not started from this machine" not in row
 
 
 def test_import_form_verify_line_is_the_core_verify_step(cluster):
@@ -729,6 +735,16 @@ def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(san
     with pytest.raises(Exception, match="make it Int64 or VarChar"):
         creator.chosen_schema()
     creator.editors["id"][0].value = "Int64"
+    creator.keep["id"].value = False
+    with pytest.raises(Exception, match="primary key 'id' is left out"):
+        creator.chosen_schema()
+    creator.keep["id"].value = True
+    creator.keep["title_vector"].value = False
+    with pytest.raises(Exception, match="no vector field kept"):
+        creator.chosen_schema()
+    creator.keep["title_vector"].value = True
+    creator.keep["claps"].value = False  # left out: with the dynamic field on, its values go to $meta
+    creator.dynamic.value = True
     creator.metric.value = "L2"
     code = creator.code()
     compile(code, "<create>", "exec")
@@ -739,6 +755,7 @@ def test_the_wizard_creates_its_collection_from_the_data_and_imports_into_it(san
     assert client.has_collection(name) and "Created collection" in creator.status.value
     made = client.describe_collection(name)
     assert made["reading_time"].dtype.value == "Int32" and made["title"].max_length == 1024  # the edits took
+    assert "claps" not in made and made.enable_dynamic_field
     wizard.target.wait(30)
     assert name in wizard.target.name.options  # the list was refreshed
     creator.run()

@@ -190,3 +190,31 @@ def test_import_requests_never_show_the_storage_keys():
     empty = ImportSpec("c", files=[[]])
     assert milvus.shown_url(empty, milvus.create(ImportSpec("c", files=[["a/b.npy"]]), cluster_id="", db_name=None))
     assert milvus.shown_url(empty, milvus.create(empty, cluster_id="", db_name=None)) is None
+
+
+def test_job_log_survives_cut_lines_and_unwritable_homes_and_stays_small(tmp_path):
+    import datetime as dt
+    import os
+    import stat
+
+    from zimport_widgets.cloud.job_log import JobLog
+
+    path = tmp_path / "d" / "jobs.jsonl"
+    log = JobLog(path)
+    t0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert log.record("ctl c1", "j1", "coll", t0) == t0
+    log.record("ctl c2", "j1", "coll", t0 + dt.timedelta(hours=1))  # the same id on another cluster
+    with open(path, "a") as f:
+        f.write('{"cluster": "ctl c1", "job": "j2", "sta')  # a line cut by a kill
+    assert log.started("ctl c1") == {"j1": t0}
+    assert log.started("ctl c2") == {"j1": t0 + dt.timedelta(hours=1)}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    log.max_bytes, log.keep = 2000, 5
+    for i in range(40):
+        log.record("ctl c1", f"k{i}", "coll", t0)
+    assert os.path.getsize(path) <= 2000 + 200
+    assert "k39" in log.started("ctl c1") and "k0" not in log.started("ctl c1")
+    (tmp_path / "a-file").write_text("")  # a folder that cannot be made (even by root)
+    blocked = JobLog(tmp_path / "a-file" / "sub" / "jobs.jsonl")
+    assert blocked.record("c", "j", "coll", t0) == t0  # no error: the import it follows did start
+    assert blocked.started("c") == {} and JobLog(None).started("c") == {}

@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--theme", choices=("light", "dark"), default="light", help="JupyterLab theme (default: light)")
     p.set_defaults(func=run)
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     env["ZIMPORT_APP_TOKEN"] = token  # read by the server's config below, never put on the command line
     cmd = [
         sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-        "--VoilaConfiguration.show_tracebacks=False",
+        "--VoilaConfiguration.show_tracebacks=False", f"--theme={args.theme}",
         f"--Voila.config_file_paths={_token_config(conf_dir)}",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/?token={token}"

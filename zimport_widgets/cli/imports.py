@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from ..cloud.client import API_VERSIONS, ImportClient
@@ -94,16 +95,22 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_jobs(args: argparse.Namespace) -> int:
     jobs = _client(args).list_import_jobs(args.collection)
     if args.json:
-        print(json.dumps([{**asdict(j), "state": j.state.value} for j in jobs], indent=2))
+        print(json.dumps([{**asdict(j), "state": j.state.value, "started_at": _iso(j.started_at)} for j in jobs],
+                         indent=2))  # fmt: skip
         return 0
     if not jobs:
         print("no import jobs")
         return 0
     width = max(len(j.job_id) for j in jobs)
-    print(f"{'JOB ID':<{width}}  {'STATE':<10} COLLECTION")
+    print(f"{'JOB ID':<{width}}  {'STATE':<10} {'STARTED (UTC, here)':<19}  COLLECTION")
     for j in jobs:
-        print(f"{j.job_id:<{width}}  {j.state.value:<10} {j.collection or ''}")
+        started = j.started_at.strftime("%Y-%m-%d %H:%M:%S") if j.started_at else "-"
+        print(f"{j.job_id:<{width}}  {j.state.value:<10} {started:<19}  {j.collection or ''}")
     return 0
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

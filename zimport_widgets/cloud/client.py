@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 
 import requests
@@ -41,6 +42,7 @@ from .data_plane import DataPlane
 from .dialects import API_VERSIONS, DIALECTS, ImportSpec
 from .endpoints import normalize_url, parse_cluster_endpoint
 from .http import DEFAULT_TIMEOUT, ApiSession, failure_reason, gave_up, retry_after, transient
+from .job_log import JobLog
 from .jobs import ImportJob, ImportJobSummary, ImportProgress, job_id_of, parse_job_list, parse_progress
 from .plan import ImportPlan
 from .watch import JobWatch, WaitOptions, describe_failure
@@ -134,6 +136,8 @@ class ImportClient(DataPlane):
         self._http = ApiSession(key, session=session, timeout=timeout, retry=retry)
         self._env = env
         self._progress_path: str | None = None
+        #: Where the jobs started here are noted with their start time (the APIs give none).
+        self.job_log = JobLog(config.default_job_log())
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> ImportClient:
@@ -209,10 +213,14 @@ class ImportClient(DataPlane):
         if shown_url:  # a presigned URL may carry the key id in its query: never keep it
             shown_url = self._http.redact(shown_url)
 
+        sent_at = datetime.now(timezone.utc)
+
         def job(jid: str, recovered: bool = False) -> ImportJob:
+            started = self.job_log.record(self._log_key(cluster_id), jid, collection, sent_at)
             return ImportJob(
                 job_id=jid, collection=collection, object_url=shown_url, partition=partition or None,
                 cluster_id=cluster_id or None, api_version=self.api_version, recovered=recovered,
+                started_at=started,
             )  # fmt: skip
 
         before = self._job_ids(collection) if dedupe else None
@@ -349,7 +357,12 @@ class ImportClient(DataPlane):
                 break
         if collection:
             out = [j for j in out if j.collection in (None, collection)]
-        return out
+        started = self.job_log.started(self._log_key(cluster_id))
+        return [replace(j, started_at=started.get(j.job_id)) for j in out]
+
+    def _log_key(self, cluster_id: str) -> str:
+        """The cluster a job id belongs to, in the job log (job ids repeat across clusters)."""
+        return f"{self.controller_url} {cluster_id}".strip()
 
     def wait_for_import(
         self,

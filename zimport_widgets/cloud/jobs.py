@@ -81,6 +81,8 @@ class ImportJob:
     api_version: str = "v1"
     recovered: bool = False
     """True when the create answer was lost and the job was found in the job list instead."""
+    started_at: datetime | None = None
+    """When this machine started it (UTC), as noted in the client's job log."""
 
     def __str__(self) -> str:
         return self.job_id
@@ -214,10 +216,14 @@ class ImportJobSummary:
     state: ImportState
     percent: float | None = None
     reason: str = ""
+    started_at: datetime | None = None
+    """When it was started from this machine (UTC, from the client's job log); ``None`` if elsewhere."""
 
     def _repr_html_(self) -> str:
-        return _table("Import job", [("job id", self.job_id), ("collection", self.collection or ""),
-                                     ("state", self.state.value)])  # fmt: skip
+        rows = [("job id", self.job_id), ("collection", self.collection or ""), ("state", self.state.value)]
+        if self.started_at is not None:
+            rows.append(("started", self.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")))
+        return _table("Import job", rows)
 
 
 # -- parsing ---------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ class CreateCollectionForm(BaseForm):
         self.table.add_class("zimport-field-table")
         #: Per field: its type and, for VarChar, its max_length (bytes): what the data suggested, editable.
         self.editors: dict[str, tuple[w.Dropdown, w.BoundedIntText]] = {}
+        #: Per field: kept in the collection (unticked: left out; its values then go to $meta or are refused).
+        self.keep: dict[str, w.Checkbox] = {}
         self.editor_box = w.VBox([])
         self.editor_box.add_class("zimport-field-editors")
         self.primary = w.Dropdown(description="Primary key", options=[], style={"description_width": "150px"})
@@ -105,13 +107,18 @@ class CreateCollectionForm(BaseForm):
             return
         self.schema = schema
         self.table.value = field_table(schema)
-        self.editors, rows = {}, []
+        self.editors, self.keep, rows = {}, {}, []
         for f in schema.fields:
+            keep = w.Checkbox(value=True, indent=False, layout=w.Layout(width="28px"), tooltip=f"keep {f.name}")
+            keep.add_class("zimport-field-keep")
+            self.keep[f.name] = keep
+            name = w.HTML(f"<code>{esc(f.name)}</code>", layout=w.Layout(width="180px"))
             choices = (
                 SCALAR_TYPES if f.dtype.value in SCALAR_TYPES else VECTOR_TYPES if f.dtype.value in VECTOR_TYPES else ()
             )
-            if not choices:
-                continue  # arrays, sparse and binary vectors keep the type the data has
+            if not choices:  # arrays, sparse and binary vectors keep the type the data has
+                rows.append(w.HBox([keep, name, w.HTML(esc(f.describe()))]))
+                continue
             kind = w.Dropdown(options=choices, value=f.dtype.value, layout=w.Layout(width="160px"))
             size = w.BoundedIntText(
                 value=f.max_length or 512, min=1, max=65535, layout=w.Layout(width="110px"),
@@ -120,8 +127,16 @@ class CreateCollectionForm(BaseForm):
             kind.observe(lambda c, s=size: setattr(s, "disabled", c["new"] != "VarChar"), "value")
             kind.add_class("zimport-field-type")
             self.editors[f.name] = (kind, size)
-            rows.append(w.HBox([w.HTML(f"<code>{esc(f.name)}</code>", layout=w.Layout(width="180px")), kind, size]))
-        self.editor_box.children = [w.HTML("<b>Types</b> (edit before Create; max_length in bytes)"), *rows]
+            rows.append(w.HBox([keep, name, kind, size]))
+            self.watch_code(kind, size)
+        for box in self.keep.values():
+            self.watch_code(box)
+        self.editor_box.children = [
+            w.HTML("<b>Fields</b> (edit before Create; max_length in bytes; untick to leave a field out: its "
+                   "values then go to <code>$meta</code> with the dynamic field on, else the convert step refuses "
+                   "them)"),
+            *rows,
+        ]  # fmt: skip
         keys = [f.name for f in schema.fields if f.dtype.value in ("Int64", "VarChar")]
         self.primary.options = keys
         self.primary.value = schema.primary.name if schema.primary.name in keys else (keys[0] if keys else None)
@@ -143,6 +158,10 @@ class CreateCollectionForm(BaseForm):
             raise ConfigError("no primary key chosen", hint="the primary key must be an Int64 or VarChar field")
         fields = []
         for f in self.schema.fields:
+            if not self.keep[f.name].value:
+                if f.name == pk:
+                    raise ConfigError(f"the primary key {pk!r} is left out", hint="tick it, or choose another key")
+                continue
             editor = self.editors.get(f.name)
             if editor is not None:
                 dtype = DataType.parse(editor[0].value)
@@ -150,6 +169,8 @@ class CreateCollectionForm(BaseForm):
             if f.name == pk and f.dtype not in (DataType.INT64, DataType.VARCHAR):
                 raise ConfigError(f"the primary key {pk!r} is {f.dtype.value}", hint="make it Int64 or VarChar")
             fields.append(replace(f, is_primary=f.name == pk, auto_id=bool(self.auto_id.value) and f.name == pk))
+        if not any(f.dtype.is_vector for f in fields):
+            raise ConfigError("no vector field kept", hint="a collection needs one: tick a vector field")
         return CollectionSchema(fields=tuple(fields), enable_dynamic_field=bool(self.dynamic.value),
                                 collection_name=self._name() or None)  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
@@ -21,9 +22,10 @@ __all__ = ["JobRow", "JobsTable"]
 
 
 class JobsTable(BaseForm):
-    """The cluster's import jobs: state, progress and rows (running ones read in detail), finish time and
-    reason; optionally only one collection's; refreshed every few seconds while any job runs; a running
-    job can be followed again in the import step (after Cancel, or a kernel restart)."""
+    """The cluster's import jobs: state, progress and rows (running ones read in detail), start time (of
+    the jobs started from this machine: the APIs give none), finish time and reason; optionally only one
+    collection's; refreshed every few seconds while any job runs; a running job can be followed again in
+    the import step (after Cancel, or a kernel restart)."""
 
     title = "Import jobs"
     run_label = "Refresh"
@@ -95,7 +97,8 @@ class JobsTable(BaseForm):
             self.output.value = "<div class='zimport-jobs-empty'>No import jobs yet.</div>"
         else:
             head = "".join(f"<th style='{_TH}'>{h}</th>" for h in ("job id", "collection", "state", "progress",
-                                                                     "rows", "finished", "reason"))  # fmt: skip
+                                                                     "rows", "started (UTC)", "finished (UTC)",
+                                                                     "reason"))  # fmt: skip
             self.output.value = (
                 f"<table class='zimport-jobs-table' style='border-collapse:collapse'><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(r.html() for r in rows)}</tbody></table>"
@@ -137,6 +140,18 @@ _TH = "text-align:left;padding:2px 10px 2px 0;border-bottom:1px solid var(--jp-b
 _TD = "padding:2px 10px 2px 0"
 
 
+_ELSEWHERE = "not started from this machine: the job APIs give no start time"
+
+
+def _when(at: datetime | None, unknown: str) -> str:
+    """A time in UTC for the table; for an unknown one, a dash that says why (``unknown``) on hover."""
+    if at is None:
+        return f"<span title='{esc(unknown)}'>—</span>" if unknown else ""
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc)
+    return esc(at.strftime("%Y-%m-%d %H:%M:%S"))
+
+
 @dataclass(frozen=True)
 class JobRow:
     """A listed job and, for the newest and running ones, its detailed progress."""
@@ -160,7 +175,8 @@ class JobRow:
             f"<span style='color:{color}'>{esc(state)}</span>",
             "" if percent is None else f"{percent:.0f} %",
             esc(d.rows_text()) if d is not None else "",
-            esc(finished.strftime("%Y-%m-%d %H:%M:%S")) if finished is not None else "",
+            _when(self.job.started_at, _ELSEWHERE),
+            _when(finished, ""),
             esc(reason),
         ]  # fmt: skip
         return "<tr>" + "".join(f"<td style='{_TD}'>{c}</td>" for c in cells) + "</tr>"
