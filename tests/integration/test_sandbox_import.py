@@ -255,6 +255,7 @@ def test_auth_errors_80002_everywhere(sandbox):
     [
         ("no_cluster", 90104), ("bad_cluster", 40021), ("no_collection", 47005), ("bad_name", 90011),
         ("no_url", 90145), ("bad_url", 10003), ("escape", 10003), ("other_port", 10003), ("s3", 83004),
+        ("other_region", 83004),
         ("missing_object", 83001), ("count", 47036), ("mixed", 47053), ("wrong_name", 47053), ("empty", 90142),
     ],
 )  # fmt: skip
@@ -271,6 +272,7 @@ def test_create_error_codes(sandbox, tiny, tmp_path, case, code):
         "escape": v1_body(sandbox, name, f"{sandbox.oss_endpoint}/{b}/{prefix}/../../other-bucket/x/"),
         "other_port": v1_body(sandbox, name, f"http://127.0.0.1:1/{b}/{prefix}/"),
         "s3": v1_body(sandbox, name, f"s3://{b}/{prefix}/"),
+        "other_region": v1_body(sandbox, name, f"https://{b}.oss-cn-beijing.aliyuncs.com/{prefix}/"),
         "missing_object": v1_body(sandbox, name, f"oss://{b}/{prefix}/nothing-here/"),
         "empty": {},
     }

@@ -91,7 +91,8 @@ class ImportController:
     def _parse(self, url: Any) -> ObjectRef:
         if not isinstance(url, str):
             raise ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url!r}]")
-        return _parse_url(url, store_host=self.store._server.host, store_port=self.store.port)
+        return _parse_url(url, store_host=self.store._server.host, store_port=self.store.port,
+                          region=self.store.region)  # fmt: skip
 
     def _list(self, ref: ObjectRef, reader: StoreReader) -> list[tuple[str, int]] | None:
         """The listing of ``ref`` with the request's keys; None when the store refused the keys."""

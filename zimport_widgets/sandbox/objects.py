@@ -27,7 +27,9 @@ __all__ = [
     "parse_object_url",
 ]  # fmt: skip
 
-_ALIYUN_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[a-z0-9-]+\.aliyuncs\.com$")
+_ALIYUN_HOST = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"
+)
 _OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
 SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
@@ -76,8 +78,12 @@ def _bad_url(url: str, why: str = "") -> ImportRequestError:
     return ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url}] {why}".rstrip())
 
 
-def parse_object_url(url: str, *, store_host: str, store_port: int) -> ObjectRef:
-    """Resolve ``url`` onto the local store, or raise :class:`ImportRequestError` (10003 / 83004)."""
+def parse_object_url(url: str, *, store_host: str, store_port: int, region: str | None = None) -> ObjectRef:
+    """Resolve ``url`` onto the local store, or raise :class:`ImportRequestError` (10003 / 83004).
+
+    A bucket of another cloud, or (``region``: the cluster's OSS region id) of another region, is refused
+    with 83004, as the service does: the bucket must be where the cluster is.
+    """
     if not isinstance(url, str) or not url.strip():
         raise ImportRequestError(90145, "No ObjectUrl key field.")
     text = url.strip()
@@ -91,6 +97,11 @@ def parse_object_url(url: str, *, store_host: str, store_port: int) -> ObjectRef
     elif scheme in ("http", "https") and _ALIYUN_HOST.match(host):
         m = _ALIYUN_HOST.match(host)
         assert m is not None
+        if region is not None and m.group("region") != region:
+            raise ImportRequestError(
+                83004, "Importing files across clouds is not currently supported "
+                f"(the bucket is in {m.group('region')}, the cluster in {region})",
+            )  # fmt: skip
         bucket, raw_key = m.group("bucket"), parts.path
     elif scheme in ("http", "https") and host in ("127.0.0.1", "localhost", store_host):
         if parts.port != store_port:

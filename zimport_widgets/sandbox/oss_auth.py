@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
-__all__ = ["AuthFailure", "SignedRequest", "claimed_access_key_id", "verify"]
+__all__ = ["AuthFailure", "SignedRequest", "check_signature", "claimed_access_key_id", "v4_encode", "verify"]
 
 #: Query parameters that are part of the V1 canonical resource (OSS "sub-resources").
 SUBRESOURCES = frozenset(
@@ -136,7 +136,7 @@ def _secret_for(access_key_id: str, credentials: Mapping[str, str]) -> str:
     return secret
 
 
-def _check_signature(expected: str, provided: str, string_to_sign: str) -> None:
+def check_signature(expected: str, provided: str, string_to_sign: str) -> None:
     if not hmac.compare_digest(expected.encode(), provided.encode()):
         raise AuthFailure(
             "SignatureDoesNotMatch",
@@ -154,7 +154,7 @@ def _verify_v1_header(req: SignedRequest, auth: str, credentials: Mapping[str, s
     date = req.headers.get("x-oss-date") or req.headers.get("date", "")
     _check_http_date(date, now)
     sts = string_to_sign_v1(req, date)
-    _check_signature(_hmac_sha1_b64(secret, sts), signature, sts)
+    check_signature(_hmac_sha1_b64(secret, sts), signature, sts)
     return access_key_id
 
 
@@ -167,7 +167,7 @@ def _verify_v1_url(req: SignedRequest, credentials: Mapping[str, str], now: floa
     if int(expires) < now:
         raise AuthFailure("AccessDenied", "Request has expired.")
     sts = string_to_sign_v1(req, expires)
-    _check_signature(_hmac_sha1_b64(secret, sts), signature, sts)
+    check_signature(_hmac_sha1_b64(secret, sts), signature, sts)
     return access_key_id
 
 
@@ -188,7 +188,7 @@ def _check_http_date(date: str, now: float) -> None:
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 
 
-def _v4_encode(text: str, keep_slash: bool) -> str:
+def v4_encode(text: str, keep_slash: bool) -> str:
     out = []
     for b in text.encode("utf-8"):
         if b in _UNRESERVED or (keep_slash and b == 0x2F):
@@ -210,8 +210,8 @@ def _parse_v4(auth: str) -> dict[str, str]:
 
 
 def canonical_request_v4(req: SignedRequest, additional: list[str]) -> str:
-    uri = _v4_encode(f"/{req.bucket}/{req.key}" if req.bucket else "/", keep_slash=True)
-    encoded = sorted((_v4_encode(k, False), _v4_encode(v, False)) for k, v in req.query)
+    uri = v4_encode(f"/{req.bucket}/{req.key}" if req.bucket else "/", keep_slash=True)
+    encoded = sorted((v4_encode(k, False), v4_encode(v, False)) for k, v in req.query)
     query = "&".join(f"{k}={v}" if v else k for k, v in encoded)
     signed = [
         (k, v)
@@ -249,5 +249,5 @@ def _verify_v4_header(req: SignedRequest, auth: str, credentials: Mapping[str, s
     for item in (day, region, product, "aliyun_v4_request"):
         key = hmac.new(key, item.encode(), hashlib.sha256).digest()
     expected = hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
-    _check_signature(expected, parts["Signature"], sts)
+    check_signature(expected, parts["Signature"], sts)
     return access_key_id

@@ -1,7 +1,9 @@
-"""The WSGI app that makes moto's S3 answer like Aliyun OSS, so the unmodified ``oss2`` SDK works.
+"""The WSGI app that makes moto's S3 answer like Aliyun OSS, so the unmodified ``oss2`` SDK works, and, on
+the same endpoint as real OSS, like OSS's S3-compatible API (SigV4: boto3, minio, pymilvus ``RemoteBulkWriter``).
 
 :class:`OssDialect` sits in front of moto's S3 app (:mod:`.oss_moto`), one moto account per store: it
-verifies OSS signatures (V1 header and pre-signed URL, V4 header; :mod:`.oss_auth`, :mod:`.oss_policy`),
+verifies OSS signatures (V1 header and pre-signed URL, V4 header; :mod:`.oss_auth`, :mod:`.oss_policy`) and
+SigV4 ones (header and pre-signed URL, the store's region; :mod:`.s3_auth`; S3 answers pass through as S3),
 applies injected faults, refuses cut-off bodies, rewrites the request into one moto accepts (tolerating
 oss2's empty ``continuation-token=``/``start-after=``, mapping ``x-oss-meta-*`` user metadata), and turns
 moto's answer back into OSS: XML errors with a request id, no S3 XML namespace, the listing ``Type``,
@@ -11,6 +13,7 @@ holds no state of its own; :class:`~.oss_store.OssStore` (which serves it) does.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -27,11 +30,13 @@ from .oss_crc import CrcBook
 from .oss_moto import moto_s3_app
 from .oss_policy import KeyRing
 from .oss_wire import REASONS, BodyTooLarge, IncompleteBody, error_xml, new_request_id, oss_header_name, read_body, tag
+from .s3_auth import is_sigv4, verify_sigv4
 
 __all__ = ["DialectStore", "OssDialect"]
 
 log = logging.getLogger("zimport_widgets.sandbox")
 _S3_NAMESPACE = b' xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _DROP_IF_EMPTY = ("continuation-token", "start-after", "part-number-marker", "key-marker", "upload-id-marker")
 _SIGNED_URL_PARAMS = ("OSSAccessKeyId", "Expires", "Signature", "security-token")
 
@@ -108,7 +113,7 @@ class OssDialect:
         for name, value in environ.items():
             if name.startswith("HTTP_"):
                 out[name[5:].lower().replace("_", "-")] = value
-        for name in ("CONTENT_TYPE", "CONTENT_MD5"):
+        for name in ("CONTENT_TYPE", "CONTENT_MD5", "CONTENT_LENGTH"):
             if environ.get(name):
                 out[name.lower().replace("_", "-")] = environ[name]
         return out
@@ -138,11 +143,28 @@ class OssDialect:
 
         query = parse_qsl(raw_query, keep_blank_values=True)
         headers = self._headers(environ)
+        s3 = is_sigv4(headers, query)  # OSS answers the S3 API too (SigV4), on the same endpoint
+        payload = ""
         try:
-            signed = SignedRequest(method, bucket, key, query, headers)
-            token = headers.get("x-oss-security-token") or signed.param("security-token")
-            store._keys.check_token(claimed_access_key_id(signed), token)
-            store._keys.check_access(verify(signed, store.credentials), method)
+            if s3:
+                # GetBucketLocation is signed for us-east-1 by the clients that ask it (minio): S3 takes that anywhere
+                locating = bool(bucket) and not key and any(k == "location" for k, _ in query)
+                regions = (*self.s3_regions, "us-east-1") if locating else self.s3_regions
+                sig = verify_sigv4(method, path, query, headers, store.credentials, regions=regions)
+                store._keys.check_token(sig.access_key_id, sig.security_token)
+                store._keys.check_access(sig.access_key_id, method)
+                payload = sig.payload
+                if payload.startswith("STREAMING-") or "aws-chunked" in headers.get("content-encoding", ""):
+                    raise AuthFailure(  # what OSS answers: its S3 API takes whole bodies only
+                        "InvalidArgument", "aws-chunked encoding is not supported (send the body whole: "
+                        "boto3's request_checksum_calculation='when_required', or signature_version='s3')",
+                        status=400,
+                    )  # fmt: skip
+            else:
+                signed = SignedRequest(method, bucket, key, query, headers)
+                token = headers.get("x-oss-security-token") or signed.param("security-token")
+                store._keys.check_token(claimed_access_key_id(signed), token)
+                store._keys.check_access(verify(signed, store.credentials), method)
         except AuthFailure as exc:
             return self._respond_error(
                 start_response, environ, exc.status, exc.code, exc.message, rid, bucket, **exc.extra
@@ -154,7 +176,7 @@ class OssDialect:
                 start_response, environ, 404, "NoSuchBucket", "The specified bucket does not exist.", rid, bucket,
                 BucketName=bucket,
             )  # fmt: skip
-        if bucket and not key and method == "GET" and any(k == "bucketInfo" for k, _ in query):
+        if bucket and not key and method == "GET" and any(k == "bucketInfo" for k, _ in query) and not s3:
             return self._bucket_info(start_response, environ, rid, bucket)
 
         body_in = b""
@@ -173,6 +195,12 @@ class OssDialect:
                     start_response, environ, 400, "IncompleteBody", str(exc), rid, bucket,
                     Key=key or None,
                 )  # fmt: skip
+        if s3 and _HEX64.fullmatch(payload) and hashlib.sha256(body_in).hexdigest() != payload:
+            return self._respond_error(
+                start_response, environ, 400, "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.", rid, bucket,
+                ClientComputedContentSHA256=payload, S3ComputedContentSHA256=hashlib.sha256(body_in).hexdigest(),
+            )  # fmt: skip
         self._to_moto(environ, raw_query)
 
         captured: dict[str, Any] = {}
@@ -197,7 +225,8 @@ class OssDialect:
         status_line: str = captured["status"]
         status = int(status_line.split(" ", 1)[0])
         out_headers = [(k, v) for k, v in captured["headers"] if not k.lower().startswith("x-amz-request")]
-        out_headers = [(oss_header_name(k), v) for k, v in out_headers]
+        if not s3:
+            out_headers = [(oss_header_name(k), v) for k, v in out_headers]
 
         if status >= 400 and b"<Error>" in body.replace(_S3_NAMESPACE, b""):
             code = tag(body, "Code") or "InternalError"
@@ -220,6 +249,9 @@ class OssDialect:
                 return self._respond_error(start_response, environ, 500, "InternalError",
                                            "The object could not be stored. Please try again.", rid, bucket,
                                            Key=key or None)  # fmt: skip
+        if s3:
+            return self._s3_answer(start_response, rid, method, status, status_line, bucket, key, query,
+                                   out_headers, environ, body_in, body)  # fmt: skip
         changed = False
         if _S3_NAMESPACE in body:
             body = body.replace(_S3_NAMESPACE, b"")
@@ -263,6 +295,39 @@ class OssDialect:
         start_response(status_line, out_headers)
         return [b"" if method == "HEAD" else body]
 
+    @property
+    def s3_regions(self) -> tuple[str, ...]:
+        """The SigV4 region names OSS's S3 API answers to here (the region id first, as it names it)."""
+        return (self.store.region, f"oss-{self.store.region}")
+
+    def _s3_answer(
+        self, start_response: Any, rid: str, method: str, status: int, status_line: str, bucket: str, key: str,
+        query: list[tuple[str, str]], out_headers: list[tuple[str, str]], environ: dict[str, Any],
+        body_in: bytes, body: bytes,
+    ) -> list[bytes]:  # fmt: skip
+        """moto's S3 answer as S3 sends it, with this store's region, upload times and CRC64 book kept."""
+        store = self.store
+        if status == 200 and bucket and not key and method == "GET" and any(k == "location" for k, _ in query):
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/'
+                f'2006-03-01/">oss-{store.region}</LocationConstraint>'
+            ).encode()
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+            out_headers.append(("Content-Length", str(len(body))))
+        if status == 200 and method == "POST" and key and any(k == "uploads" for k, _ in query):
+            upload_id = tag(body.replace(_S3_NAMESPACE, b""), "UploadId")
+            if upload_id:
+                store._upload_times[upload_id] = time.time()
+        etag = next((v for k, v in out_headers if k.lower() == "etag"), None)
+        crc = store._crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
+        if method == "DELETE" and status < 300 and any(k == "uploadId" for k, _ in query):
+            store._crcs.forget_upload(bucket, dict(query)["uploadId"])
+        if crc is not None:
+            out_headers.append(("x-oss-hash-crc64ecma", str(crc)))
+        out_headers += [("x-amz-request-id", rid), ("x-oss-request-id", rid), ("Server", "AliyunOSS")]
+        start_response(status_line, out_headers)
+        return [b"" if method == "HEAD" else body]
+
     # -- request/response rewriting ---------------------------------------------------------------
     @staticmethod
     def _read_body(environ: dict[str, Any], limit: int) -> bytes:
@@ -281,6 +346,7 @@ class OssDialect:
                 for item in raw_query.split("&")
                 if not (item.partition("=")[0] in _DROP_IF_EMPTY and item.partition("=")[2] == "")
                 and item.partition("=")[0] not in _SIGNED_URL_PARAMS
+                and not item.startswith("X-Amz-")
             )
         # the signature was checked above; moto only needs to see an authenticated (non-anonymous) request
         environ["HTTP_AUTHORIZATION"] = "AWS sandbox:verified"
