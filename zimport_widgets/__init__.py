@@ -6,7 +6,8 @@ name here; the modules behind them (``prepare``, ``storage``, ``cloud``, ``sandb
 implementation and may move::
 
     convert, check_import_source                     # step 1: prepare (any source -> Parquet/NumPy) and check
-    upload_to_oss, OssCredentials, UploadConfig      # step 2: upload, get the object URL
+    upload, upload_to_oss, OssCredentials,           # step 2: upload (OSS or S3), get the object URL
+    S3Credentials, UploadConfig
     ImportClient                                     # steps 3-4: start, follow, list, verify
     CollectionSchema, load_schema                    # the schema model
     Sandbox, open_tutorial                           # the local stand-in (extra: [sandbox])
@@ -38,6 +39,7 @@ _LAZY = {
     "iter_sample_rows": "prepare.samples",
     "write_sample_json": "prepare.samples",
     # step 2: storage
+    "upload": "storage.upload",
     "upload_to_oss": "storage.upload",
     "verify_upload": "storage.upload",
     "UploadResult": "storage.results",
@@ -47,6 +49,7 @@ _LAZY = {
     "StaleUpload": "storage.cleanup",
     "BucketAccess": "storage.oss",
     "OssCredentials": "config",
+    "S3Credentials": "config",
     "StorageKeys": "config",
     "UploadConfig": "config",
     # steps 3-4: cloud

@@ -30,6 +30,7 @@ __all__ = [
     "ZILLIZ_CLUSTER_ID",
     "ZILLIZ_CONTROLLER_URL",
     "OssCredentials",
+    "S3Credentials",
     "StorageKeys",
     "UploadConfig",
     "default_checkpoint_dir",
@@ -61,8 +62,19 @@ ENV_NAMES = (
     OSS_ACCESS_KEY_ID,
     OSS_ACCESS_KEY_SECRET,
 )
+#: S3 and S3-compatible stores: the AWS tools' own variables, and the bucket (which they have none for).
+S3_BUCKET = "S3_BUCKET"
+AWS_ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+AWS_SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+AWS_SESSION_TOKEN = "AWS_SESSION_TOKEN"
+AWS_REGION = "AWS_REGION"
+AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+AWS_ENDPOINT_URL_S3 = "AWS_ENDPOINT_URL_S3"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 #: Values of these never appear in outputs, logs, exceptions, reprs or widget state.
-SECRET_ENV_NAMES = (ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET)
+SECRET_ENV_NAMES = (
+    ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+)  # fmt: skip
 
 
 def env_getter(env: Mapping[str, str] | None) -> Callable[[str], str | None]:
@@ -148,6 +160,48 @@ class OssCredentials:
             require(endpoint, OSS_ENDPOINT, "OSS endpoint", env=env),
             require(bucket, OSS_BUCKET, "OSS bucket", env=env),
             StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env),
+        )
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    """An S3 bucket (AWS, AWS China, or an S3-compatible store: MinIO, OSS's S3 API) and its keys.
+
+    ``endpoint`` None is AWS's own endpoint for ``region``; give it for any other store.
+    """
+
+    bucket: str
+    keys: StorageKeys
+    region: str | None = None
+    endpoint: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> S3Credentials:
+        """Each argument, else the AWS tools' variable (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+        ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``)
+        and ``S3_BUCKET``; a missing bucket or key raises."""
+        get = env_getter(env)
+        token = security_token or (None if access_key_id else get(AWS_SESSION_TOKEN))
+        keys = StorageKeys(
+            require(access_key_id, AWS_ACCESS_KEY_ID, "S3 access key id", env=env),
+            require(access_key_secret, AWS_SECRET_ACCESS_KEY, "S3 secret access key", env=env),
+            token or None,
+        )
+        return cls(
+            require(bucket, S3_BUCKET, "S3 bucket", env=env),
+            keys,
+            region or get(AWS_REGION) or get(AWS_DEFAULT_REGION) or None,
+            endpoint or get(AWS_ENDPOINT_URL_S3) or get(AWS_ENDPOINT_URL) or None,
         )
 
 

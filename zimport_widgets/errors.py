@@ -227,7 +227,8 @@ class SourceInvalidError(ZImportError, ValueError):
 
 
 class StorageError(ZImportError):
-    """Object storage failed. ``code`` is the OSS error code, ``request_id`` the store's request id."""
+    """Object storage failed. ``code`` is the store's error code (``provider``'s: OSS, S3…), ``request_id``
+    the store's request id."""
 
     hint = "check the endpoint, bucket and keys (OSS_* variables)"
 
@@ -239,11 +240,12 @@ class StorageError(ZImportError):
         status: int | None = None,
         request_id: str | None = None,
         hint: str | None = None,
+        provider: str = "OSS",
     ) -> None:
         self.code, self.status, self.request_id = code, status, request_id
         parts = [message]
         if code:
-            parts.append(f"[OSS {code}" + (f", HTTP {status}" if status else "") + "]")
+            parts.append(f"[{provider} {code}" + (f", HTTP {status}" if status else "") + "]")
         if request_id:
             parts.append(f"(request id {request_id})")
         super().__init__(" ".join(parts), hint=hint)

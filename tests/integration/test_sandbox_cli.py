@@ -132,7 +132,7 @@ def test_values_env_and_repr_without_secrets(sandbox):
     assert env["OSS_ACCESS_KEY_SECRET"] == sandbox.access_key_secret
     for text in (repr(sandbox), str(sandbox), repr(sandbox.store), repr(sandbox.faults)):
         for name in config.SECRET_ENV_NAMES:
-            assert env[name] not in text
+            assert name not in env or env[name] not in text
     assert sandbox.cluster_endpoint in repr(sandbox)
 
 

@@ -1,8 +1,14 @@
-"""Object keys and object URLs for OSS: prefix normalisation and the URL forms the import API takes.
+"""Object keys and object URLs: prefix normalisation and the URL forms the import API takes.
+
+OSS (:func:`object_url`):
 
 * ``*.aliyuncs.com`` (and any other host name): virtual-host style, ``https://{bucket}.{host}/{key}``;
 * an IP address or ``localhost``: path style, ``http://127.0.0.1:9000/{bucket}/{key}`` (the endpoint's scheme);
 * ``form="oss"``: ``oss://{bucket}/{key}``.
+
+S3 (:func:`s3_object_url`): AWS's ``https://{bucket}.s3.{region}.amazonaws.com[.cn]/{key}`` or ``s3://``;
+OSS's S3 API (``s3.oss-{region}.aliyuncs.com``) gives the OSS URL of the same bucket; any other store
+(MinIO, the sandbox) path style. :func:`bucket_object_url` picks by provider.
 
 A folder URL ends with ``/``.
 """
@@ -17,15 +23,17 @@ from ..errors import ConfigError
 
 __all__ = [
     "UrlForm",
+    "bucket_object_url",
     "bucket_relative_path",
     "is_ip_or_localhost",
     "join_key",
     "normalize_endpoint",
     "normalize_prefix",
     "object_url",
+    "s3_object_url",
 ]
 
-UrlForm = Literal["https", "oss"]
+UrlForm = Literal["https", "oss", "s3"]
 
 
 def normalize_endpoint(endpoint: str) -> str:
@@ -94,7 +102,7 @@ def object_url(endpoint: str, bucket: str, key: str, *, folder: bool = False, fo
     if form == "oss":
         return f"oss://{bucket}/{key}"
     if form != "https":
-        raise ConfigError(f"unknown URL form {form!r}", hint="use 'https' or 'oss'")
+        raise ConfigError(f"unknown URL form {form!r} for OSS", hint="use 'https' or 'oss'")
     base = normalize_endpoint(endpoint)
     scheme, netloc = base.split("://", 1)
     quoted = quote(key, safe="/~")
@@ -103,6 +111,39 @@ def object_url(endpoint: str, bucket: str, key: str, *, folder: bool = False, fo
     if netloc.split(":", 1)[0].lower().endswith(".aliyuncs.com"):
         scheme = "https"  # the import API reads Aliyun objects over TLS whatever the upload used
     return f"{scheme}://{bucket}.{netloc}/{quoted}"
+
+
+def s3_object_url(
+    endpoint: str | None, bucket: str, key: str, *, region: str | None, folder: bool = False, form: UrlForm = "https"
+) -> str:
+    """The URL of ``key`` in the S3 bucket ``bucket`` (at ``endpoint``; None: AWS in ``region``)."""
+    host = normalize_endpoint(endpoint).split("://", 1)[1].split(":", 1)[0].lower() if endpoint else ""
+    if form == "https" and endpoint and host.endswith(".aliyuncs.com"):  # OSS's S3 API: the import reads OSS
+        return object_url(normalize_endpoint(endpoint).replace("://s3.", "://", 1), bucket, key, folder=folder)
+    key = key.strip("/")
+    if folder and key:
+        key += "/"
+    if form == "s3":
+        return f"s3://{bucket}/{key}"
+    if form != "https":
+        raise ConfigError(f"unknown URL form {form!r} for S3", hint="use 'https' or 's3'")
+    quoted = quote(key, safe="/~")
+    if not endpoint or host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        where = region or "us-east-1"
+        domain = "amazonaws.com.cn" if where.startswith("cn-") else "amazonaws.com"
+        return f"https://{bucket}.s3.{where}.{domain}/{quoted}"
+    base = normalize_endpoint(endpoint)
+    return f"{base}/{bucket}/{quoted}"
+
+
+def bucket_object_url(
+    provider: str, endpoint: str, bucket: str, key: str, *, region: str | None = None, folder: bool = False,
+    form: UrlForm = "https",
+) -> str:  # fmt: skip
+    """The object URL for ``provider`` ("oss" or "s3"); ``endpoint`` "" means the provider's own."""
+    if provider == "s3":
+        return s3_object_url(endpoint or None, bucket, key, region=region, folder=folder, form=form)
+    return object_url(endpoint, bucket, key, folder=folder, form=form)
 
 
 _VIRTUAL_HOSTS = ("aliyuncs.com", "amazonaws.com", "myqcloud.com", "googleapis.com")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,50 +23,27 @@ from typing import Any, TypeVar
 from ..config import OssCredentials, UploadConfig
 from ..private_files import private_dir, write_private
 from ..retry import retry
+from .backend import ObjectHead, PutResult
 from .object_url import normalize_endpoint
 from .oss_errors import is_retryable, storage_error
+from .sdk_logs import RedactFilter, mask_sdk_logs
 
 __all__ = [
     "BucketAccess",
     "ObjectHead",
     "OssBackend",
     "PutResult",
+    "RedactFilter",
     "check_bucket",
+    "file_crc64",
     "install_log_filter",
     "normalized",
 ]
 
 T = TypeVar("T")
 
-_AUTH_HEADER = re.compile(r"(OSS4?-?[A-Z0-9-]*\s+)[^\s:'\",]+:[^\s'\",]+")
-_TOKEN_HEADER = re.compile(r"('x-oss-security-token'\s*:\s*')[^']*'", re.IGNORECASE)
-_CREDENTIAL = re.compile(r"((?:Credential|OSSAccessKeyId|security-token)=)[^/&\s'\",]+")
-#: the token inside a string to sign (oss2.auth logs it: ``x-oss-security-token:TOKEN\n``) and the key id
-#: oss2.StsAuth logs when it is made (``Init StsAuth: access_key_id: ID, ...``)
-_TOKEN_SIGNED = re.compile(r"(x-oss-security-token:|access_key_id: )[^\s\\'\",]+", re.IGNORECASE)
 log = logging.getLogger("zimport_widgets.storage")
 _OSS2_LOGGERS = ("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.resumable", "oss2.utils")
-
-
-class RedactFilter(logging.Filter):
-    """Masks the Authorization header and security token oss2 logs at DEBUG level."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:
-            return True
-        clean = _CREDENTIAL.sub(r"\1***", _TOKEN_HEADER.sub(r"\1***'", _AUTH_HEADER.sub(r"\1***", text)))
-        clean = _TOKEN_SIGNED.sub(r"\1***", clean)
-        if clean != text:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_FILTER = RedactFilter()
-
-
-_QUIET = logging.NullHandler()
 
 
 def install_log_filter() -> None:
@@ -77,34 +53,7 @@ def install_log_filter() -> None:
     with no handler, which Python then prints on stderr in the middle of an upload that succeeds. A
     handler on ``oss2`` stops that; records still reach the handlers a user configures on the root.
     """
-    for name in _OSS2_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
-    root = logging.getLogger("oss2")
-    if _QUIET not in root.handlers:
-        root.addHandler(_QUIET)
-
-
-@dataclass(frozen=True)
-class ObjectHead:
-    """An object's size and CRC64 (None when the store reports none)."""
-
-    size: int
-    crc64: int | None
-
-
-@dataclass(frozen=True)
-class PutResult:
-    """What a put returned: the store's CRC64 of the object and, for parts, whether every part was checked.
-
-    ``parts_verified`` is the CRC64 combined from the parts, each checked against the store as it went,
-    when it equals the object's: the object then holds exactly the bytes read from the file.
-    """
-
-    crc64: int | None
-    request_id: str | None
-    parts_verified: int | None = None
+    mask_sdk_logs(_OSS2_LOGGERS, quiet="oss2")
 
 
 @dataclass(frozen=True)
@@ -117,10 +66,13 @@ class BucketAccess:
 
 
 class OssBackend:
-    """One bucket, reached with one set of keys, through ``oss2`` (CRC64 checked on every transfer).
-
-    ``stop`` (set by the upload when another file failed) ends retries early.
+    """One bucket, reached with one set of keys, through ``oss2`` (CRC64 checked on every transfer): a
+    :class:`~.backend.StorageBackend`. ``stop`` (set by the upload when another file failed) ends retries early.
     """
+
+    provider = "oss"
+    checksum_name = "CRC64"
+    region: str | None = None
 
     def __init__(
         self, credentials: OssCredentials, config: UploadConfig | None = None, *, stop: threading.Event | None = None
@@ -131,6 +83,7 @@ class OssBackend:
         self.config = config or UploadConfig()
         self.credentials = credentials = normalized(credentials)
         self.bucket_name = credentials.bucket
+        self.endpoint = credentials.endpoint
         self.secrets: list[str | None] = list(credentials.keys.secrets)
         self.stop = stop or threading.Event()
         keys = credentials.keys
@@ -186,7 +139,7 @@ class OssBackend:
 
     def head(self, key: str, *, action: str = "checking") -> ObjectHead:
         head = self.call(lambda: self._bucket.head_object(key), action=action, key=key)
-        return ObjectHead(head.content_length, head.server_crc)
+        return ObjectHead(head.content_length, _text(head.server_crc))
 
     def head_or_none(self, key: str) -> ObjectHead | None:
         """The object's head, or None when it does not exist (no retries: a verify pass)."""
@@ -198,7 +151,7 @@ class OssBackend:
             return None
         except oe.OssError as exc:
             raise self._error(exc, "verifying", key, 1) from None
-        return ObjectHead(head.content_length, head.server_crc)
+        return ObjectHead(head.content_length, _text(head.server_crc))
 
     def put_file(self, key: str, path: Path, on_progress: Callable[[int, int | None], None]) -> PutResult:
         """One PUT of the whole file (retried whole)."""
@@ -208,7 +161,7 @@ class OssBackend:
                 return self._bucket.put_object(key, f, progress_callback=on_progress)
 
         result = self.call(send, action="uploading", key=key)
-        return PutResult(getattr(result, "crc", None), getattr(result, "request_id", None))
+        return PutResult(_text(getattr(result, "crc", None)), getattr(result, "request_id", None))
 
     def put_parts(
         self, key: str, path: Path, on_progress: Callable[[int, int | None], None], *, before_try: Callable[[], None]
@@ -240,7 +193,7 @@ class OssBackend:
         finally:
             self._abort_leftovers(key, path)
         verified = self._bucket.verified_multipart.pop(key, None)
-        return PutResult(getattr(result, "crc", None), getattr(result, "request_id", None), verified)
+        return PutResult(_text(getattr(result, "crc", None)), getattr(result, "request_id", None), _text(verified))
 
     def _abort_leftovers(self, key: str, path: Path) -> None:
         """Abort the multipart uploads of ``key`` this upload started and left (an attempt retried afresh,
@@ -294,9 +247,15 @@ class OssBackend:
         return True
 
     @property
-    def checks_crc(self) -> bool:
+    def verifies_sent_bytes(self) -> bool:
         """Whether oss2 compares the CRC64 of the bytes it sent with the store's (it does: enable_crc)."""
         return bool(self._bucket.enable_crc)
+
+    def local_checksum(self, path: Path) -> str:
+        return str(file_crc64(path))
+
+    def location(self, key: str) -> str:
+        return f"oss://{self.bucket_name}/{key}"
 
     def delete_quietly(self, key: str) -> None:
         with contextlib.suppress(Exception):
@@ -309,6 +268,24 @@ class OssBackend:
             private_dir(ckpt)  # records name local files and upload ids: this user's only
             self._store = _tracked_store_class()(self, root=str(ckpt.parent), dir=ckpt.name)
         return self._store
+
+
+def _text(crc: int | None) -> str | None:
+    return None if crc is None else str(crc)
+
+
+_CRC_CHUNK = 4 * 1024 * 1024
+
+
+def file_crc64(path: str | os.PathLike[str]) -> int:
+    """CRC-64/ECMA of a file, as OSS computes it (``x-oss-hash-crc64ecma``)."""
+    from oss2.utils import Crc64
+
+    crc = Crc64()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CRC_CHUNK):
+            crc.update(chunk)
+    return crc.crc
 
 
 def normalized(credentials: OssCredentials) -> OssCredentials:

@@ -1,4 +1,4 @@
-"""What an upload returns: :class:`UploadResult` (the object URL and every object's size and CRC64)."""
+"""What an upload returns: :class:`UploadResult` (the object URL and every object's size and checksum)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ import html
 from dataclasses import dataclass, field
 
 from ..fmt import format_bytes
-from .object_url import UrlForm, object_url
+from .object_url import UrlForm, bucket_object_url
 
 __all__ = ["UploadResult", "UploadedObject"]
 
 
 @dataclass(frozen=True)
 class UploadedObject:
-    """One object of an upload: its key, size and CRC64; ``skipped`` when it was already there."""
+    """One object of an upload: its key, size and checksum; ``skipped`` when it was already there.
+
+    ``checksum`` is the provider's (OSS: the CRC64 in decimal; S3: the ETag); ``crc64`` the CRC64 for OSS.
+    """
 
     key: str
     size: int
-    crc64: int
+    crc64: int | None
     skipped: bool = False
-    verified: bool = True  # False only when the store reported no CRC64 to compare with
+    verified: bool = True  # False only when the store reported no checksum to compare with
+    checksum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,13 @@ class UploadResult:
     is_folder: bool
     url_key: str
     extra_keys: tuple[str, ...] = field(default=())
+    provider: str = "oss"
+    region: str | None = None
 
     @property
     def oss_url(self) -> str:
-        """The ``oss://bucket/key`` form of the object URL."""
-        return object_url(self.endpoint, self.bucket, self.url_key, folder=self.is_folder, form="oss")
+        """The ``oss://bucket/key`` (or, for S3, ``s3://bucket/key``) form of the object URL."""
+        return self.url_for(self.url_key + ("/" if self.is_folder else ""), form=self.provider)  # type: ignore[arg-type]
 
     @property
     def uploaded(self) -> tuple[UploadedObject, ...]:
@@ -54,7 +60,12 @@ class UploadResult:
     def url_for(self, key: str, *, form: UrlForm = "https") -> str:
         """The URL of one object (or sub-folder, with a trailing ``/``) of this upload."""
         folder = key.endswith("/")
-        return object_url(self.endpoint, self.bucket, key, folder=folder, form=form)
+        return bucket_object_url(self.provider, self.endpoint, self.bucket, key, region=self.region, folder=folder,
+                                 form=form)  # fmt: skip
+
+    @property
+    def _checksum_name(self) -> str:
+        return "etag" if self.provider == "s3" else "crc64"
 
     def _summary(self) -> str:
         rate = self.bytes_uploaded / self.elapsed if self.elapsed > 0 else 0.0
@@ -68,7 +79,7 @@ class UploadResult:
         lines = [f"UploadResult({self._summary()})", f"  object_url: {self.object_url}"]
         for o in self.objects[:10]:
             mark = "skipped" if o.skipped else ("ok" if o.verified else "unverified")
-            lines.append(f"  {o.key}  {format_bytes(o.size)}  crc64={o.crc64}  {mark}")
+            lines.append(f"  {o.key}  {format_bytes(o.size)}  {self._checksum_name}={o.checksum}  {mark}")
         if len(self.objects) > 10:
             lines.append(f"  … and {len(self.objects) - 10} more")
         if self.extra_keys:
@@ -80,7 +91,7 @@ class UploadResult:
         e = html.escape
         rows = "".join(
             f"<tr><td><code>{e(o.key)}</code></td><td style='text-align:right'>{e(format_bytes(o.size))}</td>"
-            f"<td><code>{o.crc64}</code></td><td>{'skipped' if o.skipped else 'uploaded'}"
+            f"<td><code>{e(str(o.checksum))}</code></td><td>{'skipped' if o.skipped else 'uploaded'}"
             f"{'' if o.verified else ' (unverified)'}</td></tr>"
             for o in self.objects[:50]
         )
@@ -95,6 +106,6 @@ class UploadResult:
             "<div class='zimport-upload-result'>"
             f"<p><b>Uploaded</b> {e(self._summary())}</p>"
             f"<p>Object URL: <code>{e(self.object_url)}</code></p>"
-            "<table><thead><tr><th>key</th><th>size</th><th>CRC64</th><th></th></tr></thead>"
+            f"<table><thead><tr><th>key</th><th>size</th><th>{self._checksum_name}</th><th></th></tr></thead>"
             f"<tbody>{rows}</tbody></table>{more}{extra}</div>"
         )

@@ -1,7 +1,9 @@
-"""Upload prepared import files to Aliyun OSS: parallel, resumable, CRC64-verified, with one progress bar.
+"""Upload prepared import files to the cluster's object store: parallel, resumable, verified, one progress bar.
 
-:func:`upload_to_oss` sends a file, a list of files or a folder (its relative layout kept) under a prefix
-and returns an :class:`UploadResult` whose ``object_url`` is what the import API takes.
+:func:`upload` sends a file, a list of files or a folder (its relative layout kept) under a prefix to an
+OSS or S3 bucket (:mod:`.providers`; :func:`upload_to_oss` for OSS) and returns an :class:`UploadResult`
+whose ``object_url`` is what the import API takes. The rules below hold for every backend
+(:class:`~.backend.StorageBackend`); the checksum is the provider's (OSS: CRC64; S3: the ETag).
 
 How a run stays safe to interrupt and re-run:
 
@@ -10,8 +12,8 @@ How a run stays safe to interrupt and re-run:
   object is ever visible under its final key;
 * the multipart checkpoints live in a per-user cache folder (:func:`default_checkpoint_dir`), never in
   the working tree; re-running resumes from the parts already stored;
-* objects already present with the same size and CRC64 are skipped;
-* every object's CRC64 is compared with the local file's; an object that does not match is deleted and
+* objects already present with the same size and checksum are skipped;
+* every object's checksum is compared with the local file's; an object that does not match is deleted and
   :class:`~zimport_widgets.errors.IntegrityError` is raised;
 * at the end the prefix is listed and every expected object must be there with its size: the object URL
   is only returned when the whole set is in place. A failed run raises, so it never hands out a URL.
@@ -30,14 +32,14 @@ from ..config import OssCredentials, StorageKeys, UploadConfig
 from ..errors import IntegrityError
 from ..progress import ProgressArg, Reporter, UploadProgress
 from ..schema import SchemaLike
-from .object_url import UrlForm, object_url
-from .oss import OssBackend, normalized
+from .backend import StorageBackend
+from .object_url import UrlForm
+from .oss import file_crc64
 from .plan import PlannedFile, UploadPlan, plan_upload
+from .providers import StorageTarget, make_backend, resolve_storage, target_of, target_url
 from .results import UploadedObject, UploadResult
 
-__all__ = ["file_crc64", "upload_to_oss", "verify_upload"]
-
-_CRC_CHUNK = 4 * 1024 * 1024
+__all__ = ["file_crc64", "upload", "upload_to_oss", "verify_upload"]
 
 
 def upload_to_oss(
@@ -86,18 +88,40 @@ def upload_to_oss(
     >>> result.object_url  # doctest: +SKIP
     'https://my-bucket.oss-cn-hangzhou.aliyuncs.com/articles/v1/'
     """
+    return upload(source, prefix=prefix, storage=credentials or OssCredentials.resolve(), config=config,
+                  progress=progress, check=check, schema=schema, url_form=url_form)  # fmt: skip
+
+
+def upload(
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    prefix: str,
+    storage: StorageTarget | None = None,
+    config: UploadConfig | None = None,
+    progress: ProgressArg = True,
+    check: bool = True,
+    schema: SchemaLike | None = None,
+    url_form: UrlForm = "https",
+) -> UploadResult:
+    """Upload ``source`` under ``prefix`` in the bucket ``storage`` names and return the object URL.
+
+    ``storage`` is :class:`~zimport_widgets.OssCredentials` (Aliyun OSS) or
+    :class:`~zimport_widgets.S3Credentials` (AWS S3, AWS China, S3-compatible stores); default: the
+    environment's (``OSS_*``, else ``S3_BUCKET`` with the ``AWS_*`` variables). ``url_form``: ``"https"``,
+    or ``"oss"`` / ``"s3"`` for the provider's scheme. The other arguments are those of :func:`upload_to_oss`.
+    """
     started = time.perf_counter()
     config = config or UploadConfig()
     plan = plan_upload(source, prefix)
-    creds = normalized(credentials or OssCredentials.resolve())
-    url = object_url(creds.endpoint, creds.bucket, plan.url_key, folder=plan.is_folder, form=url_form)
+    target = storage if storage is not None else resolve_storage()
+    url = target_url(target, plan.url_key, folder=plan.is_folder, form=url_form)
     if check:  # before any request: an invalid source sends no byte
         from ..prepare.checks import check_import_source
 
         check_import_source(source, schema).raise_for_errors()
 
     stop = threading.Event()
-    backend = OssBackend(creds, config, stop=stop)
+    backend = make_backend(target, config, stop=stop)
     with Reporter(
         progress, total=plan.total_bytes, desc="upload", unit="B", unit_scale=True, unit_divisor=1024
     ) as reporter:
@@ -112,8 +136,9 @@ def upload_to_oss(
         if missing:
             raise IntegrityError(
                 f"after the upload, {len(missing)} objects are missing or have the wrong size under "
-                f"oss://{creds.bucket}/{plan.prefix}/: {', '.join(missing[:5])}",
+                f"{backend.location(plan.prefix + '/')}: {', '.join(missing[:5])}",
                 code="IncompleteUpload",
+                provider=backend.provider.upper(),
                 hint="another writer may be changing this prefix; re-run the upload",
             )
         reporter.describe("uploaded")
@@ -122,14 +147,14 @@ def upload_to_oss(
     extra = tuple(sorted(k for k in final if k not in expected)) if plan.is_folder else ()
     if extra:
         warnings.warn(
-            f"{len(extra)} other objects are under oss://{creds.bucket}/{plan.prefix}/ "
+            f"{len(extra)} other objects are under {backend.location(plan.prefix + '/')} "
             f"(e.g. {extra[0]}); an import of this prefix reads them too",
             stacklevel=2,
         )
     return UploadResult(
         object_url=url,
-        bucket=creds.bucket,
-        endpoint=creds.endpoint,
+        bucket=backend.bucket_name,
+        endpoint=backend.endpoint,
         prefix=plan.prefix,
         objects=tuple(objects),
         total_bytes=plan.total_bytes,
@@ -138,17 +163,19 @@ def upload_to_oss(
         is_folder=plan.is_folder,
         url_key=plan.url_key,
         extra_keys=extra,
+        provider=backend.provider,
+        region=backend.region,
     )
 
 
 def verify_upload(result: UploadResult, keys: StorageKeys | None = None) -> int:
-    """HEAD every object of ``result`` and compare its size and CRC64 with the recorded ones.
+    """HEAD every object of ``result`` and compare its size and checksum with the recorded ones.
 
     Returns the number of objects checked; raises :class:`IntegrityError` naming every object that is
-    missing, has another size, or another CRC64. ``keys`` default to :meth:`StorageKeys.resolve`.
+    missing, has another size, or another checksum. ``keys`` default to the provider's variables.
     """
-    creds = OssCredentials(result.endpoint, result.bucket, keys or StorageKeys.resolve())
-    backend = OssBackend(creds, UploadConfig(workers=1, num_threads=1))
+    target = target_of(result.provider, result.endpoint, result.bucket, result.region, keys)
+    backend = make_backend(target, UploadConfig(workers=1, num_threads=1))
     bad: list[str] = []
     for o in result.objects:
         head = backend.head_or_none(o.key)
@@ -156,22 +183,12 @@ def verify_upload(result: UploadResult, keys: StorageKeys | None = None) -> int:
             bad.append(f"{o.key} (missing)")
         elif head.size != o.size:
             bad.append(f"{o.key} (size {head.size}, expected {o.size})")
-        elif head.crc64 is not None and head.crc64 != o.crc64:
-            bad.append(f"{o.key} (CRC64 {head.crc64}, expected {o.crc64})")
+        elif head.checksum is not None and o.checksum is not None and head.checksum != o.checksum:
+            bad.append(f"{o.key} ({backend.checksum_name} {head.checksum}, expected {o.checksum})")
     if bad:
-        raise IntegrityError(f"{len(bad)} objects differ from the upload: {'; '.join(bad[:5])}", code="Verify")
+        raise IntegrityError(f"{len(bad)} objects differ from the upload: {'; '.join(bad[:5])}", code="Verify",
+                             provider=backend.provider.upper())  # fmt: skip
     return len(result.objects)
-
-
-def file_crc64(path: str | os.PathLike[str]) -> int:
-    """CRC-64/ECMA of a file, as OSS computes it (``x-oss-hash-crc64ecma``)."""
-    from oss2.utils import Crc64
-
-    crc = Crc64()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CRC_CHUNK):
-            crc.update(chunk)
-    return crc.crc
 
 
 # -- the transfer of one plan ------------------------------------------------------------------------
@@ -182,13 +199,13 @@ class _Cancelled(Exception):
 
 
 class _ResumedMismatch(IntegrityError):
-    """A multipart upload resumed from a checkpoint completed with the wrong CRC64 (retried afresh once)."""
+    """A multipart upload resumed from a checkpoint completed with the wrong checksum (retried afresh once)."""
 
 
 class _Transfer:
     """Sends the files of a plan through a backend: skips what is there, verifies what it sent."""
 
-    def __init__(self, backend: OssBackend, plan: UploadPlan, progress: _ProgressAggregator) -> None:
+    def __init__(self, backend: StorageBackend, plan: UploadPlan, progress: _ProgressAggregator) -> None:
         self.backend, self.plan, self.progress = backend, plan, progress
         self.config = backend.config
         self.stop = backend.stop
@@ -200,23 +217,27 @@ class _Transfer:
     def upload_file(self, pf: PlannedFile) -> UploadedObject:
         if self.stop.is_set():
             raise _Cancelled()
-        local_crc: int | None = None
+        local: str | None = None
         if self.remote.get(pf.key) == pf.size:
             head = self.backend.head(pf.key)
-            if head.crc64 is not None:
-                local_crc = file_crc64(pf.path)
-                if head.crc64 == local_crc:
+            if head.checksum is not None:
+                local = self.backend.local_checksum(pf.path)
+                if head.checksum == local:
                     self.progress.file_done(pf.relative, pf.size)
-                    return UploadedObject(pf.key, pf.size, local_crc, skipped=True)
+                    return self._uploaded(pf, local, skipped=True)
         try:
-            return self._send_verified(pf, local_crc)
+            return self._send_verified(pf, local)
         except _ResumedMismatch:
             # the parts kept from an interrupted run did not add up to the file (OSS never keeps a part cut
             # short by a kill, so e.g. the file was rewritten in place): the object was deleted and the
             # checkpoint is gone; send it afresh, once
-            return self._send_verified(pf, local_crc)
+            return self._send_verified(pf, local)
 
-    def _send_verified(self, pf: PlannedFile, local_crc: int | None) -> UploadedObject:
+    def _uploaded(self, pf: PlannedFile, checksum: str, *, skipped: bool, verified: bool = True) -> UploadedObject:
+        crc = int(checksum) if self.backend.provider == "oss" else None
+        return UploadedObject(pf.key, pf.size, crc, skipped=skipped, verified=verified, checksum=checksum)
+
+    def _send_verified(self, pf: PlannedFile, local: str | None) -> UploadedObject:
         multipart = pf.size >= self.config.threshold
         resumed: list[int] = []
 
@@ -239,36 +260,37 @@ class _Transfer:
         with self._lock:
             self.bytes_uploaded += max(0, sent)
 
-        server_crc = put.crc64
+        backend = self.backend
+        name, provider = backend.checksum_name, backend.provider.upper()
+        server = put.checksum
         fresh = not multipart or (bool(resumed) and resumed[0] == 0)  # every part sent by this very call
-        checked = put.parts_verified if multipart else server_crc
-        if local_crc is None:
-            if server_crc is not None and fresh and checked == server_crc and self.backend.checks_crc:
-                # oss2 compared the CRC64 of the bytes it read from the file (each part) with the server's
-                local_crc = server_crc
-            else:  # parts from an earlier run, or no server CRC: read the file
-                local_crc = file_crc64(pf.path)
-        if server_crc is None:
-            head = self.backend.head(pf.key, action="verifying")
-            server_crc = head.crc64
+        checked = put.parts_verified if multipart else server
+        if local is None:
+            if server is not None and fresh and checked == server and backend.verifies_sent_bytes:
+                # the SDK had the store check every request's body against a checksum of the bytes it read
+                local = server
+            else:  # parts from an earlier run, or no server checksum: read the file
+                local = backend.local_checksum(pf.path)
+        if server is None:
+            head = backend.head(pf.key, action="verifying")
+            server = head.checksum
             if head.size != pf.size:
-                self.backend.delete_quietly(pf.key)
+                backend.delete_quietly(pf.key)
                 raise IntegrityError(
-                    f"upload oss://{self.bucket_name}/{pf.key}: stored {head.size} "
+                    f"upload {backend.location(pf.key)}: stored {head.size} "
                     f"bytes, the local file {pf.path} has {pf.size}",
-                    code="SizeMismatch",
-                )
-        if server_crc is not None and server_crc != local_crc:
-            self.backend.delete_quietly(pf.key)
+                    code="SizeMismatch", provider=provider,
+                )  # fmt: skip
+        if server is not None and server != local:
+            backend.delete_quietly(pf.key)
             cls = _ResumedMismatch if multipart and not fresh else IntegrityError
             raise cls(
-                f"upload oss://{self.bucket_name}/{pf.key}: CRC64 {server_crc} of the stored object differs "
-                f"from CRC64 {local_crc} of {pf.path}; the object was deleted",
-                code="InconsistentError",
-                request_id=put.request_id,
-            )
+                f"upload {backend.location(pf.key)}: {name} {server} of the stored object differs "
+                f"from {name} {local} of {pf.path}; the object was deleted",
+                code="InconsistentError", request_id=put.request_id, provider=provider,
+            )  # fmt: skip
         self.progress.file_done(pf.relative, pf.size)
-        return UploadedObject(pf.key, pf.size, local_crc, skipped=False, verified=server_crc is not None)
+        return self._uploaded(pf, local, skipped=False, verified=server is not None)
 
     def _pooled(self, pf: PlannedFile) -> UploadedObject:
         try:

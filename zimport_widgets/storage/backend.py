@@ -1,0 +1,95 @@
+"""What the uploader needs of an object store: one :class:`StorageBackend` per provider (OSS, S3, …).
+
+The transfer (:mod:`.upload`) plans, skips, sends and verifies through this interface only; each backend
+speaks its provider's SDK, checksum and errors. A checksum is the provider's own comparable text (OSS:
+the CRC64 as a decimal; S3: the ETag, an MD5 or an MD5 of part MD5s), computed locally by
+:meth:`StorageBackend.local_checksum` the same way the store computes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..config import UploadConfig
+
+__all__ = ["ObjectHead", "PutResult", "StorageBackend"]
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An object's size and checksum (None when the store reports none to compare with)."""
+
+    size: int
+    checksum: str | None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """What a put returned: the store's checksum of the object and, for parts, whether every part was checked.
+
+    ``parts_verified`` is the checksum derived from the parts, each checked by the store as it went (OSS:
+    CRC64 of every part; S3: Content-MD5 of every part): when it equals the object's, the object holds
+    exactly the bytes read from the file.
+    """
+
+    checksum: str | None
+    request_id: str | None
+    parts_verified: str | None = None
+
+
+class StorageBackend(Protocol):
+    """One bucket reached with one set of keys. ``stop`` (set when another file failed) ends retries early."""
+
+    #: Short provider name, as in error brackets and results: "oss", "s3".
+    provider: str
+    #: What the checksums are, for messages: "CRC64", "ETag".
+    checksum_name: str
+    bucket_name: str
+    endpoint: str
+    region: str | None
+    config: UploadConfig
+    stop: threading.Event
+    secrets: list[str | None]
+
+    def list_prefix(self, prefix: str) -> dict[str, int]:
+        """Sizes of the objects under ``prefix/``."""
+        ...
+
+    def head(self, key: str, *, action: str = "checking") -> ObjectHead: ...
+
+    def head_or_none(self, key: str) -> ObjectHead | None:
+        """The object's head, or None when it does not exist (no retries: a verify pass)."""
+        ...
+
+    def put_file(self, key: str, path: Path, on_progress: Callable[[int, int | None], None]) -> PutResult:
+        """One request with the whole file (retried whole)."""
+        ...
+
+    def put_parts(
+        self, key: str, path: Path, on_progress: Callable[[int, int | None], None], *, before_try: Callable[[], None]
+    ) -> PutResult:
+        """A resumable multipart upload, invisible until complete; ``before_try`` runs before every attempt."""
+        ...
+
+    def local_checksum(self, path: Path) -> str:
+        """The checksum the store would report for an object holding the file's bytes."""
+        ...
+
+    @property
+    def verifies_sent_bytes(self) -> bool:
+        """Whether the store checked every request's body against a checksum the SDK computed from the file."""
+        ...
+
+    def delete_quietly(self, key: str) -> None: ...
+
+    def open_checkpoints(self) -> Any:
+        """The multipart checkpoint store (made on first use, so that an unwritable folder fails first)."""
+        ...
+
+    def location(self, key: str) -> str:
+        """``scheme://bucket/key`` for messages (``oss://``, ``s3://``)."""
+        ...

@@ -1,0 +1,85 @@
+"""Which object store: the backend for a bucket's credentials, the default bucket from the environment, and
+the provider each Zilliz Cloud region's imports read from (the bucket must be in the cluster's cloud).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from .. import config
+from ..config import OssCredentials, S3Credentials, StorageKeys, UploadConfig
+from ..errors import ConfigError
+from .backend import StorageBackend
+from .object_url import UrlForm, bucket_object_url, normalize_endpoint
+
+__all__ = [
+    "PROVIDERS", "StorageTarget", "make_backend", "provider_for_region", "resolve_storage", "target_of", "target_url",
+]  # fmt: skip
+
+#: The buckets an upload can write to.
+StorageTarget = OssCredentials | S3Credentials
+
+#: Zilliz Cloud region id prefix → the object store its imports read (the bucket must be in that cloud).
+PROVIDERS: dict[str, str] = {"ali-": "oss", "aws-": "s3", "tc-": "cos", "gcp-": "gcs", "az-": "azure"}
+_SUPPORTED = ("oss", "s3")
+_NAMES = {"oss": "Aliyun OSS", "s3": "AWS S3", "cos": "Tencent COS", "gcs": "Google Cloud Storage",
+          "azure": "Azure Blob Storage"}  # fmt: skip
+
+
+def provider_for_region(region_id: str) -> str:
+    """``"ali-cn-hangzhou"`` → ``"oss"``, ``"aws-us-west-2"`` → ``"s3"``, …; unknown prefixes raise."""
+    for prefix, provider in PROVIDERS.items():
+        if region_id.lower().startswith(prefix):
+            return provider
+    raise ConfigError(f"unknown cloud region {region_id!r}", hint="Zilliz region ids start with ali-, aws-, tc-, "
+                      "gcp- or az- (see the cluster's endpoint)")  # fmt: skip
+
+
+def make_backend(
+    target: StorageTarget, cfg: UploadConfig | None = None, *, stop: threading.Event | None = None
+) -> StorageBackend:
+    """The backend that writes to ``target`` (imported lazily: boto3 is only loaded for S3)."""
+    if isinstance(target, S3Credentials):
+        from .s3 import S3Backend
+
+        return S3Backend(target, cfg, stop=stop)
+    if isinstance(target, OssCredentials):
+        from .oss import OssBackend
+
+        return OssBackend(target, cfg, stop=stop)
+    raise ConfigError(f"no storage backend for {type(target).__name__}",
+                      hint="pass OssCredentials or S3Credentials")  # fmt: skip
+
+
+def target_url(target: StorageTarget, key: str, *, folder: bool, form: UrlForm) -> str:
+    """The object URL of ``key`` in ``target``'s bucket, without contacting the store."""
+    if isinstance(target, S3Credentials):
+        return bucket_object_url("s3", target.endpoint or "", target.bucket, key, region=target.region,
+                                 folder=folder, form=form)  # fmt: skip
+    return bucket_object_url("oss", normalize_endpoint(target.endpoint), target.bucket, key, folder=folder, form=form)
+
+
+def resolve_storage(env: Mapping[str, str] | None = None) -> StorageTarget:
+    """The bucket the environment names: OSS (``OSS_*``) if set, else S3 (``S3_BUCKET`` and ``AWS_*``)."""
+    get = config.env_getter(env)
+    if get(config.OSS_ENDPOINT) or get(config.OSS_BUCKET):
+        return OssCredentials.resolve(env=env)
+    if get(config.S3_BUCKET):
+        return S3Credentials.resolve(env=env)
+    raise ConfigError(
+        "no bucket given",
+        hint=f"set {config.OSS_ENDPOINT}, {config.OSS_BUCKET} and the OSS keys (Aliyun), or {config.S3_BUCKET} "
+        f"and the AWS_* keys (S3), or pass storage=",
+    )
+
+
+def target_of(provider: str, endpoint: str, bucket: str, region: str | None, keys: StorageKeys | None) -> StorageTarget:
+    """The credentials of a finished upload's bucket (``keys``: else the provider's variables)."""
+    if provider == "s3":
+        if keys is None:
+            return S3Credentials.resolve(bucket, region=region, endpoint=endpoint or None)
+        return S3Credentials(bucket, keys, region, endpoint or None)
+    if provider != "oss":
+        raise ConfigError(f"{_NAMES.get(provider, provider)} is not supported yet", hint=f"use one of {_SUPPORTED}")
+    return OssCredentials(endpoint, bucket, keys or StorageKeys.resolve())

@@ -1,0 +1,118 @@
+"""Turn botocore exceptions into the package's :class:`~zimport_widgets.errors.StorageError` classes.
+
+Only the S3 error code, HTTP status, request id and the server's one-line message are kept (redacted
+against the keys): never the response, whose ``Error`` block may echo the access key id and the string to
+sign, nor botocore's exception text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import (
+    BucketNotFoundError,
+    IntegrityError,
+    StorageAccessDenied,
+    StorageAuthError,
+    StorageError,
+    StorageNetworkError,
+    redact,
+)
+
+__all__ = ["is_retryable", "storage_error"]
+
+AUTH_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
+                        "TokenRefreshRequired", "InvalidClientTokenId"})  # fmt: skip
+TOKEN_CODES = {
+    "InvalidToken": "the session token was refused (it is not the one issued with these keys)",
+    "ExpiredToken": "the session token has expired",
+}
+DIGEST_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"})
+RETRYABLE_CODES = frozenset({"RequestTimeout", "SlowDown", "ServiceUnavailable", "InternalError", "Throttling"})
+KEYS_HINT = "the access key id or secret is wrong: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+
+
+def _parts(exc: BaseException) -> tuple[str | None, int | None, str | None, str]:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    meta = response.get("ResponseMetadata") or {}
+    status = meta.get("HTTPStatusCode")
+    code = error.get("Code") or None
+    if code is not None and code.isdigit():  # a HEAD answer has no body: botocore names the status
+        code = {"403": "AccessDenied", "404": "NotFound", "400": "BadRequest"}.get(code)
+    request_id = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amz-request-id") or None
+    return code, status if isinstance(status, int) else None, request_id, str(error.get("Message") or "")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Network errors, HTTP 5xx, 429 and the S3 throttling/timeout codes are worth another try."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        return True
+    if isinstance(exc, ClientError):
+        code, status, _, _ = _parts(exc)
+        return (status or 0) >= 500 or status == 429 or code in RETRYABLE_CODES
+    return False
+
+
+def storage_error(
+    exc: BaseException,
+    *,
+    action: str,
+    bucket: str | None = None,
+    key: str | None = None,
+    region: str | None = None,
+    secrets: Iterable[str | None] = (),
+    attempts: int | None = None,
+) -> BaseException:
+    """A :class:`StorageError` subclass describing a botocore ``exc`` raised while doing ``action``."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, NoCredentialsError
+
+    secrets = list(secrets)
+    where = f"s3://{bucket}/{key}" if bucket and key else (f"bucket {bucket!r}" if bucket else "the object store")
+    tries = f" after {attempts} attempts" if attempts and attempts > 1 else ""
+    if isinstance(exc, NoCredentialsError):
+        return StorageAuthError(f"{action} {where}: no S3 keys given", provider="S3", hint=KEYS_HINT)
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        return StorageNetworkError(
+            redact(f"{action} {where}: the store could not be reached{tries} ({type(exc).__name__})", secrets),
+            provider="S3", hint="the object store could not be reached: check the endpoint (AWS_ENDPOINT_URL_S3), "
+            "the network or a proxy, then re-run",
+        )  # fmt: skip
+    if not isinstance(exc, ClientError):
+        return exc
+    code, status, request_id, server_message = _parts(exc)
+    server_message = redact(server_message, secrets).strip()
+
+    def made(cls: type[StorageError], what: str, hint: str, error_code: str | None = code) -> StorageError:
+        msg = f"{action} {where}: {what}"
+        if server_message and server_message not in msg:
+            msg += f" (server: {server_message.rstrip('.')})"
+        return cls(redact(msg, secrets), code=error_code, status=status, request_id=request_id, hint=hint,
+                   provider="S3")  # fmt: skip
+
+    if code in DIGEST_CODES:
+        return made(IntegrityError, "the store received other bytes than the file's (checksum mismatch)",
+                    "the data changed in transit; re-run the upload")  # fmt: skip
+    if code in TOKEN_CODES:
+        return made(StorageAuthError, TOKEN_CODES[code], "get new temporary keys (STS) and pass all three together")
+    if code in AUTH_CODES:
+        return made(StorageAuthError, "the access key id or secret was refused", KEYS_HINT)
+    if code == "NoSuchBucket":
+        return made(BucketNotFoundError, f"the bucket {bucket!r} does not exist",
+                    "create the bucket, or check S3_BUCKET and the region")  # fmt: skip
+    if code in ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"):
+        return made(StorageError, "the bucket is in another region than the one the request was signed for",
+                    f"set the bucket's region (AWS_REGION; now {region or 'unset'})")  # fmt: skip
+    if code in ("AccessDenied", "AllAccessDisabled") or (status == 403 and not code):
+        return made(StorageAccessDenied, "access denied",
+                    "the keys are valid but may not write here: grant s3:PutObject, s3:GetObject and s3:ListBucket "
+                    "(s3:AbortMultipartUpload for clean-ups)", code or "AccessDenied")  # fmt: skip
+    if status is not None and (status >= 500 or status == 429):
+        return made(
+            StorageError,
+            f"the store failed{tries}",
+            "the object store had a server-side problem; re-run the upload (finished objects are skipped)",
+        )
+    return made(StorageError, "the request failed", "check the endpoint, bucket, region and keys")
