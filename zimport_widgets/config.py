@@ -109,21 +109,24 @@ class StorageKeys:
         *,
         env: Mapping[str, str] | None = None,
         required: bool = True,
+        provider: str = "oss",
     ) -> StorageKeys:
-        """The arguments, else ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SECURITY_TOKEN``.
+        """The arguments, else ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SECURITY_TOKEN``
+        (``provider="s3"``: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``).
 
         A token only belongs with the temporary key id it was issued with (OSS refuses a token sent with
         long-term keys), so keys passed as arguments never pick one up from the environment. With
         ``required=False`` a missing key is ``""`` (the import API then says what is wrong).
         """
         get = env_getter(env)
-        token = security_token or (None if access_key_id else get(OSS_SECURITY_TOKEN))
+        names = _KEY_NAMES[provider]
+        token = security_token or (None if access_key_id else get(names[2]))
         if required:
-            key_id = require(access_key_id, OSS_ACCESS_KEY_ID, "OSS access key id", env=env)
-            secret = require(access_key_secret, OSS_ACCESS_KEY_SECRET, "OSS access key secret", env=env)
+            key_id = require(access_key_id, names[0], f"{provider.upper()} access key id", env=env)
+            secret = require(access_key_secret, names[1], f"{provider.upper()} access key secret", env=env)
         else:
-            key_id = access_key_id or get(OSS_ACCESS_KEY_ID) or ""
-            secret = access_key_secret or get(OSS_ACCESS_KEY_SECRET) or ""
+            key_id = access_key_id or get(names[0]) or ""
+            secret = access_key_secret or get(names[1]) or ""
         return cls(key_id, secret, token)
 
     @property
@@ -134,6 +137,12 @@ class StorageKeys:
     def __repr__(self) -> str:
         token = ", security_token=***" if self.security_token else ""
         return f"StorageKeys(access_key_id=***, access_key_secret=***{token})"
+
+
+_KEY_NAMES = {
+    "oss": (OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SECURITY_TOKEN),
+    "s3": (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
+}
 
 
 @dataclass(frozen=True)
@@ -191,12 +200,7 @@ class S3Credentials:
         ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``)
         and ``S3_BUCKET``; a missing bucket or key raises."""
         get = env_getter(env)
-        token = security_token or (None if access_key_id else get(AWS_SESSION_TOKEN))
-        keys = StorageKeys(
-            require(access_key_id, AWS_ACCESS_KEY_ID, "S3 access key id", env=env),
-            require(access_key_secret, AWS_SECRET_ACCESS_KEY, "S3 secret access key", env=env),
-            token or None,
-        )
+        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="s3")
         return cls(
             require(bucket, S3_BUCKET, "S3 bucket", env=env),
             keys,

@@ -233,8 +233,8 @@ def test_the_bucket_comes_from_the_environment_and_the_region_names_the_provider
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match="no bucket given"):
         resolve_storage()
-    env = {"S3_BUCKET": "bkt", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value", "AWS_REGION": "us-west-2",
-           "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}  # fmt: skip
+    env = {"S3_BUCKET": "bkt", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value",
+           "AWS_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}  # fmt: skip
     target = resolve_storage(env)
     assert isinstance(target, S3Credentials) and (target.bucket, target.region, target.endpoint) == (
         "bkt", "us-west-2", "http://127.0.0.1:9000"

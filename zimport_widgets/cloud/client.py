@@ -273,7 +273,9 @@ class ImportClient(DataPlane):
         self, spec: ImportSpec, access_key_id: str | None, access_key_secret: str | None, token: str | None
     ) -> ImportSpec:
         """The storage keys the cloud reads the objects with (:meth:`StorageKeys.resolve`); session secrets."""
-        keys = config.StorageKeys.resolve(access_key_id, access_key_secret, token, env=self._env, required=False)
+        provider = "s3" if _reads_s3(spec, self._env) else "oss"
+        keys = config.StorageKeys.resolve(access_key_id, access_key_secret, token, env=self._env, required=False,
+                                          provider=provider)  # fmt: skip
         for secret in keys.secrets:
             self._http.add_secret(secret)
         ak, sk, token = keys.access_key_id, keys.access_key_secret, keys.security_token
@@ -539,3 +541,16 @@ def _count(data: Any) -> int | None:
         except (TypeError, ValueError):
             return None
     return None
+
+
+def _reads_s3(spec: ImportSpec, env: Mapping[str, str] | None) -> bool:
+    """Whether the import reads an S3 bucket (its keys are then the ``AWS_*`` ones): an ``s3://`` or AWS URL,
+    or a URL of no known cloud (a local store) with only AWS keys set."""
+    urls = [spec.object_url or "", *(u for group in spec.object_urls or () for u in group)]
+    hosts = [(u.split("://", 1)[0].lower(), u.split("://", 1)[-1].split("/", 1)[0].lower()) for u in urls if u]
+    if any(scheme == "s3" or host.endswith((".amazonaws.com", ".amazonaws.com.cn")) for scheme, host in hosts):
+        return True
+    if any(scheme == "oss" or host.endswith(".aliyuncs.com") for scheme, host in hosts):
+        return False
+    get = config.env_getter(env)
+    return not get(config.OSS_ACCESS_KEY_ID) and bool(get(config.AWS_ACCESS_KEY_ID))

@@ -26,6 +26,7 @@ from .objects import (
     StoreReader,
     explicit_group,
     group_objects,
+    store_reader,
 )
 from .objects import parse_object_url as _parse_url
 from .oss_store import OssStore
@@ -92,7 +93,7 @@ class ImportController:
         if not isinstance(url, str):
             raise ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url!r}]")
         return _parse_url(url, store_host=self.store._server.host, store_port=self.store.port,
-                          region=self.store.region)  # fmt: skip
+                          region=self.store.region, cloud=self.store.cloud)  # fmt: skip
 
     def _list(self, ref: ObjectRef, reader: StoreReader) -> list[tuple[str, int]] | None:
         """The listing of ``ref`` with the request's keys; None when the store refused the keys."""
@@ -164,8 +165,8 @@ class ImportController:
         return job.job_id
 
     def _reader(self, body: dict[str, Any]) -> StoreReader:
-        return StoreReader(
-            self.store.endpoint, str(body.get("accessKey") or ""), str(body.get("secretKey") or ""),
+        return store_reader(
+            self.store, str(body.get("accessKey") or ""), str(body.get("secretKey") or ""),
             str(body.get("token") or ""),
         )  # fmt: skip
 
@@ -284,7 +285,7 @@ class ImportController:
             return error(1802, "missing required parameters, error: files is required")
         collection = self._check_collection(body.get("collectionName"))
         refs = self._file_refs(body["files"])
-        reader = StoreReader(self.store.endpoint, self.store.access_key_id, self.store.access_key_secret)
+        reader = store_reader(self.store, self.store.access_key_id, self.store.access_key_secret)
         tasks = self._groups(refs, reader)
         self._check_numpy_sets(collection, tasks)
         return ok({"jobId": self._submit(collection, body.get("partitionName"), tasks, reader)})

@@ -23,14 +23,20 @@ from urllib.parse import unquote, urlsplit
 from ..prepare.rules import SOURCE_KINDS
 
 __all__ = [
-    "ImportRequestError", "ObjectGroup", "ObjectRef", "StoreReader", "explicit_group", "group_objects",
-    "parse_object_url",
+    "ImportRequestError", "ObjectGroup", "ObjectRef", "S3StoreReader", "StoreReader", "explicit_group",
+    "group_objects", "parse_object_url", "store_reader",
 ]  # fmt: skip
 
 _ALIYUN_HOST = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"
 )
-_OTHER_CLOUDS = ("amazonaws.com", "googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
+#: ``bucket.s3.region.amazonaws.com[.cn]`` (also ``s3-region``, ``s3.dualstack.region``) and the path-style hosts
+_AWS_VIRTUAL = re.compile(
+    r"^(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
+)
+_AWS_PATH = re.compile(r"^s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_OTHER_CLOUDS = ("googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
+_ACROSS = "Importing files across clouds is not currently supported"
 SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
 _ONE_FILE_KINDS = {suffix: kind for suffix, kind in SOURCE_KINDS.items() if kind != "numpy"}
@@ -78,11 +84,19 @@ def _bad_url(url: str, why: str = "") -> ImportRequestError:
     return ImportRequestError(10003, f"Invalid s3 ObjectUrl. [{url}] {why}".rstrip())
 
 
-def parse_object_url(url: str, *, store_host: str, store_port: int, region: str | None = None) -> ObjectRef:
+def _same_region(found: str, region: str | None) -> None:
+    if region is not None and found != region:
+        raise ImportRequestError(83004, f"{_ACROSS} (the bucket is in {found}, the cluster in {region})")
+
+
+def parse_object_url(
+    url: str, *, store_host: str, store_port: int, region: str | None = None, cloud: str = "aliyun"
+) -> ObjectRef:
     """Resolve ``url`` onto the local store, or raise :class:`ImportRequestError` (10003 / 83004).
 
-    A bucket of another cloud, or (``region``: the cluster's OSS region id) of another region, is refused
-    with 83004, as the service does: the bucket must be where the cluster is.
+    A bucket of another cloud than ``cloud`` (``"aliyun"``: OSS URLs; ``"aws"``: S3 URLs), or of another
+    region than ``region`` (the cluster's), is refused with 83004, as the service does: the bucket must be
+    where the cluster is.
     """
     if not isinstance(url, str) or not url.strip():
         raise ImportRequestError(90145, "No ObjectUrl key field.")
@@ -90,18 +104,30 @@ def parse_object_url(url: str, *, store_host: str, store_port: int, region: str 
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    if scheme in ("s3", "gs", "gcs", "az", "cos") or any(host.endswith(h) for h in _OTHER_CLOUDS):
-        raise ImportRequestError(83004, "Importing files across clouds is not currently supported")
-    if scheme == "oss":
+    web = scheme in ("http", "https")
+    aws = scheme == "s3" or (web and host.endswith((".amazonaws.com", ".amazonaws.com.cn")))
+    aliyun = scheme == "oss" or (web and host.endswith(".aliyuncs.com"))
+    if scheme in ("gs", "gcs", "az", "cos") or any(host.endswith(h) for h in _OTHER_CLOUDS):
+        raise ImportRequestError(83004, _ACROSS)
+    if (aws and cloud != "aws") or (aliyun and cloud != "aliyun"):
+        raise ImportRequestError(83004, _ACROSS)
+    if scheme in ("oss", "s3"):
         bucket, raw_key = parts.netloc, parts.path
-    elif scheme in ("http", "https") and _ALIYUN_HOST.match(host):
+    elif web and _AWS_VIRTUAL.match(host):
+        m = _AWS_VIRTUAL.match(host)
+        assert m is not None
+        _same_region(m.group("region"), region)
+        bucket, raw_key = m.group("bucket"), parts.path
+    elif web and _AWS_PATH.match(host):
+        m = _AWS_PATH.match(host)
+        assert m is not None
+        _same_region(m.group("region"), region)
+        bucket, _, rest = parts.path.lstrip("/").partition("/")
+        raw_key = "/" + rest
+    elif web and _ALIYUN_HOST.match(host):
         m = _ALIYUN_HOST.match(host)
         assert m is not None
-        if region is not None and m.group("region") != region:
-            raise ImportRequestError(
-                83004, "Importing files across clouds is not currently supported "
-                f"(the bucket is in {m.group('region')}, the cluster in {region})",
-            )  # fmt: skip
+        _same_region(m.group("region"), region)
         bucket, raw_key = m.group("bucket"), parts.path
     elif scheme in ("http", "https") and host in ("127.0.0.1", "localhost", store_host):
         if parts.port != store_port:
@@ -260,3 +286,72 @@ class StoreReader:
         bucket = self._bucket(bucket_name)
         self._call(bucket.get_object_to_file, key, dest)
         return os.path.getsize(dest)
+
+
+class S3StoreReader(StoreReader):
+    """Reads objects from the sandbox's S3 bucket (``cloud="aws"``) with one request's keys, through boto3."""
+
+    def __init__(self, endpoint: str, access_key_id: str, access_key_secret: str, token: str = "", *,
+                 region: str = "us-west-2") -> None:  # fmt: skip
+        super().__init__(endpoint, access_key_id, access_key_secret, token)
+        self.region = region
+
+    def _client(self) -> Any:
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        signed = bool(self._ak and self._sk)
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint, region_name=self.region,
+            aws_access_key_id=self._ak or None, aws_secret_access_key=self._sk or None,
+            aws_session_token=self._token or None,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=10,
+                          signature_version="s3v4" if signed else UNSIGNED,
+                          request_checksum_calculation="when_required"),
+        )  # fmt: skip
+
+    def _s3_call(self, fn: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error") or {}
+            meta = exc.response.get("ResponseMetadata") or {}
+            code = error.get("Code") or str(meta.get("HTTPStatusCode", ""))
+            code = {"404": "NoSuchKey", "403": "AccessDenied"}.get(code, code)
+            reason = f"{code}: {error.get('Message') or 'the request failed'} (HTTP {meta.get('HTTPStatusCode')})"
+            raise StoreAccessError(reason, not_found=code in ("NoSuchKey", "NoSuchBucket", "NotFound")) from None
+        except BotoCoreError as exc:
+            raise StoreAccessError(type(exc).__name__) from None
+
+    def listing(self, ref: ObjectRef) -> list[tuple[str, int]]:
+        client = self._client()
+        if not ref.folder:
+            head = self._s3_call(client.head_object, Bucket=ref.bucket, Key=ref.key)
+            return [(ref.key, int(head["ContentLength"]))]
+        out: list[tuple[str, int]] = []
+        token: str | None = None
+        while True:
+            args = {"Bucket": ref.bucket, "Prefix": ref.key, **({"ContinuationToken": token} if token else {})}
+            page = self._s3_call(client.list_objects_v2, **args)
+            out += [(o["Key"], int(o["Size"])) for o in page.get("Contents", ())]
+            token = page.get("NextContinuationToken")
+            if not token:
+                return out
+
+    def download(self, bucket_name: str, key: str, dest: str) -> int:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        got = self._s3_call(self._client().get_object, Bucket=bucket_name, Key=key)
+        with open(dest, "wb") as f:
+            for chunk in got["Body"].iter_chunks(4 << 20):
+                f.write(chunk)
+        return os.path.getsize(dest)
+
+
+def store_reader(store: Any, access_key_id: str, access_key_secret: str, token: str = "") -> StoreReader:
+    """A reader of ``store`` with these keys, in the store's own protocol (OSS, or S3 for an AWS bucket)."""
+    if getattr(store, "cloud", "aliyun") == "aws":
+        return S3StoreReader(store.endpoint, access_key_id, access_key_secret, token, region=store.region)
+    return StoreReader(store.endpoint, access_key_id, access_key_secret, token)

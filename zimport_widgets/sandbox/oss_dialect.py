@@ -45,6 +45,7 @@ class DialectStore(Protocol):
     """What :class:`OssDialect` uses of the store it serves (:class:`~.oss_store.OssStore` is the one)."""
 
     region: str
+    cloud: str
     account_id: str
     max_body_bytes: int
     _upload_times: dict[str, float]
@@ -160,6 +161,10 @@ class OssDialect:
                         "boto3's request_checksum_calculation='when_required', or signature_version='s3')",
                         status=400,
                     )  # fmt: skip
+            elif store.cloud != "aliyun":  # an S3 bucket knows no OSS signature
+                if headers.get("authorization") or any(k in ("OSSAccessKeyId", "Signature") for k, _ in query):
+                    raise AuthFailure("InvalidArgument", "Unsupported Authorization Type", status=400)
+                raise AuthFailure("AccessDenied", "Access Denied")
             else:
                 signed = SignedRequest(method, bucket, key, query, headers)
                 token = headers.get("x-oss-security-token") or signed.param("security-token")
@@ -297,7 +302,10 @@ class OssDialect:
 
     @property
     def s3_regions(self) -> tuple[str, ...]:
-        """The SigV4 region names OSS's S3 API answers to here (the region id first, as it names it)."""
+        """The SigV4 region names the S3 API answers to here (the region id first, as it names it; OSS's S3 API
+        also takes ``oss-<region>``)."""
+        if self.store.cloud != "aliyun":
+            return (self.store.region,)
         return (self.store.region, f"oss-{self.store.region}")
 
     def _s3_answer(
@@ -308,9 +316,10 @@ class OssDialect:
         """moto's S3 answer as S3 sends it, with this store's region, upload times and CRC64 book kept."""
         store = self.store
         if status == 200 and bucket and not key and method == "GET" and any(k == "location" for k, _ in query):
+            where = f"oss-{store.region}" if store.cloud == "aliyun" else store.region.replace("us-east-1", "")
             body = (
                 '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/'
-                f'2006-03-01/">oss-{store.region}</LocationConstraint>'
+                f'2006-03-01/">{where}</LocationConstraint>'
             ).encode()
             out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
             out_headers.append(("Content-Length", str(len(body))))

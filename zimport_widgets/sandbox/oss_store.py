@@ -29,7 +29,10 @@ from .oss_moto import account_backend, forget_account
 from .oss_persist import ObjectMirror
 from .oss_policy import Grant, KeyRing, StsCredentials
 
-__all__ = ["OssStore"]
+__all__ = ["STORE_CLOUDS", "OssStore"]
+
+#: The clouds the store can stand in for, with their default bucket region.
+STORE_CLOUDS = {"aliyun": "cn-hangzhou", "aws": "us-west-2"}
 
 #: The largest request body the store reads (one PutObject / UploadPart). Real OSS takes up to 5 GB; the
 #: sandbox holds objects in memory, so it refuses bodies past 256 MiB with OSS's ``EntityTooLarge``
@@ -41,6 +44,9 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 class OssStore:
     """An OSS-dialect object store on ``host`` (127.0.0.1), a free port unless ``port`` is given.
+
+    ``cloud`` is ``"aliyun"`` (OSS, which answers its S3-compatible API too) or ``"aws"`` (an S3 bucket:
+    SigV4 only, OSS-signed requests refused); ``region`` is the bucket's (default cn-hangzhou / us-west-2).
 
     ``bucket`` (created at start) defaults to ``zimport-demo-<random>``; the key pair is random unless given.
     That pair has full access. More key pairs, optionally read-only, come from :meth:`add_credentials`;
@@ -56,21 +62,25 @@ class OssStore:
         bucket: str | None = None,
         access_key_id: str | None = None,
         access_key_secret: str | None = None,
-        region: str = "cn-hangzhou",
+        region: str | None = None,
         faults: Faults | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         persist_dir: str | None = None,
         port_or_any: bool = False,
+        cloud: str = "aliyun",
     ) -> None:
+        if cloud not in STORE_CLOUDS:
+            raise ValueError(f"cloud must be one of {', '.join(STORE_CLOUDS)}, not {cloud!r}")
+        self.cloud = cloud
         self.max_body_bytes = max_body_bytes
         self._upload_times: dict[str, float] = {}  # upload id -> when it was initiated
         self._mirror = ObjectMirror(persist_dir) if persist_dir else None
         self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}"
         if not _BUCKET_RE.match(self.bucket):
             raise ValueError(f"bucket name {self.bucket!r} is not a valid OSS bucket name (3-63 of a-z, 0-9, -)")
-        self.access_key_id = access_key_id or "LTAI" + secrets.token_hex(10)
+        self.access_key_id = access_key_id or ("LTAI" if cloud == "aliyun" else "AKIA") + secrets.token_hex(10)
         self.access_key_secret = access_key_secret or secrets.token_urlsafe(24)
-        self.region = region
+        self.region = region or STORE_CLOUDS[cloud]
         self.faults = faults if faults is not None else Faults()
         self.account_id = str(100000000000 + uuid.uuid4().int % 899999999999)
         self._keys = KeyRing(self.access_key_id, self.access_key_secret)
@@ -84,7 +94,7 @@ class OssStore:
 
     def __repr__(self) -> str:
         state = f"endpoint={self.endpoint!r}" if self._server.running else "stopped"
-        return f"OssStore({state}, bucket={self.bucket!r})"
+        return f"OssStore({state}, bucket={self.bucket!r}, cloud={self.cloud!r}, region={self.region!r})"
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self, *, wait: bool = True) -> OssStore:
@@ -216,7 +226,10 @@ class OssStore:
         return f"{self.endpoint}/{bucket or self.bucket}/{key.lstrip('/')}"
 
     def public_url(self, key: str, bucket: str | None = None) -> str:
-        """The URL the real OSS would give ``key`` (``https://bucket.oss-REGION.aliyuncs.com/key``)."""
+        """The URL the real store would give ``key`` (``https://bucket.oss-REGION.aliyuncs.com/key``; for an AWS
+        bucket ``https://bucket.s3.REGION.amazonaws.com/key``)."""
+        if self.cloud == "aws":
+            return f"https://{bucket or self.bucket}.s3.{self.region}.amazonaws.com/{key.lstrip('/')}"
         return f"https://{bucket or self.bucket}.oss-{self.region}.aliyuncs.com/{key.lstrip('/')}"
 
     def oss2_bucket(self, bucket: str | None = None, **kwargs: Any) -> Any:

@@ -30,7 +30,9 @@ __all__ = ["Sandbox", "start_if_unconfigured"]
 class Sandbox:
     """All sandbox servers on ``host`` (127.0.0.1) and free ports; use it as a context manager.
 
-    * object store (Aliyun OSS dialect) with the bucket ``oss_bucket`` created;
+    * object store with the bucket ``oss_bucket`` created: ``cloud="aliyun"`` (default) is Aliyun OSS (which
+      answers its S3-compatible API too) in ``region`` cn-hangzhou, ``cloud="aws"`` an S3 bucket in
+      us-west-2; imports take that cloud's object URLs only, of that region (83004 otherwise);
     * import controller (REST v1 + v2 import routes) on ``controller_url``;
     * cluster data plane (REST v2 subset) on ``cluster_endpoint``, over ``engine``: ``"lite"`` (default,
       fast: Milvus Lite, imports trusted to the project's checker) or ``"milvus"`` (a real Milvus server
@@ -51,10 +53,11 @@ class Sandbox:
         cluster_id: str | None = None,
         access_key_id: str | None = None,
         access_key_secret: str | None = None,
-        region: str = "cn-hangzhou",
+        region: str | None = None,
         batch_rows: int = 1000,
         batch_delay: float = 0.0,
         engine: str = "lite",
+        cloud: str = "aliyun",
     ) -> None:
         self.host = host
         self._own_dir = data_dir is None
@@ -65,13 +68,14 @@ class Sandbox:
         kept = {} if self._own_dir else _read_state(self.data_dir)  # a restart on the same folder: same names
         self.api_key = api_key or "sbx-" + secrets.token_hex(16)
         self.cluster_id = cluster_id or kept.get("cluster_id") or "in01-" + secrets.token_hex(8)
-        self.region = region
         persist = None if self._own_dir else os.path.join(self.data_dir, "objects")
         self.store = OssStore(
             host=host, bucket=bucket or kept.get("bucket"), access_key_id=access_key_id,
             access_key_secret=access_key_secret, region=region, faults=self.faults, persist_dir=persist,
-            port=int(kept.get("oss_port") or 0), port_or_any=True,
+            port=int(kept.get("oss_port") or 0), port_or_any=True, cloud=cloud,
         )  # fmt: skip
+        self.cloud = cloud
+        self.region = self.store.region
         jobs_dir = os.path.join(self.data_dir, "jobs")
         self.engine: MilvusEngine
         self.runner: JobRunner
@@ -237,13 +241,31 @@ class Sandbox:
         """
         return self.store.issue_sts_credentials(ttl, read_only=read_only)
 
+    @property
+    def cloud_region(self) -> str:
+        """The cluster's region id as Zilliz names it: ``ali-cn-hangzhou``, ``aws-us-west-2``."""
+        return ("ali-" if self.cloud == "aliyun" else "aws-") + self.region
+
     def env(self) -> dict[str, str]:
-        """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox."""
-        return {
+        """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox (``cloud="aws"``: the four
+        ``ZILLIZ_*`` ones, ``S3_BUCKET``, and the AWS tools' ``AWS_*`` keys, region and endpoint)."""
+        zilliz = {
             config.ZILLIZ_CLUSTER_ENDPOINT: self.cluster_endpoint,
             config.ZILLIZ_CONTROLLER_URL: self.controller_url,
             config.ZILLIZ_CLUSTER_ID: self.cluster_id,
             config.ZILLIZ_API_KEY: self.api_key,
+        }
+        if self.cloud == "aws":
+            return {
+                **zilliz,
+                config.S3_BUCKET: self.oss_bucket,
+                config.AWS_ACCESS_KEY_ID: self.access_key_id,
+                config.AWS_SECRET_ACCESS_KEY: self.access_key_secret,
+                config.AWS_REGION: self.region,
+                config.AWS_ENDPOINT_URL_S3: self.oss_endpoint,
+            }
+        return {
+            **zilliz,
             config.OSS_ENDPOINT: self.oss_endpoint,
             config.OSS_BUCKET: self.oss_bucket,
             config.OSS_ACCESS_KEY_ID: self.access_key_id,
