@@ -110,7 +110,7 @@ def _click_through(page, sb, *, create: bool = False) -> None:
         _create_in_the_form(page)
         _target_drift(page)
     # a key typed in the browser is taken into kernel memory and the box emptied (Tab leaves the box)
-    page.get_by_text("Object storage (OSS)", exact=True).first.click()
+    page.get_by_text("Object storage", exact=True).first.click()
     secret_box = page.locator(".zimport-oss input[type=password]").nth(1)
     secret_box.fill(sb.access_key_secret)
     secret_box.press("Tab")

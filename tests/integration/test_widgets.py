@@ -870,3 +870,49 @@ def test_hints_in_a_form_name_its_fields_not_function_arguments(clean_env):
     form.run()
     form.wait(30)
     assert "fill in “API key”" in form.status.value and "api_key=" not in form.status.value
+
+
+def test_the_storage_form_follows_the_provider(monkeypatch):
+    """Fields, hint and object-URL preview per provider; the env decides the default."""
+    for name in (*config.ENV_NAMES, "S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_ENDPOINT_URL_S3",
+                 "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    form = zw.StorageForm()
+    assert form.provider.value == "oss" and zw.OSSForm is zw.StorageForm
+    form.endpoint.value, form.bucket.value = "oss-cn-beijing.aliyuncs.com", "data"
+    assert "https://data.oss-cn-beijing.aliyuncs.com/PREFIX/" in form.preview.value
+    form.provider.value = "s3"
+    assert form.pane.children[0].children[0] is form.s3_region and "AWS_ACCESS_KEY_ID" in form.hint.value
+    form.s3_region.value, form.s3_bucket.value = "us-west-2", "lake"
+    assert "https://lake.s3.us-west-2.amazonaws.com/PREFIX/" in form.preview.value
+    form.s3_region.value = "cn-northwest-1"
+    assert "amazonaws.com.cn" in form.preview.value
+    form.code_button.value = True
+    assert "boto3.client(" in form.code_view.value and "AWS_SECRET_ACCESS_KEY" in form.code_view.value
+    monkeypatch.setenv("S3_BUCKET", "lake")
+    assert zw.StorageForm().provider.value == "s3"
+
+
+def test_the_wizard_runs_on_an_aws_sandbox_with_no_code(monkeypatch, sample_json, tmp_path):
+    """``Sandbox(cloud="aws")``'s variables only: the storage step is S3, upload and import go through."""
+    from zimport_widgets.sandbox import Sandbox
+
+    with Sandbox(cloud="aws") as aws:
+        for name in (*config.ENV_NAMES, "OSS_SECURITY_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for k, v in aws.env().items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("ZIMPORT_CHECKPOINT_DIR", str(tmp_path / "ck"))
+        from zimport_widgets.cloud.client import ImportClient
+
+        client = ImportClient.from_env(aws.env())
+        name = _fresh(client, "wiz_aws")
+        wizard = zw.ImportWizard(source=str(sample_json), collection=name, poll_interval=0.2)
+        assert wizard.oss.provider.value == "s3"
+        for step in wizard.steps:
+            step.run()
+            step.wait(120)
+            assert step.error is None, step.status.value
+        assert "ETag" in wizard.upload.status.value
+        assert client.count_rows(name) == 300
+        assert aws.access_key_secret not in all_state(wizard)

@@ -16,7 +16,17 @@ from typing import Any, Protocol
 
 from ..config import UploadConfig
 
-__all__ = ["ObjectHead", "PutResult", "StorageBackend"]
+__all__ = ["BucketAccess", "ObjectHead", "PutResult", "StorageBackend"]
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """The answer of :func:`~zimport_widgets.check_bucket`: the bucket is reachable with the keys (and empty or
+    not)."""
+
+    bucket: str
+    endpoint: str
+    empty: bool
 
 
 @dataclass(frozen=True)

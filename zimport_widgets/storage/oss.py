@@ -16,14 +16,14 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import OssCredentials, UploadConfig
 from ..private_files import private_dir, write_private
 from ..retry import retry
-from .backend import ObjectHead, PutResult
+from .backend import BucketAccess, ObjectHead, PutResult
 from .object_url import normalize_endpoint
 from .oss_errors import is_retryable, storage_error
 from .sdk_logs import RedactFilter, mask_sdk_logs
@@ -54,15 +54,6 @@ def install_log_filter() -> None:
     handler on ``oss2`` stops that; records still reach the handlers a user configures on the root.
     """
     mask_sdk_logs(_OSS2_LOGGERS, quiet="oss2")
-
-
-@dataclass(frozen=True)
-class BucketAccess:
-    """The answer of :func:`check_bucket`: the bucket is reachable with the keys (and empty or not)."""
-
-    bucket: str
-    endpoint: str
-    empty: bool
 
 
 class OssBackend:

@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from .. import config
 from ..config import OssCredentials, S3Credentials, StorageKeys, UploadConfig
 from ..errors import ConfigError
-from .backend import StorageBackend
+from .backend import BucketAccess, StorageBackend
 from .object_url import UrlForm, bucket_object_url, normalize_endpoint
 
 __all__ = [
-    "PROVIDERS", "StorageTarget", "make_backend", "provider_for_region", "resolve_storage", "target_of", "target_url",
+    "PROVIDERS", "StorageTarget", "check_bucket", "make_backend", "provider_for_region", "resolve_storage",
+    "target_of", "target_url",
 ]  # fmt: skip
 
 #: The buckets an upload can write to.
@@ -50,6 +51,18 @@ def make_backend(
         return OssBackend(target, cfg, stop=stop)
     raise ConfigError(f"no storage backend for {type(target).__name__}",
                       hint="pass OssCredentials or S3Credentials")  # fmt: skip
+
+
+def check_bucket(target: StorageTarget, *, connect_timeout: float = 10.0) -> BucketAccess:
+    """List at most one object: proves the endpoint, the bucket and the keys before anything is sent."""
+    if isinstance(target, S3Credentials):
+        from .s3 import S3Backend
+
+        backend = S3Backend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
+        return backend.call(backend.check, action="listing")
+    from .oss import check_bucket as check_oss
+
+    return check_oss(target, connect_timeout=connect_timeout)
 
 
 def target_url(target: StorageTarget, key: str, *, folder: bool, form: UrlForm) -> str:

@@ -30,7 +30,7 @@ from ..config import S3Credentials, UploadConfig
 from ..errors import ConfigError, IntegrityError
 from ..private_files import private_dir, write_private
 from ..retry import retry
-from .backend import ObjectHead, PutResult
+from .backend import BucketAccess, ObjectHead, PutResult
 from .object_url import is_ip_or_localhost, normalize_endpoint
 from .s3_errors import is_retryable, storage_error
 from .sdk_logs import mask_sdk_logs
@@ -322,6 +322,11 @@ class S3Backend:
     def delete_quietly(self, key: str) -> None:
         with contextlib.suppress(Exception):
             self._client.delete_object(Bucket=self.bucket_name, Key=key)
+
+    def check(self) -> BucketAccess:
+        """List at most one object: proves the endpoint, region, bucket and keys (no retries)."""
+        got = self._client.list_objects_v2(Bucket=self.bucket_name, MaxKeys=1)
+        return BucketAccess(self.bucket_name, self.endpoint or "AWS", not got.get("Contents"))
 
     def open_checkpoints(self) -> Path:
         if self._checkpoints is None:

@@ -5,9 +5,9 @@ long work off the kernel's main thread, shows progress, results and errors insid
 out of the synced widget state, and can show the equivalent script call::
 
     ConnectionForm   cluster endpoint / controller URL, cluster id, API key, API version
-    OSSForm          OSS endpoint, bucket, access key id and secret
+    StorageForm      the bucket (Aliyun OSS or S3) and its keys; OSSForm is its earlier name
     ConvertForm      JSON -> per-field .npy files, then the source check
-    UploadForm       the converted files -> OSS, giving the object URL
+    UploadForm       the converted files -> the bucket, giving the object URL
     ImportForm       start the import job, follow it, verify the row count
     JobsTable        the cluster's import jobs (refreshable)
     TargetForm       the one collection the wizard's steps work for, checked on the cluster
@@ -39,7 +39,7 @@ from .create import CreateCollectionForm
 from .filepicker import FilePicker
 from .importing import ImportForm
 from .jobs import JobsTable
-from .oss import OSSForm
+from .storage import OSSForm, StorageForm
 from .target import TargetForm
 from .upload import UploadForm
 from .wizard import ImportWizard
@@ -56,6 +56,7 @@ __all__ = [
     "JobsTable",
     "OSSForm",
     "SecretInput",
+    "StorageForm",
     "TargetForm",
     "UploadForm",
 ]

@@ -11,7 +11,7 @@ import ipywidgets as w
 from .. import config
 from .base import GREEN, ORANGE, BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
 from .connection import ConnectionForm
-from .oss import OSSForm
+from .storage import OSSForm
 
 if TYPE_CHECKING:  # types only: the client (requests) is built in prepare() through the ConnectionForm
     from ..cloud.client import ImportClient
@@ -96,7 +96,7 @@ class ImportForm(BaseForm):
         self.watch_button.on_click(self._watch_again)
         fields: list = [self.collection, self.object_url, self.partition]
         panes = [(f, t) for f, t, given in ((self.connection, "Connection (Zilliz)", connection),
-                                            (self.oss, "Object storage (OSS)", oss)) if given is None]  # fmt: skip
+                                            (self.oss, "Object storage", oss)) if given is None]  # fmt: skip
         if panes:
             secrets = (config.ZILLIZ_API_KEY, config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET)
             fields.insert(0, settings_panel(*panes, open_if_missing=secrets))
@@ -131,8 +131,10 @@ class ImportForm(BaseForm):
         partition = self.partition.value.strip() or None
         client = self._client()
         s = self.oss.settings()
-        # the import job reads OSS with these keys (and an STS token only through the v2 API: a clear error on v1)
-        keys = config.StorageKeys.resolve(s["access_key_id"], s["access_key_secret"], s["security_token"])
+        # the import job reads the bucket with these keys (and an STS token only through the v2 API: a clear
+        # error on v1)
+        keys = config.StorageKeys.resolve(s["access_key_id"], s["access_key_secret"], s["security_token"],
+                                          provider=s["provider"])  # fmt: skip
         key_id, secret = keys.access_key_id, keys.access_key_secret
         timeout, poll, source_rows = self.timeout, self.poll_interval, self.source_rows
 

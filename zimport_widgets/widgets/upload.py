@@ -1,4 +1,4 @@
-"""UploadForm: the converted files (a folder or files on the server) -> OSS, giving the object URL."""
+"""UploadForm: the converted files (a folder or files on the server) -> the bucket, giving the object URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .. import config
 from ..fmt import format_bytes
 from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
-from .oss import OSSForm
+from .storage import OSSForm
 
 if TYPE_CHECKING:  # types only: the upload code (oss2) is imported in work()
     from ..progress import UploadProgress
@@ -18,18 +18,18 @@ if TYPE_CHECKING:  # types only: the upload code (oss2) is imported in work()
 
 __all__ = ["UploadForm"]
 
-_OSS_SECRETS = (config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET)
+_KEY_NAMES = (config.OSS_ACCESS_KEY_ID, config.OSS_ACCESS_KEY_SECRET, config.AWS_ACCESS_KEY_ID)
 
 
 class UploadForm(BaseForm):
     """Source folder/files (defaults to the last conversion) and bucket prefix; bar in bytes with the file.
 
-    The bucket and keys come from ``oss`` (an :class:`OSSForm`); without one the form embeds its own
-    (prefilled from the ``OSS_*`` variables). ``schema`` (the wizard sets the conversion's) lets the
+    The bucket and keys come from ``oss`` (a :class:`~.storage.StorageForm`: OSS or S3); without one the form
+    embeds its own (prefilled from the environment). ``schema`` (the wizard sets the conversion's) lets the
     pre-upload check compare the files with it.
     """
 
-    title = "2 · Upload to OSS"
+    title = "2 · Upload"
     run_label = "Upload"
     run_icon = "upload"
     css = "zimport-upload"
@@ -48,7 +48,7 @@ class UploadForm(BaseForm):
         self.prefix = text("Bucket prefix", prefix or "", "e.g. medium_articles/v1")
         fields: list = [self.source, self.prefix]
         if oss is None:
-            fields.insert(0, settings_panel((self.oss, "Object storage (OSS)"), open_if_missing=_OSS_SECRETS))
+            fields.insert(0, settings_panel((self.oss, "Object storage"), open_if_missing=_KEY_NAMES))
         super().__init__(
             fields,
             description="Files are read on the server; the object URL is what the import job needs.",
@@ -74,27 +74,28 @@ class UploadForm(BaseForm):
         schema = self.schema
 
         def work(form: BaseForm) -> UploadResult:
-            from ..storage.upload import upload_to_oss
+            from ..storage.upload import upload
 
             form.set_progress(0.0, "checking the files…", force=True)
-            return upload_to_oss(
+            return upload(
                 source,
                 prefix=prefix,
                 progress=form.progress_callback(self._render_upload),
                 schema=schema,
-                credentials=credentials,
+                storage=credentials,
             )
 
         return work
 
     def show_result(self, result: UploadResult) -> None:
         total = result.total_bytes
+        checksum = "ETag (MD5)" if result.provider == "s3" else "CRC64"
         url = f"Object URL: <code class='zimport-object-url'>{esc(result.object_url)}</code>"
         if result.objects and not result.uploaded:  # nothing was sent: never a rate or "100 % done"
             self.set_progress(1.0, f"nothing to send: all {len(result.objects)} object(s) were there", force=True)
             self.status.value = note_html(
                 f"All {len(result.objects)} object(s) ({format_bytes(total)}) were already in the bucket, "
-                f"the same size and CRC64: nothing was uploaded. {url}"
+                f"the same size and {checksum}: nothing was uploaded. {url}"
             )
         else:
             sent = sum(o.size for o in result.uploaded)
@@ -104,13 +105,32 @@ class UploadForm(BaseForm):
                               force=True)  # fmt: skip
             self.status.value = note_html(
                 f"Uploaded {len(result.uploaded)} object(s), {format_bytes(sent)}{skipped}; every object "
-                f"verified (CRC64). {url}"
+                f"verified ({checksum}). {url}"
             )
         self.output.value = result._repr_html_()
 
     def code(self) -> str:
-        endpoint = self.oss.endpoint.value.strip()
-        bucket = self.oss.bucket.value.strip()
+        form = self.oss
+        if form.provider.value == "s3":
+            endpoint = form.s3_endpoint.value.strip()
+            return "\n".join([
+                "import os",
+                "from zimport_widgets import S3Credentials, upload",
+                "",
+                "storage = S3Credentials.resolve(",
+                f"    bucket={py_str(form.s3_bucket.value.strip())},",
+                f"    region={py_str(form.s3_region.value.strip())},",
+                *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
+                ")  # keys: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                "result = upload(",
+                f"    {py_str(self.source.value.strip())},",
+                f"    prefix={py_str(self.prefix.value.strip())},",
+                "    storage=storage,",
+                ")",
+                "result.object_url",
+            ])  # fmt: skip
+        endpoint = form.endpoint.value.strip()
+        bucket = form.bucket.value.strip()
         return "\n".join(
             [
                 "import os",

@@ -16,7 +16,7 @@ from .convert import ConvertForm, ConvertOutcome
 from .create import CreateCollectionForm
 from .importing import ImportForm
 from .jobs import JobsTable
-from .oss import OSSForm
+from .storage import OSSForm
 from .target import TargetForm
 from .upload import UploadForm
 
@@ -36,7 +36,7 @@ class ImportWizard(w.VBox):
     (``<collection>/<run id>``) unless one is typed, and a failed or cancelled upload clears the object URL,
     so an import never starts on a partial set. A finished import refreshes the jobs table.
 
-    Keyword arguments prefill the steps; the settings come from the ``ZILLIZ_*``/``OSS_*`` variables.
+    Keyword arguments prefill the steps; the settings come from the ``ZILLIZ_*`` and ``OSS_*`` (or ``AWS_*``) variables.
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class ImportWizard(w.VBox):
         self.importer.preflight.append(lambda: self._check_target(self.upload.schema))
         self.settings = w.Accordion(children=[self.connection, self.oss])
         self.settings.set_title(0, "Connection (Zilliz)")
-        self.settings.set_title(1, "Object storage (OSS)")
+        self.settings.set_title(1, "Object storage")
         configured = all(os.environ.get(n) for n in (config.ZILLIZ_API_KEY, config.OSS_ACCESS_KEY_SECRET))
         self.settings.selected_index = None if configured else 0
         self.convert.observe(self._converted, "result")

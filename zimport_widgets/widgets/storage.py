@@ -1,0 +1,215 @@
+"""StorageForm: the bucket the data goes to (Aliyun OSS, or S3 and S3-compatible stores) and its keys, which the
+import job also needs. The fields, hints and the object-URL preview follow the chosen provider."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from .. import config
+from .base import BaseForm, SecretInput, env_expr, esc, note_html, py_str, text
+
+if TYPE_CHECKING:  # the storage SDKs (oss2, boto3) are imported in work() only
+    from ..storage.backend import BucketAccess
+    from ..storage.providers import StorageTarget
+
+__all__ = ["OSSForm", "StorageForm"]
+
+PROVIDER_LABELS = (("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"))
+_HINTS = {
+    "oss": "Values come from the OSS_* variables when set. The bucket must be in the cluster's cloud and "
+    "region (an ali-… cluster).",
+    "s3": "Values come from the AWS tools' variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
+    "AWS_ENDPOINT_URL_S3) and S3_BUCKET. Leave the endpoint empty for AWS itself. The bucket must be in the "
+    "cluster's cloud and region (an aws-… cluster).",
+}
+
+
+def default_provider() -> str:
+    """The provider the environment points at: OSS when an ``OSS_*`` variable is set, else S3 when ``S3_BUCKET``
+    or an AWS key is, else OSS."""
+    env = os.environ.get
+    if env(config.OSS_ENDPOINT) or env(config.OSS_BUCKET):
+        return "oss"
+    if env(config.S3_BUCKET) or env(config.AWS_ACCESS_KEY_ID):
+        return "s3"
+    return "oss"
+
+
+class StorageForm(BaseForm):
+    """Provider, then its endpoint/region, bucket, access key id and secret, prefilled from the environment.
+
+    "Check bucket" lists at most one object, which proves endpoint, bucket and keys. Other forms call
+    :meth:`settings` / :meth:`credentials` (main thread); the keys never stay in the widgets.
+    """
+
+    title = "Object storage"
+    run_label = "Check bucket"
+    run_icon = "check"
+    css = "zimport-oss"
+    has_progress = False
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        provider: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        env = os.environ.get
+        self.provider = w.ToggleButtons(options=PROVIDER_LABELS, value=provider or default_provider(),
+                                        style={"button_width": "190px"})  # fmt: skip
+        self.provider.add_class("zimport-provider")
+        # OSS
+        self.endpoint = text(
+            "OSS endpoint", endpoint or env(config.OSS_ENDPOINT, ""), "https://oss-cn-hangzhou.aliyuncs.com"
+        )
+        self.bucket = text("Bucket", bucket or env(config.OSS_BUCKET, ""), "my-bucket")
+        self.access_key_id = SecretInput("Access key id", config.OSS_ACCESS_KEY_ID, value=access_key_id)
+        self.access_key_secret = SecretInput("Access key secret", config.OSS_ACCESS_KEY_SECRET, value=access_key_secret)
+        # S3
+        self.s3_region = text("Region", region or env(config.AWS_REGION) or env(config.AWS_DEFAULT_REGION) or "",
+                              "us-west-2")  # fmt: skip
+        self.s3_endpoint = text("Endpoint", env(config.AWS_ENDPOINT_URL_S3) or env(config.AWS_ENDPOINT_URL) or "",
+                                "empty for AWS; https://minio.example:9000 for another store")  # fmt: skip
+        self.s3_bucket = text("Bucket", env(config.S3_BUCKET, ""), "my-bucket")
+        self.s3_key_id = SecretInput("Access key id", config.AWS_ACCESS_KEY_ID)
+        self.s3_secret = SecretInput("Secret access key", config.AWS_SECRET_ACCESS_KEY)
+        self.hint = w.HTML()
+        self.hint.add_class("zimport-provider-hint")
+        self.preview = w.HTML()
+        self.preview.add_class("zimport-url-preview")
+        self._panes = {
+            "oss": w.VBox([self.endpoint, self.bucket, self.access_key_id.row, self.access_key_secret.row]),
+            "s3": w.VBox([self.s3_region, self.s3_endpoint, self.s3_bucket, self.s3_key_id.row, self.s3_secret.row]),
+        }
+        self.pane = w.Box([self._panes[self.provider.value]])
+        super().__init__([self.provider, self.hint, self.pane, self.preview])
+        self.provider.observe(lambda _c: self._provider_changed(), "value")
+        for box in (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket):
+            box.observe(lambda _c: self._render_preview(), "value")
+        self.watch_code(self.provider, self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket)
+        self._provider_changed()
+
+    # -- provider switch
+    def _provider_changed(self) -> None:
+        self.pane.children = [self._panes[self.provider.value]]
+        self.hint.value = f"<span class='zimport-hint'>{esc(_HINTS[self.provider.value])}</span>"
+        self._render_preview()
+
+    def preview_url(self, prefix: str = "PREFIX") -> str:
+        """The object URL a folder ``prefix`` would get with the current fields (nothing is contacted)."""
+        from ..storage.object_url import bucket_object_url
+
+        if self.provider.value == "s3":
+            return bucket_object_url("s3", self.s3_endpoint.value.strip(), self.s3_bucket.value.strip() or "BUCKET",
+                                     prefix, region=self.s3_region.value.strip() or None, folder=True)  # fmt: skip
+        endpoint = self.endpoint.value.strip() or "https://oss-REGION.aliyuncs.com"
+        try:
+            return bucket_object_url("oss", endpoint, self.bucket.value.strip() or "BUCKET", prefix, folder=True)
+        except Exception:  # an endpoint being typed
+            return ""
+
+    def _render_preview(self) -> None:
+        try:
+            url = self.preview_url()
+        except Exception:  # a value being typed
+            url = ""
+        self.preview.value = f"Object URLs will look like <code>{esc(url)}</code>" if url else ""
+
+    # -- values
+    @property
+    def key_inputs(self) -> tuple[SecretInput, SecretInput]:
+        """The key inputs of the chosen provider."""
+        if self.provider.value == "s3":
+            return self.s3_key_id, self.s3_secret
+        return self.access_key_id, self.access_key_secret
+
+    def settings(self) -> dict[str, Any]:
+        """``provider``, ``endpoint``, ``bucket``, ``region``, the keys and the STS token (reads and clears the keys).
+
+        The token (``OSS_SECURITY_TOKEN`` / ``AWS_SESSION_TOKEN``) is taken only with a key id from the
+        environment: a token belongs with the temporary key id it was issued with.
+        """
+        provider = self.provider.value
+        key_id, secret = self.key_inputs
+        from_env = key_id.source == "env"
+        token_name = config.AWS_SESSION_TOKEN if provider == "s3" else config.OSS_SECURITY_TOKEN
+        s3 = provider == "s3"
+        return {
+            "provider": provider,
+            "endpoint": (self.s3_endpoint if s3 else self.endpoint).value.strip() or None,
+            "bucket": (self.s3_bucket if s3 else self.bucket).value.strip() or None,
+            "region": self.s3_region.value.strip() or None if s3 else None,
+            "access_key_id": key_id.take(),
+            "access_key_secret": secret.take(),
+            "security_token": os.environ.get(token_name) if from_env else None,
+        }
+
+    def secrets(self) -> list[str | None]:
+        return [s.peek() for s in (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret)]
+
+    def credentials(self) -> StorageTarget:
+        """The form's bucket and keys, else the provider's variables (main thread; clears the keys)."""
+        s = self.settings()
+        provider, region = s.pop("provider"), s.pop("region")
+        if provider == "s3":
+            endpoint = s.pop("endpoint")
+            return config.S3Credentials.resolve(**s, region=region, endpoint=endpoint)
+        return config.OssCredentials.resolve(**s)
+
+    def prepare(self) -> Callable[[BaseForm], BucketAccess]:
+        credentials = self.credentials()
+
+        def work(form: BaseForm) -> BucketAccess:
+            from ..storage.providers import check_bucket
+
+            return check_bucket(credentials)
+
+        return work
+
+    def show_result(self, result: BucketAccess) -> None:
+        self.output.value = note_html(
+            f"Bucket <code>{esc(result.bucket)}</code> at {esc(result.endpoint)} is reachable with these keys"
+            + (" (empty)." if result.empty else ".")
+        )
+
+    def code(self) -> str:
+        if self.provider.value == "s3":
+            endpoint = self.s3_endpoint.value.strip()
+            return "\n".join([
+                "import os",
+                "import boto3",
+                "",
+                "s3 = boto3.client(",
+                "    's3',",
+                f"    region_name={py_str(self.s3_region.value.strip())},",
+                *([f"    endpoint_url={py_str(endpoint)},"] if endpoint else []),
+                f"    aws_access_key_id={env_expr(config.AWS_ACCESS_KEY_ID)},",
+                f"    aws_secret_access_key={env_expr(config.AWS_SECRET_ACCESS_KEY)},",
+                ")",
+                f"print(s3.list_objects_v2(Bucket={py_str(self.s3_bucket.value.strip())}, MaxKeys=10).get('Contents'))",
+            ])  # fmt: skip
+        return "\n".join(
+            [
+                "import os",
+                "import oss2",
+                "",
+                "bucket = oss2.Bucket(",
+                f"    oss2.Auth({env_expr(config.OSS_ACCESS_KEY_ID)}, {env_expr(config.OSS_ACCESS_KEY_SECRET)}),",
+                f"    {py_str(self.endpoint.value.strip())},",
+                f"    {py_str(self.bucket.value.strip())},",
+                ")",
+                "print([o.key for o in bucket.list_objects(max_keys=10).object_list])",
+            ]
+        )
+
+
+#: The earlier name (the form was OSS-only).
+OSSForm = StorageForm
