@@ -7,6 +7,10 @@
     which is what parallel parts are for; the loopback has no such limit and the store's CPU is the bottleneck).
 (b) Start the upload in a child process, kill it (SIGKILL) at ~50 %, re-run it, print the bytes sent the
     second time as a share of the total (target <= 60 %), then verify every object's CRC64.
+(c) The S3 backend (``upload`` with ``S3Credentials``, through the same store's S3 API) on the capped link
+    against boto3 itself: ``put_object`` file by file, and boto3's own threaded transfer manager
+    (``s3transfer.TransferManager``, its default ``TransferConfig``: 8 MiB parts, 10 threads) sending every
+    file at once. Target: >= 1.5x the transfer manager.
 
 The store (moto + the OSS dialect) runs in its own process so it does not share the benchmark's GIL.
 
@@ -300,7 +304,64 @@ def main() -> int:
         )
         n = verify_upload(res, keys)
         print(f"    verified: {n} objects, size and CRC64 (HEAD) equal to the local files")
+        compare_s3(store, src, args.link_mbps, tmp_path / "ck-s3")  # a speed target: printed, as in convert.py
         return 0 if share <= 0.6 else 1
+
+
+def compare_s3(store: StoreProcess, src: Path, link_mbps: float, ckpt: Path) -> float:
+    """(c): seconds for boto3 one by one, boto3's TransferManager and ours, on the capped link; our ratio."""
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+    from s3transfer.manager import TransferManager
+
+    from zimport_widgets import S3Credentials, upload
+
+    endpoint = store.slow_endpoint
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="cn-hangzhou", aws_access_key_id=store.access_key_id,
+        aws_secret_access_key=store.access_key_secret,
+        config=Config(s3={"addressing_style": "path"}, max_pool_connections=16,
+                      request_checksum_calculation="when_required"),
+    )  # fmt: skip
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    total = sum(f.stat().st_size for f in files)
+    print(f"(c) S3 API of the same store, link capped at {link_mbps:g} MB/s per connection:")
+    t0 = time.perf_counter()
+    for f in files:
+        with open(f, "rb") as body:
+            client.put_object(Bucket=store.bucket, Key=f"s3-base/{f.name}", Body=body)
+    one_by_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with TransferManager(client, TransferConfig()) as manager:
+        futures = [manager.upload(str(f), store.bucket, f"s3-tm/{f.name}") for f in files]
+        for fu in futures:
+            fu.result()
+    managed = time.perf_counter() - t0
+    storage = S3Credentials(store.bucket, StorageKeys(store.access_key_id, store.access_key_secret), "cn-hangzhou",
+                            endpoint)  # fmt: skip
+    t0 = time.perf_counter()
+    res = upload(src, prefix="s3-ours", progress=False, check=False, config=UploadConfig(checkpoint_dir=ckpt),
+                 storage=storage)  # fmt: skip
+    ours = time.perf_counter() - t0
+    assert res.bytes_uploaded == total and all(o.verified for o in res.objects)
+    t0 = time.perf_counter()
+    upload(src, prefix="s3-ours10", progress=False, check=False, storage=storage,
+           config=UploadConfig(checkpoint_dir=ckpt, num_threads=10))  # fmt: skip
+    ours10 = time.perf_counter() - t0
+    print(f"    upload (S3 backend) with num_threads=10, the transfer manager's concurrency: {ours10:.2f} s "
+          f"({total / ours10 / 1e6:.0f} MB/s), {managed / ours10:.2f}x the transfer manager")  # fmt: skip
+    ratio = managed / ours
+    print(
+        f"    boto3 put_object one by one {one_by_one:.2f} s ({total / one_by_one / 1e6:.0f} MB/s), "
+        f"boto3 TransferManager {managed:.2f} s ({total / managed / 1e6:.0f} MB/s), "
+        f"upload (S3 backend) {ours:.2f} s ({total / ours / 1e6:.0f} MB/s)"
+    )
+    print(
+        f"    speed-up: vs one by one {one_by_one / ours:.2f}x, vs the transfer manager {ratio:.2f}x "
+        f"(target >= 1.5x: {'OK' if ratio >= 1.5 else 'MISSED'}); ours verifies every object's ETag"
+    )
+    return ratio
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from zimport_widgets import ImportClient
 from zimport_widgets.cloud.http import ApiSession
 from zimport_widgets.errors import DeadlineExceeded, RequestNotSent, ZillizNetworkError
 from zimport_widgets.retry import RetryPolicy
@@ -50,3 +51,37 @@ def test_deadline_bounds_the_call():
     with pytest.raises(DeadlineExceeded):
         s.call("GET", url, deadline=time.monotonic() + 0.5)
     assert time.monotonic() - t0 < 1.5
+
+
+@pytest.mark.parametrize(
+    ("region", "url", "says"),
+    [
+        ("aws-us-west-2", "https://b.oss-cn-hangzhou.aliyuncs.com/p/", "imports from AWS S3 only"),
+        ("aws-us-west-2", "oss://b/p/", "imports from AWS S3 only"),
+        ("ali-cn-hangzhou", "s3://b/p/", "imports from Aliyun OSS only"),
+        ("ali-cn-hangzhou", "https://b.oss-cn-beijing.aliyuncs.com/p/", "the bucket is in cn-beijing"),
+        ("aws-us-west-2", "https://b.s3.eu-west-1.amazonaws.com/p/", "the bucket is in eu-west-1"),
+        ("gcp-us-west1", "https://b.s3.us-west-2.amazonaws.com/p/", "imports from Google Cloud Storage only"),
+    ],
+)
+def test_an_object_url_of_another_cloud_or_region_is_refused_before_any_request(region, url, says):
+    """The cluster endpoint names the region: 83004 is caught locally (the controller here does not even listen)."""
+    from zimport_widgets.errors import ConfigError
+
+    client = ImportClient(f"https://in03-0123456789abcdef.api.{region}.zillizcloud.com", "key",
+                          controller_url="http://127.0.0.1:1", retry=None)  # fmt: skip
+    with pytest.raises(ConfigError, match=says) as info:
+        client.start_import("c", url, "ak", "sk")
+    assert "83004" in info.value.hint
+
+
+def test_object_urls_of_the_clusters_cloud_pass_the_local_check():
+    from zimport_widgets.storage.providers import check_same_cloud, url_cloud
+
+    check_same_cloud("https://b.s3.us-west-2.amazonaws.com/p/", "aws-us-west-2")
+    check_same_cloud("s3://b/p/", "aws-us-west-2")
+    check_same_cloud("https://b.oss-cn-hangzhou.aliyuncs.com/p/", "ali-cn-hangzhou")
+    check_same_cloud("http://127.0.0.1:9000/b/p/", "ali-cn-hangzhou")  # a local store: nothing to say
+    assert url_cloud("https://s3.us-west-2.amazonaws.com/b/p/") == ("s3", "us-west-2")
+    assert url_cloud("https://b-125.cos.ap-beijing.myqcloud.com/p/") == ("cos", "ap-beijing")
+    assert url_cloud("https://acct.blob.core.windows.net/c/p/") == ("azure", None)

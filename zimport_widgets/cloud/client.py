@@ -205,6 +205,12 @@ class ImportClient(DataPlane):
             raise ConfigError("no collection name given")
         base = self._need_controller()
         cluster_id = self._need_cluster_id()
+        if self._endpoint is not None and self._endpoint.region:  # 83004 before the cloud sees the request
+            from ..storage.providers import check_same_cloud
+
+            for url in [object_url or "", *(u for group in object_urls or () for u in group)]:
+                if url:
+                    check_same_cloud(url, self._endpoint.region)
         spec = ImportSpec(collection, object_url, partition, object_urls, files, options)
         if self._dialect.sends_storage_keys:
             spec = self._with_storage_keys(spec, access_key_id, access_key_secret, security_token)

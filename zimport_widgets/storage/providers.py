@@ -4,6 +4,7 @@ the provider each Zilliz Cloud region's imports read from (the bucket must be in
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 
@@ -14,8 +15,8 @@ from .backend import BucketAccess, StorageBackend
 from .object_url import UrlForm, bucket_object_url, normalize_endpoint
 
 __all__ = [
-    "PROVIDERS", "StorageTarget", "check_bucket", "make_backend", "provider_for_region", "resolve_storage",
-    "target_of", "target_url",
+    "PROVIDERS", "StorageTarget", "check_bucket", "check_same_cloud", "make_backend", "provider_for_region",
+    "resolve_storage", "target_of", "target_url", "url_cloud",
 ]  # fmt: skip
 
 #: The buckets an upload can write to.
@@ -24,6 +25,14 @@ StorageTarget = OssCredentials | S3Credentials
 #: Zilliz Cloud region id prefix → the object store its imports read (the bucket must be in that cloud).
 PROVIDERS: dict[str, str] = {"ali-": "oss", "aws-": "s3", "tc-": "cos", "gcp-": "gcs", "az-": "azure"}
 _SUPPORTED = ("oss", "s3")
+_URL_HOSTS = [
+    (re.compile(r"^[a-z0-9-]+\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"), "oss"),
+    (re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"), "s3"),
+    (re.compile(r"^(?:[a-z0-9.-]+\.)?s3\.amazonaws\.com$"), "s3"),
+    (re.compile(r"^[a-z0-9-]+\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com$"), "cos"),
+    (re.compile(r"^storage\.(?:googleapis|cloud\.google)\.com$"), "gcs"),
+    (re.compile(r"^[a-z0-9]+\.blob\.core\.windows\.net$"), "azure"),
+]
 _NAMES = {"oss": "Aliyun OSS", "s3": "AWS S3", "cos": "Tencent COS", "gcs": "Google Cloud Storage",
           "azure": "Azure Blob Storage"}  # fmt: skip
 
@@ -35,6 +44,47 @@ def provider_for_region(region_id: str) -> str:
             return provider
     raise ConfigError(f"unknown cloud region {region_id!r}", hint="Zilliz region ids start with ali-, aws-, tc-, "
                       "gcp- or az- (see the cluster's endpoint)")  # fmt: skip
+
+
+def url_cloud(url: str) -> tuple[str, str | None] | None:
+    """The provider and region (when the URL names one) of an object URL; None for another host (a local store).
+
+    ``https://b.oss-cn-hangzhou.aliyuncs.com/k`` → ``("oss", "cn-hangzhou")``; ``s3://b/k`` → ``("s3", None)``.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(url).strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    schemes = {"oss": "oss", "s3": "s3", "gs": "gcs", "gcs": "gcs", "cos": "cos", "az": "azure"}
+    if scheme in schemes:
+        return schemes[scheme], None
+    for pattern, provider in _URL_HOSTS:
+        m = pattern.match(host)
+        if m:
+            return provider, m.groupdict().get("region")
+    return None
+
+
+def check_same_cloud(url: str, cluster_region: str) -> None:
+    """Refuse (before any request) an object URL of another cloud or region than the cluster's: the import would
+    fail with 83004 ("Importing files across clouds is not currently supported")."""
+    found = url_cloud(url)
+    if found is None:
+        return
+    want = provider_for_region(cluster_region)
+    region = cluster_region.split("-", 1)[1] if "-" in cluster_region else None
+    provider, url_region = found
+    if provider != want:
+        raise ConfigError(
+            f"the object URL is in {_NAMES[provider]}, but the cluster ({cluster_region}) imports from "
+            f"{_NAMES[want]} only",
+            hint=f"upload to a {_NAMES[want]} bucket in {region or cluster_region} (Zilliz error 83004 otherwise)",
+        )
+    if url_region and region and url_region != region:
+        raise ConfigError(
+            f"the bucket is in {url_region}, the cluster in {region} ({cluster_region})",
+            hint=f"use a bucket in {region}: the import cannot read across regions (Zilliz error 83004)",
+        )
 
 
 def make_backend(
