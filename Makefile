@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint lab app browser-deps bench clean
+.PHONY: venv demo test lint lab app browser-deps azurite-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m devtools.demo
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps azurite-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -32,6 +32,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Azurite (Microsoft's Azure Storage emulator, from npm; pinned) for the Azure backend's tests, with Debian's
+# Node.js when there is none. Its telemetry is switched off where the sandbox starts it.
+AZURITE := $(VENV)/azurite/.installed
+azurite-deps: $(AZURITE)
+$(AZURITE):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q nodejs npm; }
+	mkdir -p $(VENV)/azurite
+	npm install --no-audit --no-fund --silent --prefix $(VENV)/azurite azurite@3.37.0
+	touch $(AZURITE)
 
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser-deps:

@@ -49,6 +49,7 @@ _LAZY = {
     "StaleUpload": "storage.cleanup",
     "BucketAccess": "storage.backend",
     "OssCredentials": "config",
+    "AzureCredentials": "config",
     "S3Credentials": "config",
     "StorageKeys": "config",
     "UploadConfig": "config",

@@ -29,6 +29,7 @@ __all__ = [
     "ZILLIZ_CLUSTER_ENDPOINT",
     "ZILLIZ_CLUSTER_ID",
     "ZILLIZ_CONTROLLER_URL",
+    "AzureCredentials",
     "OssCredentials",
     "S3Credentials",
     "StorageKeys",
@@ -71,9 +72,16 @@ AWS_REGION = "AWS_REGION"
 AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 AWS_ENDPOINT_URL_S3 = "AWS_ENDPOINT_URL_S3"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+#: Azure Blob Storage: the Azure CLI's variables, and the container (which it has none for).
+AZURE_STORAGE_CONTAINER = "AZURE_STORAGE_CONTAINER"
+AZURE_STORAGE_ACCOUNT = "AZURE_STORAGE_ACCOUNT"
+AZURE_STORAGE_KEY = "AZURE_STORAGE_KEY"
+AZURE_STORAGE_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
+AZURE_STORAGE_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 #: Values of these never appear in outputs, logs, exceptions, reprs or widget state.
 SECRET_ENV_NAMES = (
     ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING,
 )  # fmt: skip
 
 
@@ -206,6 +214,59 @@ class S3Credentials:
             keys,
             region or get(AWS_REGION) or get(AWS_DEFAULT_REGION) or None,
             endpoint or get(AWS_ENDPOINT_URL_S3) or get(AWS_ENDPOINT_URL) or None,
+        )
+
+
+@dataclass(frozen=True)
+class AzureCredentials:
+    """An Azure Blob Storage container and the keys of its account: ``keys.access_key_id`` is the account name,
+    ``keys.access_key_secret`` the account key (or empty, with a SAS token in ``keys.security_token``).
+
+    ``endpoint`` None is ``https://<account>.blob.core.windows.net``; give it for another host (Azurite:
+    ``http://127.0.0.1:10000/<account>``).
+    """
+
+    container: str
+    keys: StorageKeys
+    endpoint: str | None = None
+
+    @property
+    def account(self) -> str:
+        return self.keys.access_key_id
+
+    @classmethod
+    def resolve(
+        cls,
+        container: str | None = None,
+        account: str | None = None,
+        account_key: str | None = None,
+        sas_token: str | None = None,
+        *,
+        endpoint: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> AzureCredentials:
+        """Each argument, else the Azure CLI's variables (``AZURE_STORAGE_CONNECTION_STRING``, or
+        ``AZURE_STORAGE_ACCOUNT`` with ``AZURE_STORAGE_KEY`` or ``AZURE_STORAGE_SAS_TOKEN``) and
+        ``AZURE_STORAGE_CONTAINER``; a missing container, account or key raises."""
+        get = env_getter(env)
+        parts: dict[str, str] = {}
+        if not (account or account_key or sas_token):
+            for item in (get(AZURE_STORAGE_CONNECTION_STRING) or "").split(";"):
+                name, sep, value = item.partition("=")
+                if sep:
+                    parts[name.strip().lower()] = value.strip()
+        name = account or parts.get("accountname") or require(None, AZURE_STORAGE_ACCOUNT, "Azure storage account",
+                                                                  env=env)  # fmt: skip
+        key = account_key or parts.get("accountkey") or (None if account else get(AZURE_STORAGE_KEY))
+        sas = sas_token or parts.get("sharedaccesssignature") or (None if account else get(AZURE_STORAGE_SAS_TOKEN))
+        if not key and not sas:
+            raise ConfigError("no Azure account key or SAS token given",
+                              hint=f"set {AZURE_STORAGE_KEY} (or {AZURE_STORAGE_SAS_TOKEN}, or "
+                              f"{AZURE_STORAGE_CONNECTION_STRING})")  # fmt: skip
+        return cls(
+            require(container, AZURE_STORAGE_CONTAINER, "Azure container", env=env),
+            StorageKeys(name, key or "", sas or None),
+            endpoint or parts.get("blobendpoint") or None,
         )
 
 

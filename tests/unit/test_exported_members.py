@@ -10,8 +10,9 @@ from pathlib import Path
 import zimport_widgets
 
 PUBLIC = [
-    "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError", "ConvertProgress",
-    "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient", "ImportJob",
+    "AzureCredentials", "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError",
+    "ConvertProgress", "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient",
+    "ImportJob",
     "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportPiece", "ImportPlan", "ImportProgress",
     "ImportStallWarning", "ImportState", "ImportTimeout", "LocalFileError", "OssCredentials", "ParquetResult",
     "RetryPolicy", "S3Credentials", "Sandbox", "SchemaError", "SearchHit", "SearchResult", "SourceInvalidError",

@@ -140,7 +140,11 @@ def bucket_object_url(
     provider: str, endpoint: str, bucket: str, key: str, *, region: str | None = None, folder: bool = False,
     form: UrlForm = "https",
 ) -> str:  # fmt: skip
-    """The object URL for ``provider`` ("oss" or "s3"); ``endpoint`` "" means the provider's own."""
+    """The object URL for ``provider`` ("oss", "s3" or "azure": ``endpoint`` is then the account URL);
+    ``endpoint`` "" means the provider's own."""
+    if provider == "azure":
+        key = key.strip("/") + ("/" if folder and key.strip("/") else "")
+        return f"{endpoint.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
     if provider == "s3":
         return s3_object_url(endpoint or None, bucket, key, region=region, folder=folder, form=form)
     return object_url(endpoint, bucket, key, folder=folder, form=form)

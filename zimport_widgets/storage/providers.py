@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping
 
 from .. import config
-from ..config import OssCredentials, S3Credentials, StorageKeys, UploadConfig
+from ..config import AzureCredentials, OssCredentials, S3Credentials, StorageKeys, UploadConfig
 from ..errors import ConfigError
 from .backend import BucketAccess, StorageBackend
 from .object_url import UrlForm, bucket_object_url, normalize_endpoint
@@ -20,11 +20,11 @@ __all__ = [
 ]  # fmt: skip
 
 #: The buckets an upload can write to.
-StorageTarget = OssCredentials | S3Credentials
+StorageTarget = OssCredentials | S3Credentials | AzureCredentials
 
 #: Zilliz Cloud region id prefix → the object store its imports read (the bucket must be in that cloud).
 PROVIDERS: dict[str, str] = {"ali-": "oss", "aws-": "s3", "tc-": "cos", "gcp-": "gcs", "az-": "azure"}
-_SUPPORTED = ("oss", "s3")
+_SUPPORTED = ("oss", "s3", "azure")
 _URL_HOSTS = [
     (re.compile(r"^[a-z0-9-]+\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"), "oss"),
     (re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"), "s3"),
@@ -99,8 +99,12 @@ def make_backend(
         from .oss import OssBackend
 
         return OssBackend(target, cfg, stop=stop)
+    if isinstance(target, AzureCredentials):
+        from .azure import AzureBackend
+
+        return AzureBackend(target, cfg, stop=stop)
     raise ConfigError(f"no storage backend for {type(target).__name__}",
-                      hint="pass OssCredentials or S3Credentials")  # fmt: skip
+                      hint="pass OssCredentials, S3Credentials or AzureCredentials")  # fmt: skip
 
 
 def check_bucket(target: StorageTarget, *, connect_timeout: float = 10.0) -> BucketAccess:
@@ -110,6 +114,11 @@ def check_bucket(target: StorageTarget, *, connect_timeout: float = 10.0) -> Buc
 
         backend = S3Backend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
         return backend.call(backend.check, action="listing")
+    if isinstance(target, AzureCredentials):
+        from .azure import AzureBackend
+
+        azure = AzureBackend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
+        return azure.call(azure.check, action="listing")
     from .oss import check_bucket as check_oss
 
     return check_oss(target, connect_timeout=connect_timeout)
@@ -120,6 +129,10 @@ def target_url(target: StorageTarget, key: str, *, folder: bool, form: UrlForm) 
     if isinstance(target, S3Credentials):
         return bucket_object_url("s3", target.endpoint or "", target.bucket, key, region=target.region,
                                  folder=folder, form=form)  # fmt: skip
+    if isinstance(target, AzureCredentials):
+        from .azure import azure_object_url
+
+        return azure_object_url(target.endpoint, target.account, target.container, key, folder=folder)
     return bucket_object_url("oss", normalize_endpoint(target.endpoint), target.bucket, key, folder=folder, form=form)
 
 
@@ -130,10 +143,13 @@ def resolve_storage(env: Mapping[str, str] | None = None) -> StorageTarget:
         return OssCredentials.resolve(env=env)
     if get(config.S3_BUCKET):
         return S3Credentials.resolve(env=env)
+    if get(config.AZURE_STORAGE_CONTAINER):
+        return AzureCredentials.resolve(env=env)
     raise ConfigError(
         "no bucket given",
         hint=f"set {config.OSS_ENDPOINT}, {config.OSS_BUCKET} and the OSS keys (Aliyun), or {config.S3_BUCKET} "
-        f"and the AWS_* keys (S3), or pass storage=",
+        f"and the AWS_* keys (S3), or {config.AZURE_STORAGE_CONTAINER} and the AZURE_STORAGE_* keys (Azure), "
+        "or pass storage=",
     )
 
 
@@ -143,6 +159,10 @@ def target_of(provider: str, endpoint: str, bucket: str, region: str | None, key
         if keys is None:
             return S3Credentials.resolve(bucket, region=region, endpoint=endpoint or None)
         return S3Credentials(bucket, keys, region, endpoint or None)
+    if provider == "azure":
+        if keys is None:
+            return AzureCredentials.resolve(bucket, endpoint=endpoint or None)
+        return AzureCredentials(bucket, keys, endpoint or None)
     if provider != "oss":
         raise ConfigError(f"{_NAMES.get(provider, provider)} is not supported yet", hint=f"use one of {_SUPPORTED}")
     return OssCredentials(endpoint, bucket, keys or StorageKeys.resolve())
