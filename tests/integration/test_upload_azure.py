@@ -174,3 +174,72 @@ def test_the_container_comes_from_the_azure_cli_variables(azurite: Azurite, monk
     assert isinstance(target, AzureCredentials)
     assert (target.container, target.account, target.endpoint) == (CONTAINER, azurite.account, azurite.account_url)
     assert azurite.key not in repr(target) and azurite.key not in repr(azurite)
+
+
+_CHILD = """
+import os, sys, time
+from zimport_widgets import AzureCredentials, StorageKeys, UploadConfig, upload
+endpoint, container, src = sys.argv[1:4]
+def report(event):
+    print(f"{event.bytes_done / event.bytes_total:.3f}", flush=True)
+    time.sleep(0.03)  # a slow link: the parent kills us mid-way
+upload(src, prefix="az/killed", storage=AzureCredentials(container, StorageKeys(os.environ["A"], os.environ["K"]),
+       endpoint), config=UploadConfig(multipart_threshold=1_000_000, part_size=102400, num_threads=1),
+       progress=report, check=False)
+print("done", flush=True)
+"""
+
+
+def test_a_killed_upload_resumes_from_its_staged_blocks(azurite: Azurite, up: Any, tmp_path: Path) -> None:
+    """SIGKILL at about half of the bytes, then a re-run stages only the blocks the service does not list."""
+    import signal
+    import subprocess
+    import sys
+
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(3_000_000))
+    env = {**os.environ, "A": azurite.account, "K": azurite.key}
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, azurite.account_url, CONTAINER, str(big)],
+                            stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    assert proc.stdout is not None
+    killed_at = None
+    for line in proc.stdout:
+        if line.strip() == "done":
+            break
+        if float(line) >= 0.5:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = float(line)
+            break
+    proc.wait(timeout=60)
+    assert killed_at is not None, "the upload finished before it could be killed"
+    assert _listing(azurite, "az/killed/") == {}
+    res = up(big, "az/killed", multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2)
+    assert 0 < res.bytes_uploaded <= (1 - killed_at + 0.1) * res.total_bytes
+    assert _container(azurite).download_blob("az/killed/vectors.npy").readall() == big.read_bytes()
+
+
+def test_the_storage_form_uploads_to_azure(azurite: Azurite, tmp_path: Path, monkeypatch) -> None:
+    """The Azure pane of the storage form: Check bucket, then the upload step writes through it."""
+    import zimport_widgets.widgets as zw
+
+    for name in ("OSS_ENDPOINT", "OSS_BUCKET", "S3_BUCKET", "AWS_ACCESS_KEY_ID", "AZURE_STORAGE_CONNECTION_STRING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_STORAGE_CONTAINER", CONTAINER)
+    form = zw.StorageForm()
+    assert form.provider.value == "azure" and form.pane.children[0].children[0] is form.az_account
+    form.az_account.value, form.az_endpoint.value = azurite.account, azurite.account_url
+    assert f"{azurite.account_url}/{CONTAINER}/PREFIX/" in form.preview.value
+    form.az_key.widget.value = azurite.key  # typed: taken into kernel memory, the box emptied
+    assert form.az_key.widget.value == ""
+    form.run()
+    form.wait(30)
+    assert form.error is None, form.status.value
+    assert "is reachable" in form.output.value
+    from tests.support.tiny import write_tiny_numpy
+
+    src = write_tiny_numpy(tmp_path / "tiny", 20)
+    step = zw.UploadForm(form, source=str(src), prefix="az/form")
+    step.run()
+    step.wait(60)
+    assert step.error is None, step.status.value
+    assert "Content-MD5" in step.status.value and f"{azurite.account_url}/{CONTAINER}/az/form/" in step.status.value
+    assert "AzureCredentials.resolve(" in step.code() and azurite.key not in step.code()

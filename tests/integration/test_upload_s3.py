@@ -245,3 +245,46 @@ def test_the_bucket_comes_from_the_environment_and_the_region_names_the_provider
     assert type(resolve_storage({**env, **oss})).__name__ == "OssCredentials"  # OSS first, as before
     assert [provider_for_region(r) for r in ("ali-cn-hangzhou", "aws-us-west-2", "tc-ap-beijing", "gcp-us-west1",
                                              "az-eastus")] == ["oss", "s3", "cos", "gcs", "azure"]  # fmt: skip
+
+
+_CHILD = """
+import sys, time
+from zimport_widgets import S3Credentials, StorageKeys, UploadConfig, upload
+endpoint, bucket, region, src, ck = sys.argv[1:6]
+import os
+def report(event):
+    print(f"{event.bytes_done / event.bytes_total:.3f}", flush=True)
+    time.sleep(0.03)  # a slow link: the parent kills us mid-way
+upload(src, prefix="s3/killed", storage=S3Credentials(bucket, StorageKeys(os.environ["K"], os.environ["S"]), region,
+       endpoint), config=UploadConfig(multipart_threshold=1_000_000, part_size=102400, num_threads=1,
+       checkpoint_dir=ck), progress=report, check=False)
+print("done", flush=True)
+"""
+
+
+def test_a_killed_upload_resumes_from_its_stored_parts(store: OssStore, up: Any, tmp_path: Path) -> None:
+    """SIGKILL at about half of the bytes (a real process, a real kill), then a re-run sends the rest only."""
+    import signal
+    import subprocess
+    import sys
+
+    big = _write(tmp_path / "src" / "vectors.npy", os.urandom(3_000_000))
+    env = {**os.environ, "K": store.access_key_id, "S": store.access_key_secret}
+    cmd = [sys.executable, "-c", _CHILD, store.endpoint, store.bucket, store.region, str(big), str(tmp_path / "ck")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    killed_at = None
+    for line in proc.stdout:
+        if line.strip() == "done":
+            break
+        if float(line) >= 0.5:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = float(line)
+            break
+    proc.wait(timeout=60)
+    assert killed_at is not None, "the upload finished before it could be killed"
+    assert _listing(store, "s3/killed/") == {}  # nothing visible: the multipart upload was never completed
+    res = up(big, "s3/killed", multipart_threshold=1_000_000, part_size=100 * KiB, num_threads=2,
+             checkpoint_dir=tmp_path / "ck")  # fmt: skip
+    assert 0 < res.bytes_uploaded <= (1 - killed_at + 0.1) * res.total_bytes
+    assert _s3(store).get_object(Bucket=store.bucket, Key="s3/killed/vectors.npy")["Body"].read() == big.read_bytes()

@@ -18,10 +18,13 @@ if TYPE_CHECKING:  # the storage SDKs (oss2, boto3) are imported in work() only
 
 __all__ = ["OSSForm", "StorageForm"]
 
-PROVIDER_LABELS = (("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"))
+PROVIDER_LABELS = (("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"), ("Azure Blob Storage", "azure"))
 _HINTS = {
     "oss": "Values come from the OSS_* variables when set. The bucket must be in the cluster's cloud and "
     "region (an ali-… cluster).",
+    "azure": "Values come from the Azure CLI's variables (AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY or "
+    "AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING) and AZURE_STORAGE_CONTAINER. Leave the account "
+    "URL empty for Azure itself. The container must be in the cluster's cloud and region (an az-… cluster).",
     "s3": "Values come from the AWS tools' variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
     "AWS_ENDPOINT_URL_S3) and S3_BUCKET. Leave the endpoint empty for AWS itself. The bucket must be in the "
     "cluster's cloud and region (an aws-… cluster).",
@@ -36,6 +39,12 @@ def default_provider() -> str:
         return "oss"
     if env(config.S3_BUCKET) or env(config.AWS_ACCESS_KEY_ID):
         return "s3"
+    if (
+        env(config.AZURE_STORAGE_CONTAINER)
+        or env(config.AZURE_STORAGE_ACCOUNT)
+        or env(config.AZURE_STORAGE_CONNECTION_STRING)
+    ):
+        return "azure"
     return "oss"
 
 
@@ -81,6 +90,11 @@ class StorageForm(BaseForm):
         self.s3_bucket = text("Bucket", env(config.S3_BUCKET, ""), "my-bucket")
         self.s3_key_id = SecretInput("Access key id", config.AWS_ACCESS_KEY_ID)
         self.s3_secret = SecretInput("Secret access key", config.AWS_SECRET_ACCESS_KEY)
+        # Azure
+        self.az_account = text("Account", env(config.AZURE_STORAGE_ACCOUNT, ""), "mystorageaccount")
+        self.az_container = text("Container", env(config.AZURE_STORAGE_CONTAINER, ""), "imports")
+        self.az_endpoint = text("Account URL", "", "empty for https://<account>.blob.core.windows.net")
+        self.az_key = SecretInput("Account key", config.AZURE_STORAGE_KEY)
         self.hint = w.HTML()
         self.hint.add_class("zimport-provider-hint")
         self.preview = w.HTML()
@@ -88,13 +102,16 @@ class StorageForm(BaseForm):
         self._panes = {
             "oss": w.VBox([self.endpoint, self.bucket, self.access_key_id.row, self.access_key_secret.row]),
             "s3": w.VBox([self.s3_region, self.s3_endpoint, self.s3_bucket, self.s3_key_id.row, self.s3_secret.row]),
+            "azure": w.VBox([self.az_account, self.az_container, self.az_endpoint, self.az_key.row]),
         }
         self.pane = w.Box([self._panes[self.provider.value]])
         super().__init__([self.provider, self.hint, self.pane, self.preview])
         self.provider.observe(lambda _c: self._provider_changed(), "value")
-        for box in (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket):
+        boxes = (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket, self.az_account,
+                 self.az_container, self.az_endpoint)  # fmt: skip
+        for box in boxes:
             box.observe(lambda _c: self._render_preview(), "value")
-        self.watch_code(self.provider, self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket)
+        self.watch_code(self.provider, *boxes)
         self._provider_changed()
 
     # -- provider switch
@@ -107,6 +124,11 @@ class StorageForm(BaseForm):
         """The object URL a folder ``prefix`` would get with the current fields (nothing is contacted)."""
         from ..storage.object_url import bucket_object_url
 
+        if self.provider.value == "azure":
+            from ..storage.azure import azure_object_url
+
+            return azure_object_url(self.az_endpoint.value.strip() or None, self.az_account.value.strip() or "ACCOUNT",
+                                    self.az_container.value.strip() or "CONTAINER", prefix, folder=True)  # fmt: skip
         if self.provider.value == "s3":
             return bucket_object_url("s3", self.s3_endpoint.value.strip(), self.s3_bucket.value.strip() or "BUCKET",
                                      prefix, region=self.s3_region.value.strip() or None, folder=True)  # fmt: skip
@@ -126,7 +148,9 @@ class StorageForm(BaseForm):
     # -- values
     @property
     def key_inputs(self) -> tuple[SecretInput, SecretInput]:
-        """The key inputs of the chosen provider."""
+        """The key inputs of the chosen provider (Azure: the account name is a plain field)."""
+        if self.provider.value == "azure":
+            return self.az_key, self.az_key
         if self.provider.value == "s3":
             return self.s3_key_id, self.s3_secret
         return self.access_key_id, self.access_key_secret
@@ -138,6 +162,14 @@ class StorageForm(BaseForm):
         environment: a token belongs with the temporary key id it was issued with.
         """
         provider = self.provider.value
+        if provider == "azure":
+            return {
+                "provider": provider, "endpoint": self.az_endpoint.value.strip() or None,
+                "bucket": self.az_container.value.strip() or None, "region": None,
+                "access_key_id": self.az_account.value.strip() or os.environ.get(config.AZURE_STORAGE_ACCOUNT),
+                "access_key_secret": self.az_key.take(),
+                "security_token": os.environ.get(config.AZURE_STORAGE_SAS_TOKEN),
+            }  # fmt: skip
         key_id, secret = self.key_inputs
         from_env = key_id.source == "env"
         token_name = config.AWS_SESSION_TOKEN if provider == "s3" else config.OSS_SECURITY_TOKEN
@@ -153,12 +185,17 @@ class StorageForm(BaseForm):
         }
 
     def secrets(self) -> list[str | None]:
-        return [s.peek() for s in (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret)]
+        inputs = (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret, self.az_key)
+        return [s.peek() for s in inputs]
 
     def credentials(self) -> StorageTarget:
         """The form's bucket and keys, else the provider's variables (main thread; clears the keys)."""
         s = self.settings()
         provider, region = s.pop("provider"), s.pop("region")
+        if provider == "azure":
+            return config.AzureCredentials.resolve(
+                s["bucket"], s["access_key_id"], s["access_key_secret"], s["security_token"], endpoint=s["endpoint"]
+            )
         if provider == "s3":
             endpoint = s.pop("endpoint")
             return config.S3Credentials.resolve(**s, region=region, endpoint=endpoint)
@@ -181,6 +218,20 @@ class StorageForm(BaseForm):
         )
 
     def code(self) -> str:
+        if self.provider.value == "azure":
+            endpoint = self.az_endpoint.value.strip()
+            return "\n".join([
+                "import os",
+                "from azure.storage.blob import BlobServiceClient",
+                "",
+                "service = BlobServiceClient(",
+                f"    {py_str(endpoint or 'https://' + self.az_account.value.strip() + '.blob.core.windows.net')},",
+                f"    credential={{'account_name': {py_str(self.az_account.value.strip())}, "
+                f"'account_key': {env_expr(config.AZURE_STORAGE_KEY)}}},",
+                ")",
+                f"container = service.get_container_client({py_str(self.az_container.value.strip())})",
+                "print([b.name for b in container.list_blobs(results_per_page=10).by_page().__next__()])",
+            ])  # fmt: skip
         if self.provider.value == "s3":
             endpoint = self.s3_endpoint.value.strip()
             return "\n".join([

@@ -89,7 +89,7 @@ class UploadForm(BaseForm):
 
     def show_result(self, result: UploadResult) -> None:
         total = result.total_bytes
-        checksum = "ETag (MD5)" if result.provider == "s3" else "CRC64"
+        checksum = {"s3": "ETag (MD5)", "azure": "Content-MD5"}.get(result.provider, "CRC64")
         url = f"Object URL: <code class='zimport-object-url'>{esc(result.object_url)}</code>"
         if result.objects and not result.uploaded:  # nothing was sent: never a rate or "100 % done"
             self.set_progress(1.0, f"nothing to send: all {len(result.objects)} object(s) were there", force=True)
@@ -111,6 +111,24 @@ class UploadForm(BaseForm):
 
     def code(self) -> str:
         form = self.oss
+        if form.provider.value == "azure":
+            endpoint = form.az_endpoint.value.strip()
+            return "\n".join([
+                "import os",
+                "from zimport_widgets import AzureCredentials, upload",
+                "",
+                "storage = AzureCredentials.resolve(",
+                f"    {py_str(form.az_container.value.strip())},",
+                f"    {py_str(form.az_account.value.strip())},",
+                *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
+                ")  # key: AZURE_STORAGE_KEY (or AZURE_STORAGE_SAS_TOKEN)",
+                "result = upload(",
+                f"    {py_str(self.source.value.strip())},",
+                f"    prefix={py_str(self.prefix.value.strip())},",
+                "    storage=storage,",
+                ")",
+                "result.object_url",
+            ])  # fmt: skip
         if form.provider.value == "s3":
             endpoint = form.s3_endpoint.value.strip()
             return "\n".join([
