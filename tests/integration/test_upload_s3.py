@@ -288,3 +288,25 @@ def test_a_killed_upload_resumes_from_its_stored_parts(store: OssStore, up: Any,
              checkpoint_dir=tmp_path / "ck")  # fmt: skip
     assert 0 < res.bytes_uploaded <= (1 - killed_at + 0.1) * res.total_bytes
     assert _s3(store).get_object(Bucket=store.bucket, Key="s3/killed/vectors.npy")["Body"].read() == big.read_bytes()
+
+
+def test_the_cli_uploads_to_s3_from_the_aws_variables(store: OssStore, tmp_path: Path, monkeypatch, capsys) -> None:
+    from tests.support.tiny import write_tiny_numpy
+    from zimport_widgets.cli import main as cli_main
+
+    for name in ("OSS_ENDPOINT", "OSS_BUCKET", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"S3_BUCKET": store.bucket, "AWS_ACCESS_KEY_ID": store.access_key_id,
+           "AWS_SECRET_ACCESS_KEY": store.access_key_secret, "AWS_REGION": store.region,
+           "AWS_ENDPOINT_URL_S3": store.endpoint, "ZIMPORT_CHECKPOINT_DIR": str(tmp_path / "ck")}  # fmt: skip
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    folder = write_tiny_numpy(tmp_path / "tiny", 10)
+    assert cli_main(["upload", str(folder), "--prefix", "s3/cli", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == f"{store.endpoint}/{store.bucket}/s3/cli/"
+    assert store.access_key_secret not in out + err
+    assert cli_main(["upload", str(folder), "--prefix", "s3/cli", "--provider", "s3", "--oss-url",
+                     "--no-progress"]) == 0  # fmt: skip
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1] == f"s3://{store.bucket}/s3/cli/" and "already there" in err

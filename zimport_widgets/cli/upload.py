@@ -13,16 +13,20 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "upload",
-        help="upload a file, files or a folder to OSS and print the object URL",
-        description="Upload prepared import files to Aliyun OSS (parallel, resumable, CRC64-verified). "
-        "Unset options come from OSS_ENDPOINT, OSS_BUCKET, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET. "
-        "The object URL for the import API is printed last, on stdout.",
+        help="upload a file, files or a folder to the bucket and print the object URL",
+        description="Upload prepared import files to Aliyun OSS, AWS S3 (or an S3-compatible store) or Azure "
+        "Blob Storage (parallel, resumable, verified). Unset options come from the provider's variables: "
+        "OSS_ENDPOINT, OSS_BUCKET, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET; S3_BUCKET and the AWS_* ones; "
+        "AZURE_STORAGE_CONTAINER and the AZURE_STORAGE_* ones. Without --provider the environment decides "
+        "(OSS first). The object URL for the import API is printed last, on stdout.",
     )
+    p.add_argument("--provider", choices=("oss", "s3", "azure"), help="the object store (default: from the env)")
+    p.add_argument("--region", help="S3: the bucket's region (default: $AWS_REGION)")
     p.add_argument("source", nargs="+", help="a folder, a file, or several files")
     p.add_argument("--prefix", required=True, help="the folder in the bucket, e.g. articles/v1")
-    p.add_argument("--bucket", help="the bucket (default: $OSS_BUCKET)")
-    p.add_argument("--endpoint", help="the OSS endpoint (default: $OSS_ENDPOINT)")
-    p.add_argument("--oss-url", action="store_true", help="print the oss://bucket/prefix/ form of the URL")
+    p.add_argument("--bucket", help="the bucket, or the Azure container (default: the provider's variable)")
+    p.add_argument("--endpoint", help="the endpoint, or the Azure account URL (default: the provider's variable)")
+    p.add_argument("--oss-url", action="store_true", help="print the oss:// (S3: s3://) form of the URL")
     p.add_argument("--no-check", action="store_true", help="skip the local check of the import source")
     p.add_argument("--part-size", type=_size, default=None, metavar="BYTES", help="multipart part size (e.g. 8M)")
     p.add_argument("--threads", type=int, default=None, help="parts (and small files) sent at a time")
@@ -68,9 +72,11 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import OssCredentials, UploadConfig
+    from ..config import AzureCredentials, OssCredentials, S3Credentials, UploadConfig
+    from ..storage.object_url import UrlForm
     from ..storage.plan import plan_upload
-    from ..storage.upload import upload_to_oss
+    from ..storage.providers import StorageTarget, resolve_storage
+    from ..storage.upload import upload
 
     source = args.source[0] if len(args.source) == 1 else args.source
     plan_upload(source, args.prefix)  # a missing source is reported before any OSS setting is looked up
@@ -79,14 +85,25 @@ def run(args: argparse.Namespace) -> int:
         tuning["part_size"] = args.part_size
     if args.threads:
         tuning["num_threads"] = tuning["workers"] = args.threads
-    result = upload_to_oss(
+    provider = args.provider or ("oss" if args.endpoint or args.bucket else None)
+    target: StorageTarget
+    if provider == "s3":
+        target = S3Credentials.resolve(args.bucket, region=args.region, endpoint=args.endpoint)
+    elif provider == "azure":
+        target = AzureCredentials.resolve(args.bucket, endpoint=args.endpoint)
+    elif provider == "oss":
+        target = OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket)
+    else:
+        target = resolve_storage()
+    scheme: UrlForm = "s3" if isinstance(target, S3Credentials) else "oss"
+    result = upload(
         source,
         prefix=args.prefix,
-        credentials=OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket),
+        storage=target,
         config=UploadConfig(**tuning),
         progress=not args.no_progress,
         check=not args.no_check,
-        url_form="oss" if args.oss_url else "https",
+        url_form=scheme if args.oss_url else "https",
     )
     print(result._summary(), file=sys.stderr)
     print(result.object_url)
