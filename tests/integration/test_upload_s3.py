@@ -310,3 +310,31 @@ def test_the_cli_uploads_to_s3_from_the_aws_variables(store: OssStore, tmp_path:
                      "--no-progress"]) == 0  # fmt: skip
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1] == f"s3://{store.bucket}/s3/cli/" and "already there" in err
+
+
+def test_stale_s3_multipart_uploads_are_listed_and_aborted(store: OssStore, tmp_path: Path, monkeypatch, capsys):
+    """A lost checkpoint leaves an upload S3 bills: abort_stale_uploads (and the CLI) find and abort it, and leave
+    a young one (running now, maybe elsewhere) alone."""
+    import time
+
+    from zimport_widgets import abort_stale_uploads
+    from zimport_widgets.cli import main as cli_main
+
+    s3 = _s3(store)
+    old = s3.create_multipart_upload(Bucket=store.bucket, Key="s3/stale/a.npy")["UploadId"]
+    s3.upload_part(Bucket=store.bucket, Key="s3/stale/a.npy", UploadId=old, PartNumber=1, Body=b"x" * 1000)
+    time.sleep(1.2)
+    young = s3.create_multipart_upload(Bucket=store.bucket, Key="s3/stale/b.npy")["UploadId"]
+    target = S3Credentials(store.bucket, _keys(store), store.region, store.endpoint)
+    dry = abort_stale_uploads("s3/stale/", credentials=target, older_than=1.0, dry_run=True)
+    assert [(u.key, u.upload_id, u.aborted) for u in dry] == [("s3/stale/a.npy", old, False)]
+    for name in ("OSS_ENDPOINT", "OSS_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    for k, v in {"S3_BUCKET": store.bucket, "AWS_ACCESS_KEY_ID": store.access_key_id,
+                 "AWS_SECRET_ACCESS_KEY": store.access_key_secret, "AWS_REGION": store.region,
+                 "AWS_ENDPOINT_URL_S3": store.endpoint}.items():  # fmt: skip
+        monkeypatch.setenv(k, v)
+    assert cli_main(["abort-uploads", "--prefix", "s3/stale/", "--older-than", "1"]) == 0
+    assert "s3/stale/a.npy" in capsys.readouterr().out
+    left = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=store.bucket, Prefix="s3/stale/")["Uploads"]]
+    assert left == [young]

@@ -20,12 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "AZURE_STORAGE_CONTAINER and the AZURE_STORAGE_* ones. Without --provider the environment decides "
         "(OSS first). The object URL for the import API is printed last, on stdout.",
     )
-    p.add_argument("--provider", choices=("oss", "s3", "azure"), help="the object store (default: from the env)")
-    p.add_argument("--region", help="S3: the bucket's region (default: $AWS_REGION)")
     p.add_argument("source", nargs="+", help="a folder, a file, or several files")
     p.add_argument("--prefix", required=True, help="the folder in the bucket, e.g. articles/v1")
-    p.add_argument("--bucket", help="the bucket, or the Azure container (default: the provider's variable)")
-    p.add_argument("--endpoint", help="the endpoint, or the Azure account URL (default: the provider's variable)")
+    _storage_options(p)
     p.add_argument("--oss-url", action="store_true", help="print the oss:// (S3: s3://) form of the URL")
     p.add_argument("--no-check", action="store_true", help="skip the local check of the import source")
     p.add_argument("--part-size", type=_size, default=None, metavar="BYTES", help="multipart part size (e.g. 8M)")
@@ -35,27 +32,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     a = subparsers.add_parser(
         "abort-uploads",
-        help="abort unfinished multipart uploads under a prefix (OSS bills their parts)",
+        help="abort unfinished multipart uploads under a prefix (OSS and S3 bill their parts)",
         description="List the multipart uploads under PREFIX that never completed (a killed upload, a lost "
-        "checkpoint) and abort those older than --older-than seconds. Settings from the OSS_* variables.",
+        "checkpoint) and abort those older than --older-than seconds. Settings from the provider's variables "
+        "(Azure has none to abort: it drops staged blocks after 7 days).",
     )
     a.add_argument("--prefix", default="", help="only under this folder of the bucket (default: the whole bucket)")
     a.add_argument("--older-than", type=float, default=3600.0, metavar="SECONDS",
                    help="leave uploads younger than this alone: they may be running now (default 3600)")  # fmt: skip
     a.add_argument("--dry-run", action="store_true", help="list them, abort nothing")
-    a.add_argument("--bucket", help="the bucket (default: $OSS_BUCKET)")
-    a.add_argument("--endpoint", help="the OSS endpoint (default: $OSS_ENDPOINT)")
+    _storage_options(a)
     a.set_defaults(func=run_abort)
 
 
+def _storage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", choices=("oss", "s3", "azure"), help="the object store (default: from the env)")
+    p.add_argument("--region", help="S3: the bucket's region (default: $AWS_REGION)")
+    p.add_argument("--bucket", help="the bucket, or the Azure container (default: the provider's variable)")
+    p.add_argument("--endpoint", help="the endpoint, or the Azure account URL (default: the provider's variable)")
+
+
+def _target(args: argparse.Namespace) -> Any:
+    """The bucket the options (else the environment) name: OSS, S3 or Azure credentials."""
+    from ..config import AzureCredentials, OssCredentials, S3Credentials
+    from ..storage.providers import resolve_storage
+
+    provider = args.provider or ("oss" if args.endpoint or args.bucket else None)
+    if provider == "s3":
+        return S3Credentials.resolve(args.bucket, region=args.region, endpoint=args.endpoint)
+    if provider == "azure":
+        return AzureCredentials.resolve(args.bucket, endpoint=args.endpoint)
+    if provider == "oss":
+        return OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket)
+    return resolve_storage()
+
+
 def run_abort(args: argparse.Namespace) -> int:
-    from ..config import OssCredentials
     from ..storage.cleanup import abort_stale_uploads
 
-    found = abort_stale_uploads(
-        args.prefix, credentials=OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket),
-        older_than=args.older_than, dry_run=args.dry_run,
-    )  # fmt: skip
+    found = abort_stale_uploads(args.prefix, credentials=_target(args), older_than=args.older_than,
+                                dry_run=args.dry_run)  # fmt: skip
     for up in found:
         print(str(up))
     verb = "found (dry run)" if args.dry_run else "aborted"
@@ -72,10 +88,9 @@ def _size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import AzureCredentials, OssCredentials, S3Credentials, UploadConfig
+    from ..config import S3Credentials, UploadConfig
     from ..storage.object_url import UrlForm
     from ..storage.plan import plan_upload
-    from ..storage.providers import StorageTarget, resolve_storage
     from ..storage.upload import upload
 
     source = args.source[0] if len(args.source) == 1 else args.source
@@ -85,16 +100,7 @@ def run(args: argparse.Namespace) -> int:
         tuning["part_size"] = args.part_size
     if args.threads:
         tuning["num_threads"] = tuning["workers"] = args.threads
-    provider = args.provider or ("oss" if args.endpoint or args.bucket else None)
-    target: StorageTarget
-    if provider == "s3":
-        target = S3Credentials.resolve(args.bucket, region=args.region, endpoint=args.endpoint)
-    elif provider == "azure":
-        target = AzureCredentials.resolve(args.bucket, endpoint=args.endpoint)
-    elif provider == "oss":
-        target = OssCredentials.resolve(endpoint=args.endpoint, bucket=args.bucket)
-    else:
-        target = resolve_storage()
+    target = _target(args)
     scheme: UrlForm = "s3" if isinstance(target, S3Credentials) else "oss"
     result = upload(
         source,

@@ -327,6 +327,10 @@ class OssDialect:
             upload_id = tag(body.replace(_S3_NAMESPACE, b""), "UploadId")
             if upload_id:
                 store._upload_times[upload_id] = time.time()
+        if b"<ListMultipartUploadsResult" in body[:300]:  # the real initiation times, not moto's fixed one
+            body = _with_initiated(body, store._upload_times, precise=True)
+            out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+            out_headers.append(("Content-Length", str(len(body))))
         etag = next((v for k, v in out_headers if k.lower() == "etag"), None)
         crc = store._crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
         if method == "DELETE" and status < 300 and any(k == "uploadId" for k, _ in query):
@@ -409,8 +413,9 @@ def _with_next_markers(body: bytes) -> bytes:
     return body[:at] + markers + body[at:]
 
 
-def _with_initiated(body: bytes, started: dict[str, float]) -> bytes:
-    """Each listed upload with the time it was really initiated (when this store saw it)."""
+def _with_initiated(body: bytes, started: dict[str, float], *, precise: bool = False) -> bytes:
+    """Each listed upload with the time it was really initiated (when this store saw it; ``precise``: to the
+    millisecond, as S3 gives it)."""
 
     def one(m: re.Match[bytes]) -> bytes:
         block = m.group(0)
@@ -418,7 +423,8 @@ def _with_initiated(body: bytes, started: dict[str, float]) -> bytes:
         at = started.get(uid.group(1).decode()) if uid else None
         if at is None:
             return block
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(at)).encode()
+        millis = f".{int(at * 1000) % 1000:03d}Z" if precise else ".000Z"  # oss2 parses ".000Z" only, as OSS sends
+        stamp = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + millis).encode()
         return re.sub(rb"<Initiated>.*?</Initiated>", b"<Initiated>" + stamp + b"</Initiated>", block)
 
     return re.sub(rb"<Upload>.*?</Upload>", one, body, flags=re.S)

@@ -257,6 +257,12 @@ class AzureBackend:
         with contextlib.suppress(Exception):
             self._container.get_blob_client(key).delete_blob()
 
+    def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
+        return []  # staged blocks are not uploads: the service drops them after 7 days
+
+    def abort_upload(self, key: str, upload_id: str, *, why: str) -> bool:
+        return False
+
     def open_checkpoints(self) -> None:
         """No local records: the service lists the staged blocks."""
         return None

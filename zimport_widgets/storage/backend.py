@@ -103,3 +103,11 @@ class StorageBackend(Protocol):
     def location(self, key: str) -> str:
         """``scheme://bucket/key`` for messages (``oss://``, ``s3://``)."""
         ...
+
+    def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
+        """The unfinished multipart uploads under ``prefix``: ``(key, upload id, started, epoch seconds)``."""
+        ...
+
+    def abort_upload(self, key: str, upload_id: str, *, why: str) -> bool:
+        """Abort one unfinished multipart upload; False when it is gone already or cannot be aborted."""
+        ...

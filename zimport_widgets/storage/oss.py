@@ -224,6 +224,18 @@ class OssBackend:
         except Exception as exc:  # never fail an upload over its clean-up: say so
             log.warning("could not list the multipart uploads of %s to abort leftovers (%s)", key, type(exc).__name__)
 
+    def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
+        import oss2
+
+        def listing() -> list[tuple[str, str, float]]:
+            return [(u.key, u.upload_id, float(u.initiation_date or 0))
+                    for u in oss2.MultipartUploadIterator(self._bucket, prefix=prefix)]  # fmt: skip
+
+        return self.call(listing, action="listing uploads", key=prefix)
+
+    def abort_upload(self, key: str, upload_id: str, *, why: str) -> bool:
+        return self._abort(key, upload_id, why=why)
+
     def _abort(self, key: str, upload_id: str, *, why: str) -> bool:
         import oss2.exceptions as oe
 

@@ -296,9 +296,32 @@ class S3Backend:
         return out
 
     def _abort(self, key: str, upload_id: str) -> None:
-        with contextlib.suppress(Exception):
+        self.abort_upload(key, upload_id, why="the file changed since")
+
+    def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
+        def listing() -> list[tuple[str, str, float]]:
+            pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket_name,
+                                                                                 Prefix=prefix)  # fmt: skip
+            return [(u["Key"], u["UploadId"], u["Initiated"].timestamp()) for page in pages
+                    for u in page.get("Uploads", ())]  # fmt: skip
+
+        return self.call(listing, action="listing uploads", key=prefix)
+
+    def abort_upload(self, key: str, upload_id: str, *, why: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
             self._client.abort_multipart_upload(Bucket=self.bucket_name, Key=key, UploadId=upload_id)
-            log.info("aborted a multipart upload of %s (the file changed since)", key)
+        except ClientError as exc:
+            code = (exc.response.get("Error") or {}).get("Code")
+            if code != "NoSuchUpload":
+                log.warning("could not abort the multipart upload of %s (%s)", key, code)
+            return False
+        except Exception as exc:  # never fail over a clean-up: say so
+            log.warning("could not abort the multipart upload of %s (%s)", key, type(exc).__name__)
+            return False
+        log.info("aborted a multipart upload of %s (%s)", key, why)
+        return True
 
     @staticmethod
     def _load(record_file: Path) -> dict[str, Any] | None:
