@@ -50,6 +50,7 @@ _LAZY = {
     "BucketAccess": "storage.backend",
     "OssCredentials": "config",
     "AzureCredentials": "config",
+    "CosCredentials": "config",
     "S3Credentials": "config",
     "StorageKeys": "config",
     "UploadConfig": "config",

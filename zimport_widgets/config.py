@@ -30,6 +30,7 @@ __all__ = [
     "ZILLIZ_CLUSTER_ID",
     "ZILLIZ_CONTROLLER_URL",
     "AzureCredentials",
+    "CosCredentials",
     "OssCredentials",
     "S3Credentials",
     "StorageKeys",
@@ -72,6 +73,14 @@ AWS_REGION = "AWS_REGION"
 AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
 AWS_ENDPOINT_URL_S3 = "AWS_ENDPOINT_URL_S3"
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+#: Tencent COS: tccli's variables (TENCENTCLOUD_*), and the bucket (``name-appid``) and region.
+COS_BUCKET = "COS_BUCKET"
+COS_REGION = "COS_REGION"
+COS_ENDPOINT = "COS_ENDPOINT"
+TENCENTCLOUD_SECRET_ID = "TENCENTCLOUD_SECRET_ID"
+TENCENTCLOUD_SECRET_KEY = "TENCENTCLOUD_SECRET_KEY"
+TENCENTCLOUD_SESSION_TOKEN = "TENCENTCLOUD_SESSION_TOKEN"
+TENCENTCLOUD_REGION = "TENCENTCLOUD_REGION"
 #: Azure Blob Storage: the Azure CLI's variables, and the container (which it has none for).
 AZURE_STORAGE_CONTAINER = "AZURE_STORAGE_CONTAINER"
 AZURE_STORAGE_ACCOUNT = "AZURE_STORAGE_ACCOUNT"
@@ -81,7 +90,8 @@ AZURE_STORAGE_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 #: Values of these never appear in outputs, logs, exceptions, reprs or widget state.
 SECRET_ENV_NAMES = (
     ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-    AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING,
+    AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING, TENCENTCLOUD_SECRET_ID,
+    TENCENTCLOUD_SECRET_KEY,
 )  # fmt: skip
 
 
@@ -151,6 +161,7 @@ _KEY_NAMES = {
     "oss": (OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SECURITY_TOKEN),
     "s3": (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
     "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"),
+    "cos": ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"),
 }
 
 
@@ -216,6 +227,35 @@ class S3Credentials:
             region or get(AWS_REGION) or get(AWS_DEFAULT_REGION) or None,
             endpoint or get(AWS_ENDPOINT_URL_S3) or get(AWS_ENDPOINT_URL) or None,
         )
+
+
+@dataclass(frozen=True)
+class CosCredentials(S3Credentials):
+    """A Tencent COS bucket (``name-appid``) in ``region`` (``ap-beijing``), reached through COS's S3-compatible
+    API with a SecretId / SecretKey. ``endpoint`` None is ``https://cos.<region>.myqcloud.com``."""
+
+    @classmethod
+    def resolve(
+        cls,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CosCredentials:
+        """Each argument, else tccli's variables (``TENCENTCLOUD_SECRET_ID``, ``TENCENTCLOUD_SECRET_KEY``,
+        ``TENCENTCLOUD_SESSION_TOKEN``, ``TENCENTCLOUD_REGION``) and ``COS_BUCKET`` / ``COS_REGION`` /
+        ``COS_ENDPOINT``; a missing bucket, region or key raises."""
+        get = env_getter(env)
+        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="cos")
+        where = region or get(COS_REGION) or get(TENCENTCLOUD_REGION)
+        if not where:
+            raise ConfigError("no COS region given", hint=f"pass region= or set {COS_REGION} (e.g. ap-beijing)")
+        return cls(require(bucket, COS_BUCKET, "COS bucket", env=env), keys, where,
+                   endpoint or get(COS_ENDPOINT) or None)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -893,11 +893,13 @@ def test_the_storage_form_follows_the_provider(monkeypatch):
     assert zw.StorageForm().provider.value == "s3"
 
 
-def test_the_wizard_runs_on_an_aws_sandbox_with_no_code(monkeypatch, sample_json, tmp_path):
-    """``Sandbox(cloud="aws")``'s variables only: the storage step is S3, upload and import go through."""
+@pytest.mark.parametrize(("cloud", "provider", "checksum"), [("aws", "s3", "ETag"), ("tencent", "cos", "ETag")])
+def test_the_wizard_runs_on_an_aws_or_tencent_sandbox_with_no_code(monkeypatch, sample_json, tmp_path, cloud,
+                                                                   provider, checksum):  # fmt: skip
+    """``Sandbox(cloud=...)``'s variables only: the storage step is that cloud's, upload and import go through."""
     from zimport_widgets.sandbox import Sandbox
 
-    with Sandbox(cloud="aws") as aws:
+    with Sandbox(cloud=cloud) as aws:
         for name in (*config.ENV_NAMES, "OSS_SECURITY_TOKEN"):
             monkeypatch.delenv(name, raising=False)
         for k, v in aws.env().items():
@@ -906,13 +908,16 @@ def test_the_wizard_runs_on_an_aws_sandbox_with_no_code(monkeypatch, sample_json
         from zimport_widgets.cloud.client import ImportClient
 
         client = ImportClient.from_env(aws.env())
-        name = _fresh(client, "wiz_aws")
+        name = _fresh(client, f"wiz_{cloud}")
         wizard = zw.ImportWizard(source=str(sample_json), collection=name, poll_interval=0.2)
-        assert wizard.oss.provider.value == "s3"
+        assert wizard.oss.provider.value == provider
         for step in wizard.steps:
             step.run()
             step.wait(120)
             assert step.error is None, step.status.value
-        assert "ETag" in wizard.upload.status.value
+        assert checksum in wizard.upload.status.value
+        code = wizard.upload.code()
+        compile(code, "<upload>", "exec")
+        assert aws.access_key_secret not in code
         assert client.count_rows(name) == 300
         assert aws.access_key_secret not in all_state(wizard)

@@ -10,7 +10,7 @@ from pathlib import Path
 import zimport_widgets
 
 PUBLIC = [
-    "AzureCredentials", "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError",
+    "AzureCredentials", "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError", "CosCredentials",
     "ConvertProgress", "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient",
     "ImportJob",
     "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportPiece", "ImportPlan", "ImportProgress",

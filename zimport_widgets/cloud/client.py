@@ -279,7 +279,7 @@ class ImportClient(DataPlane):
         self, spec: ImportSpec, access_key_id: str | None, access_key_secret: str | None, token: str | None
     ) -> ImportSpec:
         """The storage keys the cloud reads the objects with (:meth:`StorageKeys.resolve`); session secrets."""
-        provider = "s3" if _reads_s3(spec, self._env) else "oss"
+        provider = _key_provider(spec, self._env)
         keys = config.StorageKeys.resolve(access_key_id, access_key_secret, token, env=self._env, required=False,
                                           provider=provider)  # fmt: skip
         for secret in keys.secrets:
@@ -549,14 +549,21 @@ def _count(data: Any) -> int | None:
     return None
 
 
-def _reads_s3(spec: ImportSpec, env: Mapping[str, str] | None) -> bool:
-    """Whether the import reads an S3 bucket (its keys are then the ``AWS_*`` ones): an ``s3://`` or AWS URL,
-    or a URL of no known cloud (a local store) with only AWS keys set."""
+def _key_provider(spec: ImportSpec, env: Mapping[str, str] | None) -> str:
+    """Whose keys the import reads the bucket with (``"oss"``, ``"s3"``, ``"cos"`` or ``"azure"``): the cloud of its
+    object URLs, or, for a URL of no known cloud (a local store), the only provider whose keys are set."""
+    from ..storage.providers import url_cloud
+
     urls = [spec.object_url or "", *(u for group in spec.object_urls or () for u in group)]
-    hosts = [(u.split("://", 1)[0].lower(), u.split("://", 1)[-1].split("/", 1)[0].lower()) for u in urls if u]
-    if any(scheme == "s3" or host.endswith((".amazonaws.com", ".amazonaws.com.cn")) for scheme, host in hosts):
-        return True
-    if any(scheme == "oss" or host.endswith(".aliyuncs.com") for scheme, host in hosts):
-        return False
+    for url in urls:
+        found = url_cloud(url) if url else None
+        if found is not None and found[0] in ("oss", "s3", "cos", "azure"):
+            return found[0]
     get = config.env_getter(env)
-    return not get(config.OSS_ACCESS_KEY_ID) and bool(get(config.AWS_ACCESS_KEY_ID))
+    if get(config.OSS_ACCESS_KEY_ID):
+        return "oss"
+    for provider, name in (("s3", config.AWS_ACCESS_KEY_ID), ("cos", config.TENCENTCLOUD_SECRET_ID),
+                           ("azure", config.AZURE_STORAGE_ACCOUNT)):  # fmt: skip
+        if get(name):
+            return provider
+    return "oss"

@@ -34,8 +34,9 @@ _ALIYUN_HOST = re.compile(
 _AWS_VIRTUAL = re.compile(
     r"^(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
+_COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com$")
 _AWS_PATH = re.compile(r"^s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-_OTHER_CLOUDS = ("googleapis.com", "cloud.google.com", "blob.core.windows.net", "myqcloud.com")
+_OTHER_CLOUDS = ("googleapis.com", "cloud.google.com", "blob.core.windows.net")
 _ACROSS = "Importing files across clouds is not currently supported"
 SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
@@ -107,12 +108,18 @@ def parse_object_url(
     web = scheme in ("http", "https")
     aws = scheme == "s3" or (web and host.endswith((".amazonaws.com", ".amazonaws.com.cn")))
     aliyun = scheme == "oss" or (web and host.endswith(".aliyuncs.com"))
-    if scheme in ("gs", "gcs", "az", "cos") or any(host.endswith(h) for h in _OTHER_CLOUDS):
+    tencent = scheme == "cos" or (web and host.endswith(".myqcloud.com"))
+    if scheme in ("gs", "gcs", "az") or any(host.endswith(h) for h in _OTHER_CLOUDS):
         raise ImportRequestError(83004, _ACROSS)
-    if (aws and cloud != "aws") or (aliyun and cloud != "aliyun"):
+    if (aws and cloud != "aws") or (aliyun and cloud != "aliyun") or (tencent and cloud != "tencent"):
         raise ImportRequestError(83004, _ACROSS)
-    if scheme in ("oss", "s3"):
+    if scheme in ("oss", "s3", "cos"):
         bucket, raw_key = parts.netloc, parts.path
+    elif web and _COS_HOST.match(host):
+        m = _COS_HOST.match(host)
+        assert m is not None
+        _same_region(m.group("region"), region)
+        bucket, raw_key = m.group("bucket"), parts.path
     elif web and _AWS_VIRTUAL.match(host):
         m = _AWS_VIRTUAL.match(host)
         assert m is not None
@@ -352,6 +359,6 @@ class S3StoreReader(StoreReader):
 
 def store_reader(store: Any, access_key_id: str, access_key_secret: str, token: str = "") -> StoreReader:
     """A reader of ``store`` with these keys, in the store's own protocol (OSS, or S3 for an AWS bucket)."""
-    if getattr(store, "cloud", "aliyun") == "aws":
+    if getattr(store, "cloud", "aliyun") != "aliyun":  # an S3 or COS bucket: the S3 API
         return S3StoreReader(store.endpoint, access_key_id, access_key_secret, token, region=store.region)
     return StoreReader(store.endpoint, access_key_id, access_key_secret, token)

@@ -32,7 +32,8 @@ from .oss_policy import Grant, KeyRing, StsCredentials
 __all__ = ["STORE_CLOUDS", "OssStore"]
 
 #: The clouds the store can stand in for, with their default bucket region.
-STORE_CLOUDS = {"aliyun": "cn-hangzhou", "aws": "us-west-2"}
+STORE_CLOUDS = {"aliyun": "cn-hangzhou", "aws": "us-west-2", "tencent": "ap-beijing"}
+_KEY_PREFIX = {"aliyun": "LTAI", "aws": "AKIA", "tencent": "AKID"}
 
 #: The largest request body the store reads (one PutObject / UploadPart). Real OSS takes up to 5 GB; the
 #: sandbox holds objects in memory, so it refuses bodies past 256 MiB with OSS's ``EntityTooLarge``
@@ -45,8 +46,9 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 class OssStore:
     """An OSS-dialect object store on ``host`` (127.0.0.1), a free port unless ``port`` is given.
 
-    ``cloud`` is ``"aliyun"`` (OSS, which answers its S3-compatible API too) or ``"aws"`` (an S3 bucket:
-    SigV4 only, OSS-signed requests refused); ``region`` is the bucket's (default cn-hangzhou / us-west-2).
+    ``cloud`` is ``"aliyun"`` (OSS, which answers its S3-compatible API too), ``"aws"`` (an S3 bucket: SigV4
+    only, OSS-signed requests refused) or ``"tencent"`` (a COS bucket ``name-appid`` through COS's S3-compatible
+    API, SigV4 only); ``region`` is the bucket's (default cn-hangzhou / us-west-2 / ap-beijing).
 
     ``bucket`` (created at start) defaults to ``zimport-demo-<random>``; the key pair is random unless given.
     That pair has full access. More key pairs, optionally read-only, come from :meth:`add_credentials`;
@@ -75,10 +77,10 @@ class OssStore:
         self.max_body_bytes = max_body_bytes
         self._upload_times: dict[str, float] = {}  # upload id -> when it was initiated
         self._mirror = ObjectMirror(persist_dir) if persist_dir else None
-        self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}"
+        self.bucket = bucket or f"zimport-demo-{secrets.token_hex(4)}" + ("-1250000000" if cloud == "tencent" else "")
         if not _BUCKET_RE.match(self.bucket):
             raise ValueError(f"bucket name {self.bucket!r} is not a valid OSS bucket name (3-63 of a-z, 0-9, -)")
-        self.access_key_id = access_key_id or ("LTAI" if cloud == "aliyun" else "AKIA") + secrets.token_hex(10)
+        self.access_key_id = access_key_id or _KEY_PREFIX[cloud] + secrets.token_hex(10)
         self.access_key_secret = access_key_secret or secrets.token_urlsafe(24)
         self.region = region or STORE_CLOUDS[cloud]
         self.faults = faults if faults is not None else Faults()
@@ -230,6 +232,8 @@ class OssStore:
         bucket ``https://bucket.s3.REGION.amazonaws.com/key``)."""
         if self.cloud == "aws":
             return f"https://{bucket or self.bucket}.s3.{self.region}.amazonaws.com/{key.lstrip('/')}"
+        if self.cloud == "tencent":
+            return f"https://{bucket or self.bucket}.cos.{self.region}.myqcloud.com/{key.lstrip('/')}"
         return f"https://{bucket or self.bucket}.oss-{self.region}.aliyuncs.com/{key.lstrip('/')}"
 
     def oss2_bucket(self, bucket: str | None = None, **kwargs: Any) -> Any:

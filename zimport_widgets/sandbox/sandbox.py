@@ -32,7 +32,8 @@ class Sandbox:
 
     * object store with the bucket ``oss_bucket`` created: ``cloud="aliyun"`` (default) is Aliyun OSS (which
       answers its S3-compatible API too) in ``region`` cn-hangzhou, ``cloud="aws"`` an S3 bucket in
-      us-west-2; imports take that cloud's object URLs only, of that region (83004 otherwise);
+      us-west-2, ``cloud="tencent"`` a COS bucket in ap-beijing (COS's S3-compatible API); imports take that
+      cloud's object URLs only, of that region (83004 otherwise);
     * import controller (REST v1 + v2 import routes) on ``controller_url``;
     * cluster data plane (REST v2 subset) on ``cluster_endpoint``, over ``engine``: ``"lite"`` (default,
       fast: Milvus Lite, imports trusted to the project's checker) or ``"milvus"`` (a real Milvus server
@@ -244,7 +245,7 @@ class Sandbox:
     @property
     def cloud_region(self) -> str:
         """The cluster's region id as Zilliz names it: ``ali-cn-hangzhou``, ``aws-us-west-2``."""
-        return ("ali-" if self.cloud == "aliyun" else "aws-") + self.region
+        return {"aliyun": "ali-", "aws": "aws-", "tencent": "tc-"}[self.cloud] + self.region
 
     def env(self) -> dict[str, str]:
         """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox (``cloud="aws"``: the four
@@ -255,6 +256,15 @@ class Sandbox:
             config.ZILLIZ_CLUSTER_ID: self.cluster_id,
             config.ZILLIZ_API_KEY: self.api_key,
         }
+        if self.cloud == "tencent":
+            return {
+                **zilliz,
+                config.COS_BUCKET: self.oss_bucket,
+                config.TENCENTCLOUD_SECRET_ID: self.access_key_id,
+                config.TENCENTCLOUD_SECRET_KEY: self.access_key_secret,
+                config.COS_REGION: self.region,
+                config.COS_ENDPOINT: self.oss_endpoint,
+            }
         if self.cloud == "aws":
             return {
                 **zilliz,

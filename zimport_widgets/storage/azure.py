@@ -268,10 +268,12 @@ class AzureBackend:
         return None
 
     def check(self) -> BucketAccess:
-        """List at most one blob: proves the account URL, container and key (no retries)."""
-        pages = self._container.list_blobs(results_per_page=1).by_page()
-        first: list[Any] = list(next(iter(pages), []))
-        return BucketAccess(self.bucket_name, self.endpoint, not first)
+        """List at most one blob: proves the account URL, container and key."""
+
+        def first() -> list[Any]:
+            return list(next(iter(self._container.list_blobs(results_per_page=1).by_page()), []))
+
+        return BucketAccess(self.bucket_name, self.endpoint, not self.call(first, action="listing"))
 
 
 def _file_md5(path: Path) -> str:

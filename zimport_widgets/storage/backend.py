@@ -104,6 +104,10 @@ class StorageBackend(Protocol):
         """``scheme://bucket/key`` for messages (``oss://``, ``s3://``)."""
         ...
 
+    def check(self) -> BucketAccess:
+        """List at most one object (one try, no retries): proves the endpoint, bucket and keys."""
+        ...
+
     def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
         """The unfinished multipart uploads under ``prefix``: ``(key, upload id, started, epoch seconds)``."""
         ...

@@ -145,6 +145,13 @@ def bucket_object_url(
     if provider == "azure":
         key = key.strip("/") + ("/" if folder and key.strip("/") else "")
         return f"{endpoint.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
+    if provider == "cos":
+        key = key.strip("/") + ("/" if folder and key.strip("/") else "")
+        if form == "s3":
+            return f"cos://{bucket}/{key}"
+        if endpoint and is_ip_or_localhost(normalize_endpoint(endpoint).split("://", 1)[1]):
+            return f"{normalize_endpoint(endpoint)}/{bucket}/{quote(key, safe='/~')}"
+        return f"https://{bucket}.cos.{region}.myqcloud.com/{quote(key, safe='/~')}"
     if provider == "s3":
         return s3_object_url(endpoint or None, bucket, key, region=region, folder=folder, form=form)
     return object_url(endpoint, bucket, key, folder=folder, form=form)

@@ -224,6 +224,10 @@ class OssBackend:
         except Exception as exc:  # never fail an upload over its clean-up: say so
             log.warning("could not list the multipart uploads of %s to abort leftovers (%s)", key, type(exc).__name__)
 
+    def check(self) -> BucketAccess:
+        listing = self.call(lambda: self._bucket.list_objects(max_keys=1), action="listing")
+        return BucketAccess(self.bucket_name, self.credentials.endpoint, not listing.object_list)
+
     def list_uploads(self, prefix: str) -> list[tuple[str, str, float]]:
         import oss2
 
@@ -298,9 +302,7 @@ def normalized(credentials: OssCredentials) -> OssCredentials:
 
 def check_bucket(credentials: OssCredentials, *, connect_timeout: float = 10.0) -> BucketAccess:
     """List at most one object: proves the endpoint, the bucket and the keys before anything is sent."""
-    backend = OssBackend(credentials, UploadConfig(retries=0, connect_timeout=connect_timeout))
-    listing = backend.call(lambda: backend._bucket.list_objects(max_keys=1), action="listing")
-    return BucketAccess(backend.bucket_name, backend.credentials.endpoint, not listing.object_list)
+    return OssBackend(credentials, UploadConfig(retries=0, connect_timeout=connect_timeout)).check()
 
 
 _BUCKET_CLASS: Any = None

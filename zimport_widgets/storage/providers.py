@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping
 
 from .. import config
-from ..config import AzureCredentials, OssCredentials, S3Credentials, StorageKeys, UploadConfig
+from ..config import AzureCredentials, CosCredentials, OssCredentials, S3Credentials, StorageKeys, UploadConfig
 from ..errors import ConfigError
 from .backend import BucketAccess, StorageBackend
 from .object_url import UrlForm, bucket_object_url, normalize_endpoint
@@ -20,11 +20,11 @@ __all__ = [
 ]  # fmt: skip
 
 #: The buckets an upload can write to.
-StorageTarget = OssCredentials | S3Credentials | AzureCredentials
+StorageTarget = OssCredentials | S3Credentials | CosCredentials | AzureCredentials
 
 #: Zilliz Cloud region id prefix → the object store its imports read (the bucket must be in that cloud).
 PROVIDERS: dict[str, str] = {"ali-": "oss", "aws-": "s3", "tc-": "cos", "gcp-": "gcs", "az-": "azure"}
-_SUPPORTED = ("oss", "s3", "azure")
+_SUPPORTED = ("oss", "s3", "cos", "azure")
 _URL_HOSTS = [
     (re.compile(r"^[a-z0-9-]+\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"), "oss"),
     (re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"), "s3"),
@@ -90,7 +90,11 @@ def check_same_cloud(url: str, cluster_region: str) -> None:
 def make_backend(
     target: StorageTarget, cfg: UploadConfig | None = None, *, stop: threading.Event | None = None
 ) -> StorageBackend:
-    """The backend that writes to ``target`` (imported lazily: boto3 is only loaded for S3)."""
+    """The backend that writes to ``target`` (imported lazily: boto3 is only loaded for S3 and COS)."""
+    if isinstance(target, CosCredentials):
+        from .s3 import CosBackend
+
+        return CosBackend(target, cfg, stop=stop)
     if isinstance(target, S3Credentials):
         from .s3 import S3Backend
 
@@ -109,23 +113,15 @@ def make_backend(
 
 def check_bucket(target: StorageTarget, *, connect_timeout: float = 10.0) -> BucketAccess:
     """List at most one object: proves the endpoint, the bucket and the keys before anything is sent."""
-    if isinstance(target, S3Credentials):
-        from .s3 import S3Backend
-
-        backend = S3Backend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
-        return backend.call(backend.check, action="listing")
-    if isinstance(target, AzureCredentials):
-        from .azure import AzureBackend
-
-        azure = AzureBackend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
-        return azure.call(azure.check, action="listing")
-    from .oss import check_bucket as check_oss
-
-    return check_oss(target, connect_timeout=connect_timeout)
+    backend = make_backend(target, UploadConfig(retries=0, connect_timeout=connect_timeout))
+    return backend.check()
 
 
 def target_url(target: StorageTarget, key: str, *, folder: bool, form: UrlForm) -> str:
     """The object URL of ``key`` in ``target``'s bucket, without contacting the store."""
+    if isinstance(target, CosCredentials):
+        return bucket_object_url("cos", target.endpoint or "", target.bucket, key, region=target.region,
+                                 folder=folder, form=form)  # fmt: skip
     if isinstance(target, S3Credentials):
         return bucket_object_url("s3", target.endpoint or "", target.bucket, key, region=target.region,
                                  folder=folder, form=form)  # fmt: skip
@@ -143,12 +139,15 @@ def resolve_storage(env: Mapping[str, str] | None = None) -> StorageTarget:
         return OssCredentials.resolve(env=env)
     if get(config.S3_BUCKET):
         return S3Credentials.resolve(env=env)
+    if get(config.COS_BUCKET):
+        return CosCredentials.resolve(env=env)
     if get(config.AZURE_STORAGE_CONTAINER):
         return AzureCredentials.resolve(env=env)
     raise ConfigError(
         "no bucket given",
         hint=f"set {config.OSS_ENDPOINT}, {config.OSS_BUCKET} and the OSS keys (Aliyun), or {config.S3_BUCKET} "
-        f"and the AWS_* keys (S3), or {config.AZURE_STORAGE_CONTAINER} and the AZURE_STORAGE_* keys (Azure), "
+        f"and the AWS_* keys (S3), or {config.COS_BUCKET} and the TENCENTCLOUD_* keys (COS), or "
+        f"{config.AZURE_STORAGE_CONTAINER} and the AZURE_STORAGE_* keys (Azure), "
         "or pass storage=",
     )
 
@@ -159,6 +158,10 @@ def target_of(provider: str, endpoint: str, bucket: str, region: str | None, key
         if keys is None:
             return S3Credentials.resolve(bucket, region=region, endpoint=endpoint or None)
         return S3Credentials(bucket, keys, region, endpoint or None)
+    if provider == "cos":
+        if keys is None:
+            return CosCredentials.resolve(bucket, region=region, endpoint=endpoint or None)
+        return CosCredentials(bucket, keys, region, endpoint or None)
     if provider == "azure":
         if keys is None:
             return AzureCredentials.resolve(bucket, endpoint=endpoint or None)

@@ -35,7 +35,7 @@ from .object_url import is_ip_or_localhost, normalize_endpoint
 from .s3_errors import is_retryable, storage_error
 from .sdk_logs import mask_sdk_logs
 
-__all__ = ["S3_MIN_PART_SIZE", "S3Backend", "s3_etag"]
+__all__ = ["S3_MIN_PART_SIZE", "CosBackend", "S3Backend", "s3_etag"]
 
 log = logging.getLogger("zimport_widgets.storage")
 T = TypeVar("T")
@@ -75,6 +75,17 @@ class S3Backend:
 
     provider = "s3"
     checksum_name = "ETag"
+    #: The smallest part (but the last) the provider's own endpoint takes.
+    min_part_size = S3_MIN_PART_SIZE
+    #: The provider's name in messages and error brackets.
+    label = "S3"
+
+    def default_endpoint(self, credentials: S3Credentials) -> str | None:
+        """The endpoint when none is given (None: botocore's AWS endpoint for the region)."""
+        return None
+
+    def _own_endpoint(self, endpoint: str | None) -> bool:
+        return _is_aws(endpoint)
 
     def __init__(
         self, credentials: S3Credentials, config: UploadConfig | None = None, *, stop: threading.Event | None = None
@@ -86,12 +97,14 @@ class S3Backend:
         self.credentials = credentials
         self.bucket_name = credentials.bucket
         self.region = credentials.region
-        endpoint = normalize_endpoint(credentials.endpoint) if credentials.endpoint else None
+        given = credentials.endpoint or self.default_endpoint(credentials)
+        endpoint = normalize_endpoint(given) if given else None
         self.endpoint = endpoint or ""
-        if _is_aws(endpoint) and cfg.part_size < S3_MIN_PART_SIZE:
+        if self._own_endpoint(endpoint) and cfg.part_size < self.min_part_size:
+            mib = self.min_part_size // (1 << 20)
             raise ConfigError(
-                f"part_size {cfg.part_size} is below S3's minimum of {S3_MIN_PART_SIZE} bytes (5 MiB)",
-                hint="use part_size >= 5 MiB for S3",
+                f"part_size {cfg.part_size} is below {self.label}'s minimum of {self.min_part_size} bytes ({mib} MiB)",
+                hint=f"use part_size >= {mib} MiB for {self.label}",
             )
         keys = credentials.keys
         self.secrets: list[str | None] = list(keys.secrets)
@@ -109,7 +122,7 @@ class S3Backend:
                 connect_timeout=cfg.connect_timeout,
                 read_timeout=max(60.0, cfg.connect_timeout),
                 max_pool_connections=cfg.workers + cfg.num_threads + 2,
-                s3={"addressing_style": "path" if local else "auto"},
+                s3={"addressing_style": "path" if local else ("virtual" if self.provider == "cos" else "auto")},
                 signature_version="s3v4",
                 # whole bodies with Content-MD5: what every S3-compatible store takes (OSS refuses aws-chunked)
                 request_checksum_calculation="when_required",
@@ -125,7 +138,7 @@ class S3Backend:
         return f"S3Backend(endpoint={self.endpoint or 'AWS'!r}, region={self.region!r}, bucket={self.bucket_name!r})"
 
     def location(self, key: str) -> str:
-        return f"s3://{self.bucket_name}/{key}"
+        return f"{self.provider}://{self.bucket_name}/{key}"
 
     def call(self, fn: Callable[[], T], *, action: str, key: str | None = None) -> T:
         """Run ``fn`` with bounded retries for network errors, 5xx and 429; raise a StorageError at the end."""
@@ -139,7 +152,7 @@ class S3Backend:
 
     def _error(self, exc: Exception, action: str, key: str | None, attempts: int) -> BaseException:
         return storage_error(exc, action=action, bucket=self.bucket_name, key=key, region=self.region,
-                             secrets=self.secrets, attempts=attempts)  # fmt: skip
+                             secrets=self.secrets, attempts=attempts, provider=self.provider)  # fmt: skip
 
     # -- the interface the upload uses
     def list_prefix(self, prefix: str) -> dict[str, int]:
@@ -247,8 +260,10 @@ class S3Backend:
                                               ContentMD5=base64.b64encode(digest).decode())  # fmt: skip
             etag = str(answer.get("ETag", "")).strip('"')
             if etag and etag != digest.hex() and self._etag(answer) is not None:
-                raise IntegrityError(f"upload {self.location(key)}: part {number} stored with ETag {etag}, "
-                                     f"its bytes have MD5 {digest.hex()}", code="BadDigest", provider="S3")  # fmt: skip
+                raise IntegrityError(
+                    f"upload {self.location(key)}: part {number} stored with ETag {etag}, its bytes have MD5 "
+                    f"{digest.hex()}", code="BadDigest", provider=self.label,
+                )  # fmt: skip
             with lock:
                 digests[number] = digest
                 sent[0] += len(data)
@@ -347,11 +362,26 @@ class S3Backend:
             self._client.delete_object(Bucket=self.bucket_name, Key=key)
 
     def check(self) -> BucketAccess:
-        """List at most one object: proves the endpoint, region, bucket and keys (no retries)."""
-        got = self._client.list_objects_v2(Bucket=self.bucket_name, MaxKeys=1)
+        """List at most one object: proves the endpoint, region, bucket and keys."""
+        got = self.call(lambda: self._client.list_objects_v2(Bucket=self.bucket_name, MaxKeys=1), action="listing")
         return BucketAccess(self.bucket_name, self.endpoint or "AWS", not got.get("Contents"))
 
     def open_checkpoints(self) -> Path:
         if self._checkpoints is None:
             self._checkpoints = private_dir(self.config.checkpoints() / "s3")
         return self._checkpoints
+
+
+class CosBackend(S3Backend):
+    """One Tencent COS bucket (``name-appid``) through COS's S3-compatible API: the same requests, checksums
+    (ETags), resumable multipart and errors as :class:`S3Backend`; ``https://cos.<region>.myqcloud.com``."""
+
+    provider = "cos"
+    label = "COS"
+    min_part_size = 1024 * 1024
+
+    def default_endpoint(self, credentials: S3Credentials) -> str | None:
+        return f"https://cos.{credentials.region}.myqcloud.com"
+
+    def _own_endpoint(self, endpoint: str | None) -> bool:
+        return endpoint is not None and ".myqcloud.com" in endpoint

@@ -29,7 +29,11 @@ TOKEN_CODES = {
 }
 DIGEST_CODES = frozenset({"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"})
 RETRYABLE_CODES = frozenset({"RequestTimeout", "SlowDown", "ServiceUnavailable", "InternalError", "Throttling"})
-KEYS_HINT = "the access key id or secret is wrong: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+#: The variables each S3-API provider's hints name: key id, secret, bucket, region, endpoint.
+VARIABLES = {
+    "s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_BUCKET", "AWS_REGION", "AWS_ENDPOINT_URL_S3"),
+    "cos": ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT"),
+}
 
 
 def _parts(exc: BaseException) -> tuple[str | None, int | None, str | None, str]:
@@ -65,19 +69,25 @@ def storage_error(
     region: str | None = None,
     secrets: Iterable[str | None] = (),
     attempts: int | None = None,
+    provider: str = "s3",
 ) -> BaseException:
-    """A :class:`StorageError` subclass describing a botocore ``exc`` raised while doing ``action``."""
+    """A :class:`StorageError` subclass describing a botocore ``exc`` raised while doing ``action`` (``provider``:
+    ``"s3"`` or ``"cos"``, for the error bracket and the variables the hints name)."""
     from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, NoCredentialsError
 
+    key_var, secret_var, bucket_var, region_var, endpoint_var = VARIABLES[provider]
+    label = provider.upper()
+    keys_hint = f"the access key id or secret is wrong: check {key_var} / {secret_var}"
     secrets = list(secrets)
-    where = f"s3://{bucket}/{key}" if bucket and key else (f"bucket {bucket!r}" if bucket else "the object store")
+    where = (f"{provider}://{bucket}/{key}" if bucket and key
+             else (f"bucket {bucket!r}" if bucket else "the object store"))  # fmt: skip
     tries = f" after {attempts} attempts" if attempts and attempts > 1 else ""
     if isinstance(exc, NoCredentialsError):
-        return StorageAuthError(f"{action} {where}: no S3 keys given", provider="S3", hint=KEYS_HINT)
+        return StorageAuthError(f"{action} {where}: no {label} keys given", provider=label, hint=keys_hint)
     if isinstance(exc, (ConnectionError, HTTPClientError)):
         return StorageNetworkError(
             redact(f"{action} {where}: the store could not be reached{tries} ({type(exc).__name__})", secrets),
-            provider="S3", hint="the object store could not be reached: check the endpoint (AWS_ENDPOINT_URL_S3), "
+            provider=label, hint=f"the object store could not be reached: check the endpoint ({endpoint_var}), "
             "the network or a proxy, then re-run",
         )  # fmt: skip
     if not isinstance(exc, ClientError):
@@ -90,7 +100,7 @@ def storage_error(
         if server_message and server_message not in msg:
             msg += f" (server: {server_message.rstrip('.')})"
         return cls(redact(msg, secrets), code=error_code, status=status, request_id=request_id, hint=hint,
-                   provider="S3")  # fmt: skip
+                   provider=label)  # fmt: skip
 
     if code in DIGEST_CODES:
         return made(IntegrityError, "the store received other bytes than the file's (checksum mismatch)",
@@ -98,13 +108,13 @@ def storage_error(
     if code in TOKEN_CODES:
         return made(StorageAuthError, TOKEN_CODES[code], "get new temporary keys (STS) and pass all three together")
     if code in AUTH_CODES:
-        return made(StorageAuthError, "the access key id or secret was refused", KEYS_HINT)
+        return made(StorageAuthError, "the access key id or secret was refused", keys_hint)
     if code == "NoSuchBucket":
         return made(BucketNotFoundError, f"the bucket {bucket!r} does not exist",
-                    "create the bucket, or check S3_BUCKET and the region")  # fmt: skip
+                    f"create the bucket, or check {bucket_var} and the region")  # fmt: skip
     if code in ("AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"):
         return made(StorageError, "the bucket is in another region than the one the request was signed for",
-                    f"set the bucket's region (AWS_REGION; now {region or 'unset'})")  # fmt: skip
+                    f"set the bucket's region ({region_var}; now {region or 'unset'})")  # fmt: skip
     if code in ("AccessDenied", "AllAccessDisabled") or (status == 403 and not code):
         return made(StorageAccessDenied, "access denied",
                     "the keys are valid but may not write here: grant s3:PutObject, s3:GetObject and s3:ListBucket "

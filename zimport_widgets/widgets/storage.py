@@ -18,10 +18,15 @@ if TYPE_CHECKING:  # the storage SDKs (oss2, boto3) are imported in work() only
 
 __all__ = ["OSSForm", "StorageForm"]
 
-PROVIDER_LABELS = (("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"), ("Azure Blob Storage", "azure"))
+PROVIDER_LABELS = (
+    ("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"), ("Tencent COS", "cos"), ("Azure Blob Storage", "azure"),
+)  # fmt: skip
 _HINTS = {
     "oss": "Values come from the OSS_* variables when set. The bucket must be in the cluster's cloud and "
     "region (an ali-… cluster).",
+    "cos": "Values come from tccli's variables (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY) and COS_BUCKET "
+    "(name-appid), COS_REGION, COS_ENDPOINT (leave it empty for COS itself). The bucket must be in the "
+    "cluster's cloud and region (a tc-… cluster).",
     "azure": "Values come from the Azure CLI's variables (AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY or "
     "AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING) and AZURE_STORAGE_CONTAINER. Leave the account "
     "URL empty for Azure itself. The container must be in the cluster's cloud and region (an az-… cluster).",
@@ -39,6 +44,8 @@ def default_provider() -> str:
         return "oss"
     if env(config.S3_BUCKET) or env(config.AWS_ACCESS_KEY_ID):
         return "s3"
+    if env(config.COS_BUCKET) or env(config.TENCENTCLOUD_SECRET_ID):
+        return "cos"
     if (
         env(config.AZURE_STORAGE_CONTAINER)
         or env(config.AZURE_STORAGE_ACCOUNT)
@@ -90,6 +97,14 @@ class StorageForm(BaseForm):
         self.s3_bucket = text("Bucket", env(config.S3_BUCKET, ""), "my-bucket")
         self.s3_key_id = SecretInput("Access key id", config.AWS_ACCESS_KEY_ID)
         self.s3_secret = SecretInput("Secret access key", config.AWS_SECRET_ACCESS_KEY)
+        # Tencent COS (its S3-compatible API)
+        self.cos_region = text("Region", env(config.COS_REGION) or env(config.TENCENTCLOUD_REGION) or "", "ap-beijing")
+        self.cos_bucket = text("Bucket", env(config.COS_BUCKET, ""), "name-1250000000")
+        self.cos_endpoint = text(
+            "Endpoint", env(config.COS_ENDPOINT, ""), "empty for https://cos.<region>.myqcloud.com"
+        )
+        self.cos_key_id = SecretInput("SecretId", config.TENCENTCLOUD_SECRET_ID)
+        self.cos_secret = SecretInput("SecretKey", config.TENCENTCLOUD_SECRET_KEY)
         # Azure
         self.az_account = text("Account", env(config.AZURE_STORAGE_ACCOUNT, ""), "mystorageaccount")
         self.az_container = text("Container", env(config.AZURE_STORAGE_CONTAINER, ""), "imports")
@@ -102,13 +117,16 @@ class StorageForm(BaseForm):
         self._panes = {
             "oss": w.VBox([self.endpoint, self.bucket, self.access_key_id.row, self.access_key_secret.row]),
             "s3": w.VBox([self.s3_region, self.s3_endpoint, self.s3_bucket, self.s3_key_id.row, self.s3_secret.row]),
+            "cos": w.VBox(
+                [self.cos_region, self.cos_bucket, self.cos_endpoint, self.cos_key_id.row, self.cos_secret.row]
+            ),
             "azure": w.VBox([self.az_account, self.az_container, self.az_endpoint, self.az_key.row]),
         }
         self.pane = w.Box([self._panes[self.provider.value]])
         super().__init__([self.provider, self.hint, self.pane, self.preview])
         self.provider.observe(lambda _c: self._provider_changed(), "value")
-        boxes = (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket, self.az_account,
-                 self.az_container, self.az_endpoint)  # fmt: skip
+        boxes = (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket, self.cos_region,
+                 self.cos_bucket, self.cos_endpoint, self.az_account, self.az_container, self.az_endpoint)  # fmt: skip
         for box in boxes:
             box.observe(lambda _c: self._render_preview(), "value")
         self.watch_code(self.provider, *boxes)
@@ -129,6 +147,9 @@ class StorageForm(BaseForm):
 
             return azure_object_url(self.az_endpoint.value.strip() or None, self.az_account.value.strip() or "ACCOUNT",
                                     self.az_container.value.strip() or "CONTAINER", prefix, folder=True)  # fmt: skip
+        if self.provider.value == "cos":
+            return bucket_object_url("cos", self.cos_endpoint.value.strip(), self.cos_bucket.value.strip() or "BUCKET",
+                                     prefix, region=self.cos_region.value.strip() or "REGION", folder=True)  # fmt: skip
         if self.provider.value == "s3":
             return bucket_object_url("s3", self.s3_endpoint.value.strip(), self.s3_bucket.value.strip() or "BUCKET",
                                      prefix, region=self.s3_region.value.strip() or None, folder=True)  # fmt: skip
@@ -151,6 +172,8 @@ class StorageForm(BaseForm):
         """The key inputs of the chosen provider (Azure: the account name is a plain field)."""
         if self.provider.value == "azure":
             return self.az_key, self.az_key
+        if self.provider.value == "cos":
+            return self.cos_key_id, self.cos_secret
         if self.provider.value == "s3":
             return self.s3_key_id, self.s3_secret
         return self.access_key_id, self.access_key_secret
@@ -172,20 +195,26 @@ class StorageForm(BaseForm):
             }  # fmt: skip
         key_id, secret = self.key_inputs
         from_env = key_id.source == "env"
-        token_name = config.AWS_SESSION_TOKEN if provider == "s3" else config.OSS_SECURITY_TOKEN
-        s3 = provider == "s3"
+        token_name = {"s3": config.AWS_SESSION_TOKEN, "cos": config.TENCENTCLOUD_SESSION_TOKEN}.get(
+            provider, config.OSS_SECURITY_TOKEN
+        )
+        endpoint, bucket, region = {
+            "s3": (self.s3_endpoint, self.s3_bucket, self.s3_region),
+            "cos": (self.cos_endpoint, self.cos_bucket, self.cos_region),
+        }.get(provider, (self.endpoint, self.bucket, None))
         return {
             "provider": provider,
-            "endpoint": (self.s3_endpoint if s3 else self.endpoint).value.strip() or None,
-            "bucket": (self.s3_bucket if s3 else self.bucket).value.strip() or None,
-            "region": self.s3_region.value.strip() or None if s3 else None,
+            "endpoint": endpoint.value.strip() or None,
+            "bucket": bucket.value.strip() or None,
+            "region": (region.value.strip() or None) if region is not None else None,
             "access_key_id": key_id.take(),
             "access_key_secret": secret.take(),
             "security_token": os.environ.get(token_name) if from_env else None,
         }
 
     def secrets(self) -> list[str | None]:
-        inputs = (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret, self.az_key)
+        inputs = (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret, self.cos_key_id,
+                  self.cos_secret, self.az_key)  # fmt: skip
         return [s.peek() for s in inputs]
 
     def credentials(self) -> StorageTarget:
@@ -196,9 +225,10 @@ class StorageForm(BaseForm):
             return config.AzureCredentials.resolve(
                 s["bucket"], s["access_key_id"], s["access_key_secret"], s["security_token"], endpoint=s["endpoint"]
             )
-        if provider == "s3":
+        if provider in ("s3", "cos"):
             endpoint = s.pop("endpoint")
-            return config.S3Credentials.resolve(**s, region=region, endpoint=endpoint)
+            cls = config.CosCredentials if provider == "cos" else config.S3Credentials
+            return cls.resolve(**s, region=region, endpoint=endpoint)
         return config.OssCredentials.resolve(**s)
 
     def prepare(self) -> Callable[[BaseForm], BucketAccess]:

@@ -89,7 +89,7 @@ class UploadForm(BaseForm):
 
     def show_result(self, result: UploadResult) -> None:
         total = result.total_bytes
-        checksum = {"s3": "ETag (MD5)", "azure": "Content-MD5"}.get(result.provider, "CRC64")
+        checksum = {"s3": "ETag (MD5)", "cos": "ETag (MD5)", "azure": "Content-MD5"}.get(result.provider, "CRC64")
         url = f"Object URL: <code class='zimport-object-url'>{esc(result.object_url)}</code>"
         if result.objects and not result.uploaded:  # nothing was sent: never a rate or "100 % done"
             self.set_progress(1.0, f"nothing to send: all {len(result.objects)} object(s) were there", force=True)
@@ -129,17 +129,24 @@ class UploadForm(BaseForm):
                 ")",
                 "result.object_url",
             ])  # fmt: skip
-        if form.provider.value == "s3":
-            endpoint = form.s3_endpoint.value.strip()
+        if form.provider.value in ("s3", "cos"):
+            cos = form.provider.value == "cos"
+            endpoint = (form.cos_endpoint if cos else form.s3_endpoint).value.strip()
+            names = (
+                "TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY"
+                if cos
+                else "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+            )
+            cls = "CosCredentials" if cos else "S3Credentials"
             return "\n".join([
                 "import os",
-                "from zimport_widgets import S3Credentials, upload",
+                f"from zimport_widgets import {cls}, upload",
                 "",
-                "storage = S3Credentials.resolve(",
-                f"    bucket={py_str(form.s3_bucket.value.strip())},",
-                f"    region={py_str(form.s3_region.value.strip())},",
+                f"storage = {cls}.resolve(",
+                f"    bucket={py_str((form.cos_bucket if cos else form.s3_bucket).value.strip())},",
+                f"    region={py_str((form.cos_region if cos else form.s3_region).value.strip())},",
                 *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
-                ")  # keys: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                f")  # keys: {names}",
                 "result = upload(",
                 f"    {py_str(self.source.value.strip())},",
                 f"    prefix={py_str(self.prefix.value.strip())},",
