@@ -51,6 +51,7 @@ _LAZY = {
     "OssCredentials": "config",
     "AzureCredentials": "config",
     "CosCredentials": "config",
+    "GcsCredentials": "config",
     "S3Credentials": "config",
     "StorageKeys": "config",
     "UploadConfig": "config",

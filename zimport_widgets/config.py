@@ -31,6 +31,7 @@ __all__ = [
     "ZILLIZ_CONTROLLER_URL",
     "AzureCredentials",
     "CosCredentials",
+    "GcsCredentials",
     "OssCredentials",
     "S3Credentials",
     "StorageKeys",
@@ -81,6 +82,12 @@ TENCENTCLOUD_SECRET_ID = "TENCENTCLOUD_SECRET_ID"
 TENCENTCLOUD_SECRET_KEY = "TENCENTCLOUD_SECRET_KEY"
 TENCENTCLOUD_SESSION_TOKEN = "TENCENTCLOUD_SESSION_TOKEN"
 TENCENTCLOUD_REGION = "TENCENTCLOUD_REGION"
+#: Google Cloud Storage through its XML API's S3 interoperability: an HMAC key (gsutil's boto config has these
+#: as gs_access_key_id / gs_secret_access_key; no Google tool reads them from the environment).
+GCS_BUCKET = "GCS_BUCKET"
+GCS_HMAC_ACCESS_KEY_ID = "GCS_HMAC_ACCESS_KEY_ID"
+GCS_HMAC_SECRET = "GCS_HMAC_SECRET"
+GCS_ENDPOINT = "GCS_ENDPOINT"
 #: Azure Blob Storage: the Azure CLI's variables, and the container (which it has none for).
 AZURE_STORAGE_CONTAINER = "AZURE_STORAGE_CONTAINER"
 AZURE_STORAGE_ACCOUNT = "AZURE_STORAGE_ACCOUNT"
@@ -91,7 +98,7 @@ AZURE_STORAGE_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 SECRET_ENV_NAMES = (
     ZILLIZ_API_KEY, OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
     AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING, TENCENTCLOUD_SECRET_ID,
-    TENCENTCLOUD_SECRET_KEY,
+    TENCENTCLOUD_SECRET_KEY, GCS_HMAC_ACCESS_KEY_ID, GCS_HMAC_SECRET,
 )  # fmt: skip
 
 
@@ -162,6 +169,7 @@ _KEY_NAMES = {
     "s3": (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
     "azure": ("AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"),
     "cos": ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"),
+    "gcs": ("GCS_HMAC_ACCESS_KEY_ID", "GCS_HMAC_SECRET", "GCS_SESSION_TOKEN"),
 }
 
 
@@ -256,6 +264,30 @@ class CosCredentials(S3Credentials):
             raise ConfigError("no COS region given", hint=f"pass region= or set {COS_REGION} (e.g. ap-beijing)")
         return cls(require(bucket, COS_BUCKET, "COS bucket", env=env), keys, where,
                    endpoint or get(COS_ENDPOINT) or None)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GcsCredentials(S3Credentials):
+    """A Google Cloud Storage bucket through the XML API's S3 interoperability, with an HMAC key (access id and
+    secret). ``endpoint`` None is ``https://storage.googleapis.com``; the signing region is ``auto``."""
+
+    @classmethod
+    def resolve(
+        cls,
+        bucket: str | None = None,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        security_token: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> GcsCredentials:
+        """Each argument, else ``GCS_BUCKET``, ``GCS_HMAC_ACCESS_KEY_ID``, ``GCS_HMAC_SECRET``, ``GCS_ENDPOINT``."""
+        get = env_getter(env)
+        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="gcs")
+        return cls(require(bucket, GCS_BUCKET, "GCS bucket", env=env), keys, region or "auto",
+                   endpoint or get(GCS_ENDPOINT) or None)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def test_saved_notebook_with_widget_state_holds_no_secret(kernel_sandbox_env, tm
     assert "sources: memory memory" in check_out
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     models = [m["model_name"] for m in state.values()]
-    assert models.count("PasswordModel") == 8  # the API key, the OSS, S3 and COS key pairs, the Azure key
+    assert models.count("PasswordModel") == 10  # the API key, the OSS, S3, COS and GCS key pairs, the Azure key
     assert "FloatProgressModel" in models
     assert any("Completed" in json.dumps(m["state"]) for m in state.values())
     assert any("os.environ" in json.dumps(m["state"]) for m in state.values())  # the shown code

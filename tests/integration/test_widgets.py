@@ -893,7 +893,9 @@ def test_the_storage_form_follows_the_provider(monkeypatch):
     assert zw.StorageForm().provider.value == "s3"
 
 
-@pytest.mark.parametrize(("cloud", "provider", "checksum"), [("aws", "s3", "ETag"), ("tencent", "cos", "ETag")])
+@pytest.mark.parametrize(
+    ("cloud", "provider", "checksum"), [("aws", "s3", "ETag"), ("tencent", "cos", "ETag"), ("gcp", "gcs", "ETag")]
+)
 def test_the_wizard_runs_on_an_aws_or_tencent_sandbox_with_no_code(monkeypatch, sample_json, tmp_path, cloud,
                                                                    provider, checksum):  # fmt: skip
     """``Sandbox(cloud=...)``'s variables only: the storage step is that cloud's, upload and import go through."""

@@ -10,18 +10,17 @@ from pathlib import Path
 import zimport_widgets
 
 PUBLIC = [
-    "AzureCredentials", "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError", "CosCredentials",
-    "ConvertProgress", "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress", "ImportClient",
-    "ImportJob",
-    "ImportJobFailed", "ImportJobSummary", "ImportLimits", "ImportPiece", "ImportPlan", "ImportProgress",
-    "ImportStallWarning", "ImportState", "ImportTimeout", "LocalFileError", "OssCredentials", "ParquetResult",
-    "RetryPolicy", "S3Credentials", "Sandbox", "SchemaError", "SearchHit", "SearchResult", "SourceInvalidError",
-    "StaleUpload",
-    "StorageError", "StorageKeys", "UploadConfig", "UploadProgress", "UploadResult", "UploadedObject",
-    "VerifyResult", "WaitOptions", "ZImportError", "ZillizAPIError", "ZillizError", "ZillizNetworkError",
-    "abort_stale_uploads", "check_bucket", "check_import_source", "convert", "convert_json_to_numpy",
-    "convert_json_to_parquet", "errors", "infer_schema", "infer_schema_from_json", "iter_sample_rows",
-    "load_schema", "open_tutorial", "sample_schema", "upload", "upload_to_oss", "verify_upload", "write_sample_json",
+    "AzureCredentials", "BucketAccess", "CheckItem", "CheckReport", "CollectionSchema", "ConfigError",
+    "CosCredentials", "ConvertProgress", "ConvertResult", "DataFileError", "DataType", "FieldSchema", "FileProgress",
+    "GcsCredentials", "ImportClient", "ImportJob", "ImportJobFailed", "ImportJobSummary", "ImportLimits",
+    "ImportPiece", "ImportPlan", "ImportProgress", "ImportStallWarning", "ImportState", "ImportTimeout",
+    "LocalFileError", "OssCredentials", "ParquetResult", "RetryPolicy", "S3Credentials", "Sandbox", "SchemaError",
+    "SearchHit", "SearchResult", "SourceInvalidError", "StaleUpload", "StorageError", "StorageKeys", "UploadConfig",
+    "UploadProgress", "UploadResult", "UploadedObject", "VerifyResult", "WaitOptions", "ZImportError",
+    "ZillizAPIError", "ZillizError", "ZillizNetworkError", "abort_stale_uploads", "check_bucket",
+    "check_import_source", "convert", "convert_json_to_numpy", "convert_json_to_parquet", "errors", "infer_schema",
+    "infer_schema_from_json", "iter_sample_rows", "load_schema", "open_tutorial", "sample_schema", "upload",
+    "upload_to_oss", "verify_upload", "write_sample_json",
 ]  # fmt: skip
 
 

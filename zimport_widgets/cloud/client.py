@@ -550,20 +550,21 @@ def _count(data: Any) -> int | None:
 
 
 def _key_provider(spec: ImportSpec, env: Mapping[str, str] | None) -> str:
-    """Whose keys the import reads the bucket with (``"oss"``, ``"s3"``, ``"cos"`` or ``"azure"``): the cloud of its
-    object URLs, or, for a URL of no known cloud (a local store), the only provider whose keys are set."""
+    """Whose keys the import reads the bucket with (``"oss"``, ``"s3"``, ``"cos"``, ``"gcs"``, ``"azure"``): the
+    cloud of its object URLs, or, for a URL of no known cloud (a local store), the provider whose keys are set."""
     from ..storage.providers import url_cloud
 
     urls = [spec.object_url or "", *(u for group in spec.object_urls or () for u in group)]
     for url in urls:
         found = url_cloud(url) if url else None
-        if found is not None and found[0] in ("oss", "s3", "cos", "azure"):
+        if found is not None and found[0] in ("oss", "s3", "cos", "gcs", "azure"):
             return found[0]
     get = config.env_getter(env)
     if get(config.OSS_ACCESS_KEY_ID):
         return "oss"
-    for provider, name in (("s3", config.AWS_ACCESS_KEY_ID), ("cos", config.TENCENTCLOUD_SECRET_ID),
-                           ("azure", config.AZURE_STORAGE_ACCOUNT)):  # fmt: skip
+    others = (("s3", config.AWS_ACCESS_KEY_ID), ("cos", config.TENCENTCLOUD_SECRET_ID),
+              ("gcs", config.GCS_HMAC_ACCESS_KEY_ID), ("azure", config.AZURE_STORAGE_ACCOUNT))  # fmt: skip
+    for provider, name in others:
         if get(name):
             return provider
     return "oss"

@@ -36,7 +36,8 @@ _AWS_VIRTUAL = re.compile(
 )
 _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com$")
 _AWS_PATH = re.compile(r"^s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-_OTHER_CLOUDS = ("googleapis.com", "cloud.google.com", "blob.core.windows.net")
+_GCS_HOSTS = ("storage.googleapis.com", "storage.cloud.google.com")
+_OTHER_CLOUDS = ("blob.core.windows.net",)
 _ACROSS = "Importing files across clouds is not currently supported"
 SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
@@ -109,12 +110,21 @@ def parse_object_url(
     aws = scheme == "s3" or (web and host.endswith((".amazonaws.com", ".amazonaws.com.cn")))
     aliyun = scheme == "oss" or (web and host.endswith(".aliyuncs.com"))
     tencent = scheme == "cos" or (web and host.endswith(".myqcloud.com"))
-    if scheme in ("gs", "gcs", "az") or any(host.endswith(h) for h in _OTHER_CLOUDS):
+    gcp = scheme in ("gs", "gcs") or (web and host in _GCS_HOSTS)
+    if scheme == "az" or any(host.endswith(h) for h in _OTHER_CLOUDS):
         raise ImportRequestError(83004, _ACROSS)
-    if (aws and cloud != "aws") or (aliyun and cloud != "aliyun") or (tencent and cloud != "tencent"):
+    if (
+        (aws and cloud != "aws")
+        or (aliyun and cloud != "aliyun")
+        or (tencent and cloud != "tencent")
+        or (gcp and cloud != "gcp")
+    ):
         raise ImportRequestError(83004, _ACROSS)
-    if scheme in ("oss", "s3", "cos"):
+    if scheme in ("oss", "s3", "cos", "gs", "gcs"):
         bucket, raw_key = parts.netloc, parts.path
+    elif web and host in _GCS_HOSTS:  # GCS URLs name no region: the bucket's own location is the cluster's
+        bucket, _, rest = parts.path.lstrip("/").partition("/")
+        raw_key = "/" + rest
     elif web and _COS_HOST.match(host):
         m = _COS_HOST.match(host)
         assert m is not None

@@ -304,6 +304,8 @@ class OssDialect:
     def s3_regions(self) -> tuple[str, ...]:
         """The SigV4 region names the S3 API answers to here (the region id first, as it names it; OSS's S3 API
         also takes ``oss-<region>``)."""
+        if self.store.cloud == "gcp":  # GCS takes "auto" (what its docs tell S3 clients to use)
+            return ("auto", self.store.region)
         if self.store.cloud != "aliyun":
             return (self.store.region,)
         return (self.store.region, f"oss-{self.store.region}")

@@ -32,8 +32,8 @@ from .oss_policy import Grant, KeyRing, StsCredentials
 __all__ = ["STORE_CLOUDS", "OssStore"]
 
 #: The clouds the store can stand in for, with their default bucket region.
-STORE_CLOUDS = {"aliyun": "cn-hangzhou", "aws": "us-west-2", "tencent": "ap-beijing"}
-_KEY_PREFIX = {"aliyun": "LTAI", "aws": "AKIA", "tencent": "AKID"}
+STORE_CLOUDS = {"aliyun": "cn-hangzhou", "aws": "us-west-2", "tencent": "ap-beijing", "gcp": "us-west1"}
+_KEY_PREFIX = {"aliyun": "LTAI", "aws": "AKIA", "tencent": "AKID", "gcp": "GOOG1E"}
 
 #: The largest request body the store reads (one PutObject / UploadPart). Real OSS takes up to 5 GB; the
 #: sandbox holds objects in memory, so it refuses bodies past 256 MiB with OSS's ``EntityTooLarge``
@@ -48,7 +48,8 @@ class OssStore:
 
     ``cloud`` is ``"aliyun"`` (OSS, which answers its S3-compatible API too), ``"aws"`` (an S3 bucket: SigV4
     only, OSS-signed requests refused) or ``"tencent"`` (a COS bucket ``name-appid`` through COS's S3-compatible
-    API, SigV4 only); ``region`` is the bucket's (default cn-hangzhou / us-west-2 / ap-beijing).
+    API, SigV4 only) or ``"gcp"`` (a GCS bucket through the XML API's S3 interoperability, HMAC keys, SigV4
+    with region ``auto``); ``region`` is the bucket's (default cn-hangzhou / us-west-2 / ap-beijing / us-west1).
 
     ``bucket`` (created at start) defaults to ``zimport-demo-<random>``; the key pair is random unless given.
     That pair has full access. More key pairs, optionally read-only, come from :meth:`add_credentials`;
@@ -234,6 +235,8 @@ class OssStore:
             return f"https://{bucket or self.bucket}.s3.{self.region}.amazonaws.com/{key.lstrip('/')}"
         if self.cloud == "tencent":
             return f"https://{bucket or self.bucket}.cos.{self.region}.myqcloud.com/{key.lstrip('/')}"
+        if self.cloud == "gcp":
+            return f"https://storage.googleapis.com/{bucket or self.bucket}/{key.lstrip('/')}"
         return f"https://{bucket or self.bucket}.oss-{self.region}.aliyuncs.com/{key.lstrip('/')}"
 
     def oss2_bucket(self, bucket: str | None = None, **kwargs: Any) -> Any:

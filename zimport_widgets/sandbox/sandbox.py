@@ -32,8 +32,9 @@ class Sandbox:
 
     * object store with the bucket ``oss_bucket`` created: ``cloud="aliyun"`` (default) is Aliyun OSS (which
       answers its S3-compatible API too) in ``region`` cn-hangzhou, ``cloud="aws"`` an S3 bucket in
-      us-west-2, ``cloud="tencent"`` a COS bucket in ap-beijing (COS's S3-compatible API); imports take that
-      cloud's object URLs only, of that region (83004 otherwise);
+      us-west-2, ``cloud="tencent"`` a COS bucket in ap-beijing (COS's S3-compatible API), ``cloud="gcp"`` a GCS
+      bucket in us-west1 (the XML API's S3 interoperability); imports take that cloud's object URLs only, of
+      that region (83004 otherwise);
     * import controller (REST v1 + v2 import routes) on ``controller_url``;
     * cluster data plane (REST v2 subset) on ``cluster_endpoint``, over ``engine``: ``"lite"`` (default,
       fast: Milvus Lite, imports trusted to the project's checker) or ``"milvus"`` (a real Milvus server
@@ -245,7 +246,7 @@ class Sandbox:
     @property
     def cloud_region(self) -> str:
         """The cluster's region id as Zilliz names it: ``ali-cn-hangzhou``, ``aws-us-west-2``."""
-        return {"aliyun": "ali-", "aws": "aws-", "tencent": "tc-"}[self.cloud] + self.region
+        return {"aliyun": "ali-", "aws": "aws-", "tencent": "tc-", "gcp": "gcp-"}[self.cloud] + self.region
 
     def env(self) -> dict[str, str]:
         """The eight ``ZILLIZ_*``/``OSS_*`` variables pointing at this sandbox (``cloud="aws"``: the four
@@ -256,6 +257,14 @@ class Sandbox:
             config.ZILLIZ_CLUSTER_ID: self.cluster_id,
             config.ZILLIZ_API_KEY: self.api_key,
         }
+        if self.cloud == "gcp":
+            return {
+                **zilliz,
+                config.GCS_BUCKET: self.oss_bucket,
+                config.GCS_HMAC_ACCESS_KEY_ID: self.access_key_id,
+                config.GCS_HMAC_SECRET: self.access_key_secret,
+                config.GCS_ENDPOINT: self.oss_endpoint,
+            }
         if self.cloud == "tencent":
             return {
                 **zilliz,

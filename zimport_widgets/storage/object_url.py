@@ -145,6 +145,12 @@ def bucket_object_url(
     if provider == "azure":
         key = key.strip("/") + ("/" if folder and key.strip("/") else "")
         return f"{endpoint.rstrip('/')}/{bucket}/{quote(key, safe='/~')}"
+    if provider == "gcs":
+        key = key.strip("/") + ("/" if folder and key.strip("/") else "")
+        if form == "s3":
+            return f"gs://{bucket}/{key}"
+        base = normalize_endpoint(endpoint) if endpoint else "https://storage.googleapis.com"
+        return f"{base}/{bucket}/{quote(key, safe='/~')}"
     if provider == "cos":
         key = key.strip("/") + ("/" if folder and key.strip("/") else "")
         if form == "s3":

@@ -9,7 +9,15 @@ import threading
 from collections.abc import Mapping
 
 from .. import config
-from ..config import AzureCredentials, CosCredentials, OssCredentials, S3Credentials, StorageKeys, UploadConfig
+from ..config import (
+    AzureCredentials,
+    CosCredentials,
+    GcsCredentials,
+    OssCredentials,
+    S3Credentials,
+    StorageKeys,
+    UploadConfig,
+)
 from ..errors import ConfigError
 from .backend import BucketAccess, StorageBackend
 from .object_url import UrlForm, bucket_object_url, normalize_endpoint
@@ -20,11 +28,11 @@ __all__ = [
 ]  # fmt: skip
 
 #: The buckets an upload can write to.
-StorageTarget = OssCredentials | S3Credentials | CosCredentials | AzureCredentials
+StorageTarget = OssCredentials | S3Credentials | CosCredentials | GcsCredentials | AzureCredentials
 
 #: Zilliz Cloud region id prefix → the object store its imports read (the bucket must be in that cloud).
 PROVIDERS: dict[str, str] = {"ali-": "oss", "aws-": "s3", "tc-": "cos", "gcp-": "gcs", "az-": "azure"}
-_SUPPORTED = ("oss", "s3", "cos", "azure")
+_SUPPORTED = ("oss", "s3", "cos", "gcs", "azure")
 _URL_HOSTS = [
     (re.compile(r"^[a-z0-9-]+\.oss-(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$"), "oss"),
     (re.compile(r"^(?:[a-z0-9.-]+\.)?s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"), "s3"),
@@ -95,6 +103,10 @@ def make_backend(
         from .s3 import CosBackend
 
         return CosBackend(target, cfg, stop=stop)
+    if isinstance(target, GcsCredentials):
+        from .s3 import GcsBackend
+
+        return GcsBackend(target, cfg, stop=stop)
     if isinstance(target, S3Credentials):
         from .s3 import S3Backend
 
@@ -119,6 +131,8 @@ def check_bucket(target: StorageTarget, *, connect_timeout: float = 10.0) -> Buc
 
 def target_url(target: StorageTarget, key: str, *, folder: bool, form: UrlForm) -> str:
     """The object URL of ``key`` in ``target``'s bucket, without contacting the store."""
+    if isinstance(target, GcsCredentials):
+        return bucket_object_url("gcs", target.endpoint or "", target.bucket, key, folder=folder, form=form)
     if isinstance(target, CosCredentials):
         return bucket_object_url("cos", target.endpoint or "", target.bucket, key, region=target.region,
                                  folder=folder, form=form)  # fmt: skip
@@ -141,6 +155,8 @@ def resolve_storage(env: Mapping[str, str] | None = None) -> StorageTarget:
         return S3Credentials.resolve(env=env)
     if get(config.COS_BUCKET):
         return CosCredentials.resolve(env=env)
+    if get(config.GCS_BUCKET):
+        return GcsCredentials.resolve(env=env)
     if get(config.AZURE_STORAGE_CONTAINER):
         return AzureCredentials.resolve(env=env)
     raise ConfigError(
@@ -158,6 +174,10 @@ def target_of(provider: str, endpoint: str, bucket: str, region: str | None, key
         if keys is None:
             return S3Credentials.resolve(bucket, region=region, endpoint=endpoint or None)
         return S3Credentials(bucket, keys, region, endpoint or None)
+    if provider == "gcs":
+        if keys is None:
+            return GcsCredentials.resolve(bucket, endpoint=endpoint or None)
+        return GcsCredentials(bucket, keys, region or "auto", endpoint or None)
     if provider == "cos":
         if keys is None:
             return CosCredentials.resolve(bucket, region=region, endpoint=endpoint or None)

@@ -35,7 +35,7 @@ from .object_url import is_ip_or_localhost, normalize_endpoint
 from .s3_errors import is_retryable, storage_error
 from .sdk_logs import mask_sdk_logs
 
-__all__ = ["S3_MIN_PART_SIZE", "CosBackend", "S3Backend", "s3_etag"]
+__all__ = ["S3_MIN_PART_SIZE", "CosBackend", "GcsBackend", "S3Backend", "s3_etag"]
 
 log = logging.getLogger("zimport_widgets.storage")
 T = TypeVar("T")
@@ -79,6 +79,8 @@ class S3Backend:
     min_part_size = S3_MIN_PART_SIZE
     #: The provider's name in messages and error brackets.
     label = "S3"
+    #: botocore's addressing style for the provider's own endpoint (a local one is always path style).
+    addressing = "auto"
 
     def default_endpoint(self, credentials: S3Credentials) -> str | None:
         """The endpoint when none is given (None: botocore's AWS endpoint for the region)."""
@@ -122,7 +124,7 @@ class S3Backend:
                 connect_timeout=cfg.connect_timeout,
                 read_timeout=max(60.0, cfg.connect_timeout),
                 max_pool_connections=cfg.workers + cfg.num_threads + 2,
-                s3={"addressing_style": "path" if local else ("virtual" if self.provider == "cos" else "auto")},
+                s3={"addressing_style": "path" if local else self.addressing},
                 signature_version="s3v4",
                 # whole bodies with Content-MD5: what every S3-compatible store takes (OSS refuses aws-chunked)
                 request_checksum_calculation="when_required",
@@ -379,9 +381,32 @@ class CosBackend(S3Backend):
     provider = "cos"
     label = "COS"
     min_part_size = 1024 * 1024
+    addressing = "virtual"
 
     def default_endpoint(self, credentials: S3Credentials) -> str | None:
         return f"https://cos.{credentials.region}.myqcloud.com"
 
     def _own_endpoint(self, endpoint: str | None) -> bool:
         return endpoint is not None and ".myqcloud.com" in endpoint
+
+
+class GcsBackend(S3Backend):
+    """One Google Cloud Storage bucket through the XML API's S3 interoperability (HMAC key, SigV4 with region
+    ``auto``), ``https://storage.googleapis.com``. A whole object's ETag is its MD5 and is checked as on S3; the
+    ETag of an object composed of parts is no MD5 of part MD5s there, so for those only each part's Content-MD5
+    holds (and a re-run cannot tell an unchanged one from another: it sends it again)."""
+
+    provider = "gcs"
+    label = "GCS"
+    addressing = "path"
+
+    def default_endpoint(self, credentials: S3Credentials) -> str | None:
+        return "https://storage.googleapis.com"
+
+    def _own_endpoint(self, endpoint: str | None) -> bool:
+        return endpoint is not None and "storage.googleapis.com" in endpoint
+
+    @staticmethod
+    def _etag(answer: dict[str, Any]) -> str | None:
+        etag = S3Backend._etag(answer)
+        return None if etag is None or "-" in etag else etag

@@ -33,6 +33,7 @@ RETRYABLE_CODES = frozenset({"RequestTimeout", "SlowDown", "ServiceUnavailable",
 VARIABLES = {
     "s3": ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_BUCKET", "AWS_REGION", "AWS_ENDPOINT_URL_S3"),
     "cos": ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "COS_BUCKET", "COS_REGION", "COS_ENDPOINT"),
+    "gcs": ("GCS_HMAC_ACCESS_KEY_ID", "GCS_HMAC_SECRET", "GCS_BUCKET", "the region (auto)", "GCS_ENDPOINT"),
 }
 
 

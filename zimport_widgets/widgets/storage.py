@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # the storage SDKs (oss2, boto3) are imported in work() only
 __all__ = ["OSSForm", "StorageForm"]
 
 PROVIDER_LABELS = (
-    ("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"), ("Tencent COS", "cos"), ("Azure Blob Storage", "azure"),
+    ("Aliyun OSS", "oss"), ("AWS S3 / S3-compatible", "s3"), ("Tencent COS", "cos"), ("Google Cloud Storage", "gcs"),
+    ("Azure Blob Storage", "azure"),
 )  # fmt: skip
 _HINTS = {
     "oss": "Values come from the OSS_* variables when set. The bucket must be in the cluster's cloud and "
@@ -27,6 +28,9 @@ _HINTS = {
     "cos": "Values come from tccli's variables (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY) and COS_BUCKET "
     "(name-appid), COS_REGION, COS_ENDPOINT (leave it empty for COS itself). The bucket must be in the "
     "cluster's cloud and region (a tc-… cluster).",
+    "gcs": "An HMAC key of the bucket's project (Cloud Storage › Settings › Interoperability), or GCS_BUCKET, "
+    "GCS_HMAC_ACCESS_KEY_ID, GCS_HMAC_SECRET; the XML API's S3 interoperability carries the upload. The bucket "
+    "must be in the cluster's cloud and region (a gcp-… cluster).",
     "azure": "Values come from the Azure CLI's variables (AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY or "
     "AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_CONNECTION_STRING) and AZURE_STORAGE_CONTAINER. Leave the account "
     "URL empty for Azure itself. The container must be in the cluster's cloud and region (an az-… cluster).",
@@ -46,6 +50,8 @@ def default_provider() -> str:
         return "s3"
     if env(config.COS_BUCKET) or env(config.TENCENTCLOUD_SECRET_ID):
         return "cos"
+    if env(config.GCS_BUCKET) or env(config.GCS_HMAC_ACCESS_KEY_ID):
+        return "gcs"
     if (
         env(config.AZURE_STORAGE_CONTAINER)
         or env(config.AZURE_STORAGE_ACCOUNT)
@@ -105,6 +111,11 @@ class StorageForm(BaseForm):
         )
         self.cos_key_id = SecretInput("SecretId", config.TENCENTCLOUD_SECRET_ID)
         self.cos_secret = SecretInput("SecretKey", config.TENCENTCLOUD_SECRET_KEY)
+        # Google Cloud Storage (the XML API's S3 interoperability)
+        self.gcs_bucket = text("Bucket", env(config.GCS_BUCKET, ""), "my-bucket")
+        self.gcs_endpoint = text("Endpoint", env(config.GCS_ENDPOINT, ""), "empty for https://storage.googleapis.com")
+        self.gcs_key_id = SecretInput("HMAC access id", config.GCS_HMAC_ACCESS_KEY_ID)
+        self.gcs_secret = SecretInput("HMAC secret", config.GCS_HMAC_SECRET)
         # Azure
         self.az_account = text("Account", env(config.AZURE_STORAGE_ACCOUNT, ""), "mystorageaccount")
         self.az_container = text("Container", env(config.AZURE_STORAGE_CONTAINER, ""), "imports")
@@ -120,13 +131,15 @@ class StorageForm(BaseForm):
             "cos": w.VBox(
                 [self.cos_region, self.cos_bucket, self.cos_endpoint, self.cos_key_id.row, self.cos_secret.row]
             ),
+            "gcs": w.VBox([self.gcs_bucket, self.gcs_endpoint, self.gcs_key_id.row, self.gcs_secret.row]),
             "azure": w.VBox([self.az_account, self.az_container, self.az_endpoint, self.az_key.row]),
         }
         self.pane = w.Box([self._panes[self.provider.value]])
         super().__init__([self.provider, self.hint, self.pane, self.preview])
         self.provider.observe(lambda _c: self._provider_changed(), "value")
         boxes = (self.endpoint, self.bucket, self.s3_region, self.s3_endpoint, self.s3_bucket, self.cos_region,
-                 self.cos_bucket, self.cos_endpoint, self.az_account, self.az_container, self.az_endpoint)  # fmt: skip
+                 self.cos_bucket, self.cos_endpoint, self.gcs_bucket, self.gcs_endpoint, self.az_account,
+                 self.az_container, self.az_endpoint)  # fmt: skip
         for box in boxes:
             box.observe(lambda _c: self._render_preview(), "value")
         self.watch_code(self.provider, *boxes)
@@ -147,6 +160,9 @@ class StorageForm(BaseForm):
 
             return azure_object_url(self.az_endpoint.value.strip() or None, self.az_account.value.strip() or "ACCOUNT",
                                     self.az_container.value.strip() or "CONTAINER", prefix, folder=True)  # fmt: skip
+        if self.provider.value == "gcs":
+            return bucket_object_url("gcs", self.gcs_endpoint.value.strip(), self.gcs_bucket.value.strip() or "BUCKET",
+                                     prefix, folder=True)  # fmt: skip
         if self.provider.value == "cos":
             return bucket_object_url("cos", self.cos_endpoint.value.strip(), self.cos_bucket.value.strip() or "BUCKET",
                                      prefix, region=self.cos_region.value.strip() or "REGION", folder=True)  # fmt: skip
@@ -174,6 +190,8 @@ class StorageForm(BaseForm):
             return self.az_key, self.az_key
         if self.provider.value == "cos":
             return self.cos_key_id, self.cos_secret
+        if self.provider.value == "gcs":
+            return self.gcs_key_id, self.gcs_secret
         if self.provider.value == "s3":
             return self.s3_key_id, self.s3_secret
         return self.access_key_id, self.access_key_secret
@@ -201,6 +219,7 @@ class StorageForm(BaseForm):
         endpoint, bucket, region = {
             "s3": (self.s3_endpoint, self.s3_bucket, self.s3_region),
             "cos": (self.cos_endpoint, self.cos_bucket, self.cos_region),
+            "gcs": (self.gcs_endpoint, self.gcs_bucket, None),
         }.get(provider, (self.endpoint, self.bucket, None))
         return {
             "provider": provider,
@@ -214,7 +233,7 @@ class StorageForm(BaseForm):
 
     def secrets(self) -> list[str | None]:
         inputs = (self.access_key_id, self.access_key_secret, self.s3_key_id, self.s3_secret, self.cos_key_id,
-                  self.cos_secret, self.az_key)  # fmt: skip
+                  self.cos_secret, self.gcs_key_id, self.gcs_secret, self.az_key)  # fmt: skip
         return [s.peek() for s in inputs]
 
     def credentials(self) -> StorageTarget:
@@ -225,9 +244,9 @@ class StorageForm(BaseForm):
             return config.AzureCredentials.resolve(
                 s["bucket"], s["access_key_id"], s["access_key_secret"], s["security_token"], endpoint=s["endpoint"]
             )
-        if provider in ("s3", "cos"):
+        if provider in ("s3", "cos", "gcs"):
             endpoint = s.pop("endpoint")
-            cls = config.CosCredentials if provider == "cos" else config.S3Credentials
+            cls = {"cos": config.CosCredentials, "gcs": config.GcsCredentials}.get(provider, config.S3Credentials)
             return cls.resolve(**s, region=region, endpoint=endpoint)
         return config.OssCredentials.resolve(**s)
 

@@ -89,7 +89,9 @@ class UploadForm(BaseForm):
 
     def show_result(self, result: UploadResult) -> None:
         total = result.total_bytes
-        checksum = {"s3": "ETag (MD5)", "cos": "ETag (MD5)", "azure": "Content-MD5"}.get(result.provider, "CRC64")
+        checksum = {"s3": "ETag (MD5)", "cos": "ETag (MD5)", "gcs": "ETag (MD5)", "azure": "Content-MD5"}.get(
+            result.provider, "CRC64"
+        )
         url = f"Object URL: <code class='zimport-object-url'>{esc(result.object_url)}</code>"
         if result.objects and not result.uploaded:  # nothing was sent: never a rate or "100 % done"
             self.set_progress(1.0, f"nothing to send: all {len(result.objects)} object(s) were there", force=True)
@@ -122,6 +124,22 @@ class UploadForm(BaseForm):
                 f"    {py_str(form.az_account.value.strip())},",
                 *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
                 ")  # key: AZURE_STORAGE_KEY (or AZURE_STORAGE_SAS_TOKEN)",
+                "result = upload(",
+                f"    {py_str(self.source.value.strip())},",
+                f"    prefix={py_str(self.prefix.value.strip())},",
+                "    storage=storage,",
+                ")",
+                "result.object_url",
+            ])  # fmt: skip
+        if form.provider.value == "gcs":
+            endpoint = form.gcs_endpoint.value.strip()
+            return "\n".join([
+                "import os",
+                "from zimport_widgets import GcsCredentials, upload",
+                "",
+                f"storage = GcsCredentials.resolve(bucket={py_str(form.gcs_bucket.value.strip())}"
+                + (f", endpoint={py_str(endpoint)}" if endpoint else "")
+                + ")  # HMAC key: GCS_HMAC_ACCESS_KEY_ID / GCS_HMAC_SECRET",
                 "result = upload(",
                 f"    {py_str(self.source.value.strip())},",
                 f"    prefix={py_str(self.prefix.value.strip())},",
