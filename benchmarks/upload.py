@@ -11,6 +11,9 @@
     against boto3 itself: ``put_object`` file by file, and boto3's own threaded transfer manager
     (``s3transfer.TransferManager``, its default ``TransferConfig``: 8 MiB parts, 10 threads) sending every
     file at once. Target: >= 1.5x the transfer manager.
+(d) The Azure backend against Azurite behind a proxy that caps each connection the same way, against the
+    SDK itself: ``upload_blob`` file by file (its default ``max_concurrency=1``) and with
+    ``max_concurrency=8`` (its own threaded block upload). Target: >= 1.5x the threaded SDK upload.
 
 The store (moto + the OSS dialect) runs in its own process so it does not share the benchmark's GIL.
 
@@ -305,7 +308,88 @@ def main() -> int:
         n = verify_upload(res, keys)
         print(f"    verified: {n} objects, size and CRC64 (HEAD) equal to the local files")
         compare_s3(store, src, args.link_mbps, tmp_path / "ck-s3")  # a speed target: printed, as in convert.py
+        compare_azure(src, args.link_mbps)
         return 0 if share <= 0.6 else 1
+
+
+_PROXY = """
+import http.client, sys, time
+from werkzeug.serving import run_simple
+RATE, PORT = float(sys.argv[1]) * 1e6, int(sys.argv[2])
+def app(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    stream, body, start = environ["wsgi.input"], [], time.perf_counter()
+    done = 0
+    while done < length:
+        chunk = stream.read(min(65536, length - done))
+        if not chunk:
+            break
+        body.append(chunk); done += len(chunk)
+        ahead = done / RATE - (time.perf_counter() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+    for k in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(k):
+            headers[k.replace("_", "-")] = environ[k]
+    path = environ.get("RAW_URI") or environ["PATH_INFO"]
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=120)
+    conn.request(environ["REQUEST_METHOD"], path, body=b"".join(body), headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    start_response(f"{resp.status} {resp.reason}", [(k, v) for k, v in resp.getheaders()
+                   if k.lower() not in ("transfer-encoding", "connection", "keep-alive")])
+    return [data]
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+print(port, flush=True)
+run_simple("127.0.0.1", port, app, threaded=True)
+"""
+
+
+def compare_azure(src: Path, link_mbps: float) -> float:
+    """(d): the Azure backend vs azure-storage-blob's own upload_blob, through a capped proxy to Azurite."""
+    from azure.storage.blob import BlobServiceClient
+
+    from zimport_widgets import AzureCredentials, upload
+    from zimport_widgets.sandbox.azurite import Azurite
+
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    total = sum(f.stat().st_size for f in files)
+    with Azurite() as az:
+        az.create_container("bench")
+        port = int(az.endpoint.rsplit(":", 1)[1])
+        proxy = subprocess.Popen([sys.executable, "-c", _PROXY, str(link_mbps), str(port)], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        try:
+            assert proxy.stdout is not None
+            account_url = f"http://127.0.0.1:{int(proxy.stdout.readline())}/{az.account}"
+            service = BlobServiceClient(account_url, credential={"account_name": az.account, "account_key": az.key})
+            container = service.get_container_client("bench")
+            print(f"(d) Azure Blob Storage (Azurite), link capped at {link_mbps:g} MB/s per connection:")
+            times = {}
+            for label, threads in (("one by one", 1), ("max_concurrency=8", 8)):
+                t0 = time.perf_counter()
+                for f in files:
+                    with open(f, "rb") as body:
+                        container.upload_blob(f"sdk-{threads}/{f.name}", body, overwrite=True,
+                                              max_concurrency=threads)  # fmt: skip
+                times[label] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            res = upload(src, prefix="ours", progress=False, check=False,
+                         storage=AzureCredentials("bench", StorageKeys(az.account, az.key), account_url))  # fmt: skip
+            ours = time.perf_counter() - t0
+            assert res.bytes_uploaded == total
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+    ratio = times["max_concurrency=8"] / ours
+    print("    " + ", ".join(f"upload_blob {k} {v:.2f} s ({total / v / 1e6:.0f} MB/s)" for k, v in times.items())
+          + f", upload (Azure backend) {ours:.2f} s ({total / ours / 1e6:.0f} MB/s)")  # fmt: skip
+    verdict = "OK" if ratio >= 1.5 else "MISSED"
+    print(f"    speed-up: vs one by one {times['one by one'] / ours:.2f}x, vs max_concurrency=8 {ratio:.2f}x "
+          f"(target >= 1.5x: {verdict}); ours sets and checks every object's MD5")  # fmt: skip
+    return ratio
 
 
 def compare_s3(store: StoreProcess, src: Path, link_mbps: float, ckpt: Path) -> float:
