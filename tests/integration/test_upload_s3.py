@@ -338,3 +338,39 @@ def test_stale_s3_multipart_uploads_are_listed_and_aborted(store: OssStore, tmp_
     assert "s3/stale/a.npy" in capsys.readouterr().out
     left = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=store.bucket, Prefix="s3/stale/")["Uploads"]]
     assert left == [young]
+
+
+@pytest.mark.parametrize(("cloud", "label", "secret_var"), [("tencent", "COS", "TENCENTCLOUD_SECRET_KEY"),
+                                                           ("gcp", "GCS", "GCS_HMAC_SECRET")])  # fmt: skip
+def test_cos_and_gcs_keep_layout_detect_corruption_and_refuse_wrong_keys(tmp_path: Path, cloud, label, secret_var):
+    """The S3-API backends of COS and GCS against a store of their cloud: the same guarantees, their own names."""
+    from zimport_widgets import CosCredentials, GcsCredentials
+
+    cls = CosCredentials if cloud == "tencent" else GcsCredentials
+    with OssStore(cloud=cloud) as st:
+
+        def target(secret: str | None = None, endpoint: str | None = None) -> Any:
+            return cls(st.bucket, StorageKeys(st.access_key_id, secret or st.access_key_secret), st.region
+                       if cloud == "tencent" else "auto", endpoint or st.endpoint)  # fmt: skip
+
+        src = _folder(tmp_path / "src", big=50_000)
+        cfg = UploadConfig(checkpoint_dir=tmp_path / "ck", retry_backoff=0.01, retries=0)
+        res = upload(src, prefix="x/v1", storage=target(), config=cfg, progress=False, check=False)
+        assert res.provider == label.lower() and len(res.objects) == 4 and all(o.verified for o in res.objects)
+        assert res.object_url == f"{st.endpoint}/{st.bucket}/x/v1/"
+        with pytest.raises(StorageAuthError) as info:
+            upload(src, prefix="x/bad", storage=target(secret="wrong-secret-0123"), config=cfg, progress=False,
+                   check=False)  # fmt: skip
+        assert f"[{label} SignatureDoesNotMatch" in str(info.value) and secret_var in info.value.hint
+        _no_secret(info.value, "wrong-secret-0123", st.access_key_secret)
+        proxy = _CorruptingProxy(st.port)
+        server = make_server("127.0.0.1", 0, proxy, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            one = _write(tmp_path / "one" / "v.npy", os.urandom(5_000))
+            with pytest.raises(IntegrityError):
+                upload(one, prefix="x/transit", storage=target(endpoint=f"http://127.0.0.1:{server.server_port}"),
+                       config=cfg, progress=False, check=False)  # fmt: skip
+        finally:
+            server.shutdown()
+            server.server_close()
