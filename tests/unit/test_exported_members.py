@@ -60,7 +60,7 @@ def test_core_never_imports_widgets_or_sandbox():
         "import zimport_widgets.prepare.checks, zimport_widgets.prepare.split, zimport_widgets.storage.upload\n"
         "import zimport_widgets.cloud.client, zimport_widgets.cli\n"
         "print(','.join(m for m in sys.modules if m.startswith(('zimport_widgets.widgets', 'zimport_widgets.sandbox',"
-        " 'ipywidgets'))))"
+        " 'ipywidgets', 'zimport_widgets.distributed', 'dask', 'distributed', 'boto3', 'azure'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
