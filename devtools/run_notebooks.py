@@ -25,6 +25,7 @@ NOTEBOOKS = (
     "03_import_via_restful_api.ipynb",
     "00_quickstart.ipynb",
     "04_other_formats.ipynb",
+    "05_at_scale.ipynb",
 )
 
 

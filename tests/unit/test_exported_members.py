@@ -79,7 +79,14 @@ def test_notebooks_import_only_public_names():
         cells = json.loads(path.read_text())["cells"]
         code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         modules = _imported_modules(code)
-        assert modules and modules <= {"zimport_widgets", "zimport_widgets.widgets"}, (path.name, modules)
+        # the public sub-packages of the extras: the forms, and the Dask path
+        assert modules and modules <= {"zimport_widgets", "zimport_widgets.widgets", "zimport_widgets.distributed"}, (
+            path.name, modules,
+        )  # fmt: skip
+        for name in re.findall(r"from zimport_widgets.distributed import ([\w, ]+)", code):
+            import zimport_widgets.distributed as dist
+
+            assert {n.strip() for n in name.split(",")} <= set(dist.__all__), (path.name, name)
         for name in re.findall(r"from zimport_widgets import ([\w, ]+)", code):
             assert {n.strip() for n in name.split(",")} <= set(zimport_widgets.__all__), (path.name, name)
 
