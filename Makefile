@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/sandbox_start.py
 	$(PY) benchmarks/real_milvus.py
 	$(PY) benchmarks/soak.py
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -152,3 +152,33 @@ def test_the_embedded_cluster_listens_on_loopback_only_behind_tls(dask_client):
         assert answer.value.code == 404
     with pytest.raises(Exception):  # noqa: B017 - any refusal: no certificate, no session
         Client(dask_client.scheduler.address, timeout=3)
+
+
+def test_a_dask_dataframe_is_prepared_partition_by_partition_on_the_workers(sandbox, dask_client, tmp_path):
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"id": np.arange(90, dtype=np.int64), "title": [f"t{i}" for i in range(90)],
+                          "vec": [rng.random(TINY_DIM).round(4).tolist() for _ in range(90)]})  # fmt: skip
+    storage = OssCredentials.resolve(env=sandbox.env())
+    stringified = dd.from_pandas(frame, npartitions=3)  # Dask's default turns the list column into strings
+    with pytest.raises(PartitionError) as info:
+        prepare_on_dask(stringified, prefix="dask/frame-bad", schema=tiny_schema(), storage=storage,
+                        client=dask_client, manifest=tmp_path / "bad.json", progress=False)  # fmt: skip
+    assert "(DataFrame partition 0)" in str(info.value) and "convert-string" in info.value.hint
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(frame, npartitions=3)
+    res = prepare_on_dask(ddf, prefix="dask/frame", schema=tiny_schema(), storage=storage, client=dask_client,
+                          manifest=tmp_path / "m.json", progress=False)  # fmt: skip
+    assert res.rows == 90 and len(res.plan.pieces) == 3
+    assert all(p.source.startswith("dask:") for p in res.partitions)
+    client = ImportClient.from_env(sandbox.env(), api_version="v2")
+    name = _fresh(client, "dask_frame")
+    jobs = client.start_plan(name, res.plan)
+    assert all(j.completed for j in client.wait_for_imports(jobs, progress=False, timeout=120, poll_interval=0.2))
+    assert client.count_rows(name) == 90
+    again = prepare_on_dask(ddf, prefix="dask/frame", schema=tiny_schema(), storage=storage, client=dask_client,
+                            manifest=tmp_path / "m.json", progress=False)  # fmt: skip
+    assert all(p.skipped for p in again.partitions)  # the same graph: the same partitions, already done

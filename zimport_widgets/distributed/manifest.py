@@ -1,9 +1,9 @@
 """The manifest of a distributed preparation: which partitions are done, with their objects and checksums.
 
 One JSON file (0600, written whole) beside the notebook, ``.zimport/<prefix>.json`` unless named. An entry
-holds the partition's source path, size and modification time (a changed shard is redone), its rows and
-its objects (key, size, checksum). A re-run skips an entry only when its objects are still in the bucket
-with those sizes.
+holds the partition's source (a shard's path with its size and modification time, so a changed shard is
+redone; a Dask DataFrame's graph name and partition number), its rows and its objects (key, size, checksum).
+A re-run skips an entry only when its objects are still in the bucket with those sizes.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ class Manifest:
 
     @staticmethod
     def signature(source: str) -> list[int]:
+        """A shard file's size and mtime; for a DataFrame partition (``dask:<graph>/<n>``) nothing more."""
+        if source.startswith("dask:"):
+            return []
         stat = os.stat(source)
         return [stat.st_size, stat.st_mtime_ns]
 

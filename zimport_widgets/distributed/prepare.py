@@ -131,10 +131,10 @@ def list_partitions(source: str | os.PathLike[str] | Sequence[str | os.PathLike[
     return [os.path.abspath(p) for p in paths]
 
 
-def run_partition(index: int, source: str, schema: CollectionSchema, target: Any, prefix: str,
-                  config: UploadConfig) -> dict[str, Any]:  # fmt: skip
-    """On a worker: convert one shard to Parquet, check and upload it; a plain dict back (never an exception
-    of ours: a record of it)."""
+def run_partition(index: int, source: Any, schema: CollectionSchema, target: Any, prefix: str,
+                  config: UploadConfig, label: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """On a worker: convert one shard (a path, or a DataFrame partition) to Parquet, check and upload it; a plain
+    dict back (never an exception of ours: a record of it). ``label`` names a DataFrame partition."""
     from ..prepare.convert_any import convert
     from ..storage.upload import upload
 
@@ -148,17 +148,17 @@ def run_partition(index: int, source: str, schema: CollectionSchema, target: Any
         result = upload(out, prefix=f"{prefix}/part-{index:05d}", storage=target, config=config, progress=False,
                         check=True, schema=schema)  # fmt: skip
         objects = [(o.key, o.size, o.checksum) for o in result.objects]
-        return {"index": index, "source": source, "rows": converted.rows, "objects": objects, "worker": worker,
-                "seconds": time.perf_counter() - started}  # fmt: skip
+        return {"index": index, "source": label or source, "rows": converted.rows, "objects": objects,
+                "worker": worker, "seconds": time.perf_counter() - started}  # fmt: skip
     except ZImportError as exc:
-        return {"index": index, "source": source, "error": str(exc).split("\n", 1)[0], "hint": exc.hint,
+        return {"index": index, "source": label or source, "error": str(exc).split("\n", 1)[0], "hint": exc.hint,
                 "worker": worker}  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prepare_on_dask(
-    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    source: Any,
     *,
     prefix: str,
     schema: SchemaLike | None = None,
@@ -171,6 +171,10 @@ def prepare_on_dask(
     url_form: str = "https",
 ) -> DistributedResult:
     """Convert, check and upload every shard of ``source`` on Dask workers; return the import plan of them all.
+
+    ``source``: a folder or glob of shard files (``.jsonl``, ``.json``, ``.csv``, ``.parquet``; one partition
+    each), a list of them, or a ``dask.dataframe.DataFrame`` (one partition per partition: computed on the
+    workers, never brought to this machine).
 
     ``client``: a ``distributed.Client``, a scheduler address, or None for an embedded secured
     :func:`~.cluster.local_cluster` of ``n_workers`` processes (closed at the end). ``storage``: the bucket's
@@ -187,12 +191,18 @@ def prepare_on_dask(
 
     started = time.perf_counter()
     prefix = normalize_prefix(prefix)
-    shards = list_partitions(source)
-    resolved = schema_for(open_source(shards[0]), schema)
+    frame: Any = source if hasattr(source, "to_delayed") and hasattr(source, "npartitions") else None
+    if frame is not None:  # a Dask DataFrame: its partitions, named by the graph (the same data, the same name)
+        shards = [f"dask:{frame._name}/{i}" for i in range(frame.npartitions)]
+        resolved = schema_for(open_source(frame.head(100, npartitions=1)), schema)
+        sizes = dict.fromkeys(shards, 1)
+    else:
+        shards = list_partitions(source)
+        resolved = schema_for(open_source(shards[0]), schema)
+        sizes = {s: os.path.getsize(s) for s in shards}
     target = storage if storage is not None else resolve_storage()
     cfg = config or UploadConfig()
     record = Manifest(manifest if manifest is not None else Manifest.default_path(prefix))
-    sizes = {s: os.path.getsize(s) for s in shards}
     results: dict[int, PartitionResult] = {}
     backend = make_backend(target, UploadConfig(retries=cfg.retries, connect_timeout=cfg.connect_timeout))
     for index, shard in enumerate(shards):
@@ -207,8 +217,8 @@ def prepare_on_dask(
     hints: list[str] = []
     dashboard: str | None = None
     own = None
-    with Reporter(progress, total=sum(sizes.values()), desc="partitions", unit="B", unit_scale=True,
-                  unit_divisor=1024) as reporter:  # fmt: skip
+    unit = dict(unit="part") if frame is not None else dict(unit="B", unit_scale=True, unit_divisor=1024)
+    with Reporter(progress, total=sum(sizes.values()), desc="partitions", **unit) as reporter:
         done_bytes = sum(sizes[shards[i]] for i in results)
         reporter.update(done_bytes, PartitionProgress(len(results), len(shards), done_bytes, sum(sizes.values())))
         if todo:
@@ -219,9 +229,14 @@ def prepare_on_dask(
             elif isinstance(client, str):
                 own = client = Client(client)
             dashboard = getattr(client, "dashboard_link", None) if _has_dashboard(client) else None
-            futures = [client.submit(run_partition, i, shards[i], resolved, target, prefix, cfg, pure=False,
+            if frame is not None:
+                parts = frame.to_delayed()
+                inputs: list[Any] = client.compute([parts[i] for i in todo])  # stays on the workers
+            else:
+                inputs = [shards[i] for i in todo]
+            futures = [client.submit(run_partition, i, data, resolved, target, prefix, cfg, shards[i], pure=False,
                                      key=f"zimport-partition-{i:05d}-{os.getpid()}-{time.monotonic_ns()}")
-                       for i in todo]  # fmt: skip
+                       for i, data in zip(todo, inputs, strict=True)]  # fmt: skip
             try:
                 for future in as_completed(futures):
                     got = future.result()
@@ -241,7 +256,7 @@ def prepare_on_dask(
                     reporter.update(done_bytes, PartitionProgress(len(results) + len(failures), len(shards),
                                                                   done_bytes, sum(sizes.values()),
                                                                   os.path.basename(shard)),
-                                    postfix=os.path.basename(shard))  # fmt: skip
+                                    postfix=_shown(shard))  # fmt: skip
             finally:
                 if own is not None:
                     cluster = getattr(own, "cluster", None)
@@ -253,10 +268,12 @@ def prepare_on_dask(
             first = failures[0]
             more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
             raise PartitionError(
-                f"partition {first[0]} ({os.path.basename(first[1])}) failed: {first[2]}{more}",
+                f"partition {first[0]} ({_shown(first[1])}) failed: {first[2]}{more}",
                 failures=failures,
-                hint=(hints[0] + "; " if hints else "") + "fix the shard and run again: the finished partitions "
-                f"({len(results)}) are kept in {record.path}",
+                hint=(hints[0] + "; " if hints else "")
+                + (_FRAME_HINT if frame is not None and "string" in first[2] else "")
+                + "fix the shard and run again: the finished "
+                f"partitions ({len(results)}) are kept in {record.path}",
             )
     pieces = []
     for index in sorted(results):
@@ -267,6 +284,17 @@ def prepare_on_dask(
     plan = ImportPlan.from_pieces(pieces)
     parts = tuple(results[i] for i in sorted(results))
     return DistributedResult(parts, plan, time.perf_counter() - started, record.path, dashboard)
+
+
+_FRAME_HINT = ("Dask turns object columns (lists) into strings unless dask.config.set({'dataframe.convert-string': "
+               "False}) is set before the DataFrame is made; ")  # fmt: skip
+
+
+def _shown(source: str) -> str:
+    """A shard's file name, or ``DataFrame partition N``."""
+    if source.startswith("dask:"):
+        return f"DataFrame partition {source.rsplit('/', 1)[1]}"
+    return os.path.basename(source)
 
 
 def objects_of(items: Any) -> tuple[tuple[str, int, str | None], ...]:
