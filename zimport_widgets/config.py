@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 from .errors import ConfigError
 from .retry import RetryPolicy
@@ -204,7 +205,8 @@ class OssCredentials:
 class S3Credentials:
     """An S3 bucket (AWS, AWS China, or an S3-compatible store: MinIO, OSS's S3 API) and its keys.
 
-    ``endpoint`` None is AWS's own endpoint for ``region``; give it for any other store.
+    ``endpoint`` None is AWS's own endpoint for ``region``; give it for any other store. The subclasses are
+    the stores reached through their S3-compatible API (COS, GCS): only their variables differ.
     """
 
     bucket: str
@@ -212,9 +214,17 @@ class S3Credentials:
     region: str | None = None
     endpoint: str | None = None
 
+    #: The keys' provider (:meth:`StorageKeys.resolve`), and the variables of bucket, region and endpoint.
+    PROVIDER: ClassVar[str] = "s3"
+    BUCKET_VAR: ClassVar[str] = S3_BUCKET
+    REGION_VARS: ClassVar[tuple[str, ...]] = (AWS_REGION, AWS_DEFAULT_REGION)
+    ENDPOINT_VARS: ClassVar[tuple[str, ...]] = (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)
+    #: The region when none is given (None: botocore's default); ``""`` means one must be given.
+    DEFAULT_REGION: ClassVar[str | None] = None
+
     @classmethod
     def resolve(
-        cls,
+        cls: type[_S3T],
         bucket: str | None = None,
         access_key_id: str | None = None,
         access_key_secret: str | None = None,
@@ -223,71 +233,52 @@ class S3Credentials:
         region: str | None = None,
         endpoint: str | None = None,
         env: Mapping[str, str] | None = None,
-    ) -> S3Credentials:
-        """Each argument, else the AWS tools' variable (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-        ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``)
-        and ``S3_BUCKET``; a missing bucket or key raises."""
+    ) -> _S3T:
+        """Each argument, else the provider's variable (S3: the AWS tools' ``AWS_ACCESS_KEY_ID``,
+        ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``/``AWS_DEFAULT_REGION``,
+        ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, and ``S3_BUCKET``); a missing bucket or key raises."""
         get = env_getter(env)
-        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="s3")
+        label = cls.PROVIDER.upper()
+        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider=cls.PROVIDER)
+        where = region or next((get(n) for n in cls.REGION_VARS if get(n)), None) or cls.DEFAULT_REGION
+        if where == "":
+            raise ConfigError(f"no {label} region given", hint=f"pass region= or set {cls.REGION_VARS[0]}")
         return cls(
-            require(bucket, S3_BUCKET, "S3 bucket", env=env),
+            require(bucket, cls.BUCKET_VAR, f"{label} bucket", env=env),
             keys,
-            region or get(AWS_REGION) or get(AWS_DEFAULT_REGION) or None,
-            endpoint or get(AWS_ENDPOINT_URL_S3) or get(AWS_ENDPOINT_URL) or None,
+            where or None,
+            endpoint or next((get(n) for n in cls.ENDPOINT_VARS if get(n)), None),
         )
+
+
+_S3T = TypeVar("_S3T", bound=S3Credentials)
 
 
 @dataclass(frozen=True)
 class CosCredentials(S3Credentials):
     """A Tencent COS bucket (``name-appid``) in ``region`` (``ap-beijing``), reached through COS's S3-compatible
-    API with a SecretId / SecretKey. ``endpoint`` None is ``https://cos.<region>.myqcloud.com``."""
+    API with a SecretId / SecretKey (tccli's ``TENCENTCLOUD_SECRET_ID`` / ``TENCENTCLOUD_SECRET_KEY``;
+    ``COS_BUCKET``, ``COS_REGION`` or ``TENCENTCLOUD_REGION``, ``COS_ENDPOINT``). ``endpoint`` None is
+    ``https://cos.<region>.myqcloud.com``; a region must be given."""
 
-    @classmethod
-    def resolve(
-        cls,
-        bucket: str | None = None,
-        access_key_id: str | None = None,
-        access_key_secret: str | None = None,
-        security_token: str | None = None,
-        *,
-        region: str | None = None,
-        endpoint: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> CosCredentials:
-        """Each argument, else tccli's variables (``TENCENTCLOUD_SECRET_ID``, ``TENCENTCLOUD_SECRET_KEY``,
-        ``TENCENTCLOUD_SESSION_TOKEN``, ``TENCENTCLOUD_REGION``) and ``COS_BUCKET`` / ``COS_REGION`` /
-        ``COS_ENDPOINT``; a missing bucket, region or key raises."""
-        get = env_getter(env)
-        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="cos")
-        where = region or get(COS_REGION) or get(TENCENTCLOUD_REGION)
-        if not where:
-            raise ConfigError("no COS region given", hint=f"pass region= or set {COS_REGION} (e.g. ap-beijing)")
-        return cls(require(bucket, COS_BUCKET, "COS bucket", env=env), keys, where,
-                   endpoint or get(COS_ENDPOINT) or None)  # fmt: skip
+    PROVIDER: ClassVar[str] = "cos"
+    BUCKET_VAR: ClassVar[str] = COS_BUCKET
+    REGION_VARS: ClassVar[tuple[str, ...]] = (COS_REGION, TENCENTCLOUD_REGION)
+    ENDPOINT_VARS: ClassVar[tuple[str, ...]] = (COS_ENDPOINT,)
+    DEFAULT_REGION: ClassVar[str | None] = ""
 
 
 @dataclass(frozen=True)
 class GcsCredentials(S3Credentials):
     """A Google Cloud Storage bucket through the XML API's S3 interoperability, with an HMAC key (access id and
-    secret). ``endpoint`` None is ``https://storage.googleapis.com``; the signing region is ``auto``."""
+    secret: ``GCS_HMAC_ACCESS_KEY_ID`` / ``GCS_HMAC_SECRET``; ``GCS_BUCKET``, ``GCS_ENDPOINT``). ``endpoint``
+    None is ``https://storage.googleapis.com``; the signing region is ``auto``."""
 
-    @classmethod
-    def resolve(
-        cls,
-        bucket: str | None = None,
-        access_key_id: str | None = None,
-        access_key_secret: str | None = None,
-        security_token: str | None = None,
-        *,
-        region: str | None = None,
-        endpoint: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> GcsCredentials:
-        """Each argument, else ``GCS_BUCKET``, ``GCS_HMAC_ACCESS_KEY_ID``, ``GCS_HMAC_SECRET``, ``GCS_ENDPOINT``."""
-        get = env_getter(env)
-        keys = StorageKeys.resolve(access_key_id, access_key_secret, security_token, env=env, provider="gcs")
-        return cls(require(bucket, GCS_BUCKET, "GCS bucket", env=env), keys, region or "auto",
-                   endpoint or get(GCS_ENDPOINT) or None)  # fmt: skip
+    PROVIDER: ClassVar[str] = "gcs"
+    BUCKET_VAR: ClassVar[str] = GCS_BUCKET
+    REGION_VARS: ClassVar[tuple[str, ...]] = ()
+    ENDPOINT_VARS: ClassVar[tuple[str, ...]] = (GCS_ENDPOINT,)
+    DEFAULT_REGION: ClassVar[str | None] = "auto"
 
 
 @dataclass(frozen=True)

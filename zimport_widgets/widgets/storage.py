@@ -266,6 +266,31 @@ class StorageForm(BaseForm):
             + (" (empty)." if result.empty else ".")
         )
 
+    def storage_code(self) -> tuple[str, list[str]]:
+        """The credentials class and the lines that make ``storage`` from the fields (keys: from the variables)."""
+        provider = self.provider.value
+        if provider == "azure":
+            endpoint = self.az_endpoint.value.strip()
+            args = [py_str(self.az_container.value.strip()), py_str(self.az_account.value.strip())]
+            return "AzureCredentials", _resolve_call("AzureCredentials", args, endpoint,
+                                                     "key: AZURE_STORAGE_KEY (or AZURE_STORAGE_SAS_TOKEN)")  # fmt: skip
+        if provider == "oss":
+            args = [f"endpoint={py_str(self.endpoint.value.strip())}", f"bucket={py_str(self.bucket.value.strip())}",
+                    f"access_key_id={env_expr(config.OSS_ACCESS_KEY_ID)}",
+                    f"access_key_secret={env_expr(config.OSS_ACCESS_KEY_SECRET)}"]  # fmt: skip
+            return "OssCredentials", _resolve_call("OssCredentials", args, "", "")
+        endpoint_box, bucket_box, region_box = {
+            "s3": (self.s3_endpoint, self.s3_bucket, self.s3_region),
+            "cos": (self.cos_endpoint, self.cos_bucket, self.cos_region),
+            "gcs": (self.gcs_endpoint, self.gcs_bucket, None),
+        }[provider]
+        cls = {"s3": "S3Credentials", "cos": "CosCredentials", "gcs": "GcsCredentials"}[provider]
+        args = [f"bucket={py_str(bucket_box.value.strip())}"]
+        if region_box is not None:
+            args.append(f"region={py_str(region_box.value.strip())}")
+        key_id, secret = self.key_inputs
+        return cls, _resolve_call(cls, args, endpoint_box.value.strip(), f"keys: {key_id.env_name} / {secret.env_name}")
+
     def code(self) -> str:
         if self.provider.value == "azure":
             endpoint = self.az_endpoint.value.strip()
@@ -309,6 +334,12 @@ class StorageForm(BaseForm):
                 "print([o.key for o in bucket.list_objects(max_keys=10).object_list])",
             ]
         )
+
+
+def _resolve_call(cls: str, args: list[str], endpoint: str, note: str) -> list[str]:
+    """``storage = cls.resolve(arg, ..., endpoint=...)  # note`` as code lines."""
+    extra = [f"endpoint={py_str(endpoint)}"] if endpoint else []
+    return [f"storage = {cls}.resolve(", *(f"    {a}," for a in [*args, *extra]), ")" + (f"  # {note}" if note else "")]
 
 
 #: The earlier name (the form was OSS-only).

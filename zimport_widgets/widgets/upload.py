@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import config
 from ..fmt import format_bytes
-from .base import BaseForm, env_expr, esc, note_html, py_str, settings_panel, text
+from .base import BaseForm, esc, note_html, py_str, settings_panel, text
 from .storage import OSSForm
 
 if TYPE_CHECKING:  # types only: the upload code (oss2) is imported in work()
@@ -112,87 +112,19 @@ class UploadForm(BaseForm):
         self.output.value = result._repr_html_()
 
     def code(self) -> str:
-        form = self.oss
-        if form.provider.value == "azure":
-            endpoint = form.az_endpoint.value.strip()
-            return "\n".join([
-                "import os",
-                "from zimport_widgets import AzureCredentials, upload",
-                "",
-                "storage = AzureCredentials.resolve(",
-                f"    {py_str(form.az_container.value.strip())},",
-                f"    {py_str(form.az_account.value.strip())},",
-                *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
-                ")  # key: AZURE_STORAGE_KEY (or AZURE_STORAGE_SAS_TOKEN)",
-                "result = upload(",
-                f"    {py_str(self.source.value.strip())},",
-                f"    prefix={py_str(self.prefix.value.strip())},",
-                "    storage=storage,",
-                ")",
-                "result.object_url",
-            ])  # fmt: skip
-        if form.provider.value == "gcs":
-            endpoint = form.gcs_endpoint.value.strip()
-            return "\n".join([
-                "import os",
-                "from zimport_widgets import GcsCredentials, upload",
-                "",
-                f"storage = GcsCredentials.resolve(bucket={py_str(form.gcs_bucket.value.strip())}"
-                + (f", endpoint={py_str(endpoint)}" if endpoint else "")
-                + ")  # HMAC key: GCS_HMAC_ACCESS_KEY_ID / GCS_HMAC_SECRET",
-                "result = upload(",
-                f"    {py_str(self.source.value.strip())},",
-                f"    prefix={py_str(self.prefix.value.strip())},",
-                "    storage=storage,",
-                ")",
-                "result.object_url",
-            ])  # fmt: skip
-        if form.provider.value in ("s3", "cos"):
-            cos = form.provider.value == "cos"
-            endpoint = (form.cos_endpoint if cos else form.s3_endpoint).value.strip()
-            names = (
-                "TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY"
-                if cos
-                else "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
-            )
-            cls = "CosCredentials" if cos else "S3Credentials"
-            return "\n".join([
-                "import os",
-                f"from zimport_widgets import {cls}, upload",
-                "",
-                f"storage = {cls}.resolve(",
-                f"    bucket={py_str((form.cos_bucket if cos else form.s3_bucket).value.strip())},",
-                f"    region={py_str((form.cos_region if cos else form.s3_region).value.strip())},",
-                *([f"    endpoint={py_str(endpoint)},"] if endpoint else []),
-                f")  # keys: {names}",
-                "result = upload(",
-                f"    {py_str(self.source.value.strip())},",
-                f"    prefix={py_str(self.prefix.value.strip())},",
-                "    storage=storage,",
-                ")",
-                "result.object_url",
-            ])  # fmt: skip
-        endpoint = form.endpoint.value.strip()
-        bucket = form.bucket.value.strip()
-        return "\n".join(
-            [
-                "import os",
-                "from zimport_widgets import OssCredentials, upload_to_oss",
-                "",
-                "credentials = OssCredentials.resolve(",
-                f"    endpoint={py_str(endpoint)},",
-                f"    bucket={py_str(bucket)},",
-                f"    access_key_id={env_expr(config.OSS_ACCESS_KEY_ID)},",
-                f"    access_key_secret={env_expr(config.OSS_ACCESS_KEY_SECRET)},",
-                ")",
-                "result = upload_to_oss(",
-                f"    {py_str(self.source.value.strip())},",
-                f"    prefix={py_str(self.prefix.value.strip())},",
-                "    credentials=credentials,",
-                ")",
-                "result.object_url",
-            ]
-        )
+        cls, storage = self.oss.storage_code()
+        return "\n".join([
+            "import os",
+            f"from zimport_widgets import {cls}, upload",
+            "",
+            *storage,
+            "result = upload(",
+            f"    {py_str(self.source.value.strip())},",
+            f"    prefix={py_str(self.prefix.value.strip())},",
+            "    storage=storage,",
+            ")",
+            "result.object_url",
+        ])  # fmt: skip
 
     def _render_upload(self, event: UploadProgress) -> tuple[float | None, str]:
         label = f"{format_bytes(event.bytes_done)} of {format_bytes(event.bytes_total)}"
