@@ -61,6 +61,9 @@ def test_every_row_is_imported_once_and_a_rerun_skips_the_finished_partitions(sa
     assert len({p.worker for p in res.partitions}) == 2  # both worker processes took partitions
     assert len(res.plan.pieces) == 5 and all(p.url.endswith(".parquet") for p in res.plan.pieces)
     assert events[-1].done == 5 and events[-1].bytes_done == events[-1].bytes_total
+    during = [e for e in events if 0 < e.bytes_done < e.bytes_total and e.done == 0]
+    assert during, "no progress from inside a partition"  # the workers report while converting and uploading
+    assert [e.bytes_done for e in events] == sorted(e.bytes_done for e in events)  # in order, never backwards
     assert oct(os.stat(tmp_path / "m.json").st_mode & 0o777) == "0o600"
     assert sandbox.access_key_secret not in (tmp_path / "m.json").read_text()
     client = ImportClient.from_env(sandbox.env(), api_version="v2")

@@ -10,11 +10,13 @@ redone (Dask retries it elsewhere) and never half-imported.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,10 +133,32 @@ def list_partitions(source: str | os.PathLike[str] | Sequence[str | os.PathLike[
     return [os.path.abspath(p) for p in paths]
 
 
-def run_partition(index: int, source: Any, schema: CollectionSchema, target: Any, prefix: str,
-                  config: UploadConfig, label: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _reporter(topic: str | None, index: int, start: float) -> Any:
+    """A progress callable that sends ``{"index", "fraction"}`` (every 2 %) to the client through Dask's
+    structured events; False without a topic."""
+    if topic is None:
+        return False
+    from distributed import get_worker
+
+    worker = get_worker()
+    last = [-1.0]
+
+    def report(event: Any) -> None:
+        fraction = start + 0.5 * min(1.0, max(0.0, float(event.fraction)))
+        if fraction - last[0] >= 0.02:
+            last[0] = fraction
+            worker.log_event(topic, {"index": index, "fraction": fraction})
+
+    return report
+
+
+def run_partition(
+    index: int, source: Any, schema: CollectionSchema, target: Any, prefix: str, config: UploadConfig,
+    label: str | None = None, topic: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """On a worker: convert one shard (a path, or a DataFrame partition) to Parquet, check and upload it; a plain
-    dict back (never an exception of ours: a record of it). ``label`` names a DataFrame partition."""
+    dict back (never an exception of ours: a record of it). ``label`` names a DataFrame partition; ``topic``:
+    the Dask event topic the partition's progress goes to (converting: the first half, uploading: the second)."""
     from ..prepare.convert_any import convert
     from ..storage.upload import upload
 
@@ -144,9 +168,9 @@ def run_partition(index: int, source: Any, schema: CollectionSchema, target: Any
     try:
         out = Path(tmp) / "out"
         out.mkdir()
-        converted = convert(source, out, schema, to="parquet", progress=False, workers=1)
-        result = upload(out, prefix=f"{prefix}/part-{index:05d}", storage=target, config=config, progress=False,
-                        check=True, schema=schema)  # fmt: skip
+        converted = convert(source, out, schema, to="parquet", progress=_reporter(topic, index, 0.0), workers=1)
+        result = upload(out, prefix=f"{prefix}/part-{index:05d}", storage=target, config=config,
+                        progress=_reporter(topic, index, 0.5), check=True, schema=schema)  # fmt: skip
         objects = [(o.key, o.size, o.checksum) for o in result.objects]
         return {"index": index, "source": label or source, "rows": converted.rows, "objects": objects,
                 "worker": worker, "seconds": time.perf_counter() - started}  # fmt: skip
@@ -234,14 +258,35 @@ def prepare_on_dask(
                 inputs: list[Any] = client.compute([parts[i] for i in todo])  # stays on the workers
             else:
                 inputs = [shards[i] for i in todo]
-            futures = [client.submit(run_partition, i, data, resolved, target, prefix, cfg, shards[i], pure=False,
-                                     key=f"zimport-partition-{i:05d}-{os.getpid()}-{time.monotonic_ns()}")
+            topic = f"zimport-progress-{os.getpid()}-{time.monotonic_ns()}"
+            total = sum(sizes.values())
+            lock = threading.Lock()
+            running: dict[int, float] = {}  # partition -> fraction done, as the workers report it
+
+            def position() -> float:
+                return done_bytes + sum(f * sizes[shards[i]] for i, f in running.items())
+
+            def on_event(event: Any) -> None:  # in the client's event loop thread
+                msg = event[1] if isinstance(event, tuple) else event
+                with lock:  # one lock around the update too: the events reach a callable in order
+                    i = int(msg["index"])
+                    if i in running:
+                        running[i] = max(running[i], float(msg["fraction"]))
+                    at = position()
+                    reporter.update(at, PartitionProgress(len(results) + len(failures), len(shards), int(at), total))
+
+            running.update(dict.fromkeys(todo, 0.0))
+            client.subscribe_topic(topic, on_event)
+            futures = [client.submit(run_partition, i, data, resolved, target, prefix, cfg, shards[i], topic,
+                                     pure=False, key=f"zimport-partition-{i:05d}-{os.getpid()}-{time.monotonic_ns()}")
                        for i, data in zip(todo, inputs, strict=True)]  # fmt: skip
             try:
                 for future in as_completed(futures):
                     got = future.result()
                     index, shard = int(got["index"]), str(got["source"])
-                    done_bytes += sizes[shard]
+                    with lock:
+                        running.pop(index, None)
+                        done_bytes += sizes[shard]
                     if "error" in got:
                         failures.append((index, shard, str(got["error"])))
                         if got.get("hint"):
@@ -253,11 +298,13 @@ def prepare_on_dask(
                         record.record(
                             shard, {"index": index, "rows": part.rows, "objects": [list(o) for o in part.objects]}
                         )
-                    reporter.update(done_bytes, PartitionProgress(len(results) + len(failures), len(shards),
-                                                                  done_bytes, sum(sizes.values()),
-                                                                  os.path.basename(shard)),
-                                    postfix=_shown(shard))  # fmt: skip
+                    with lock:
+                        at = position()
+                        reporter.update(at, PartitionProgress(len(results) + len(failures), len(shards), int(at),
+                                                              total, _shown(shard)), postfix=_shown(shard))  # fmt: skip
             finally:
+                with contextlib.suppress(Exception):
+                    client.unsubscribe_topic(topic)
                 if own is not None:
                     cluster = getattr(own, "cluster", None)
                     own.close()
