@@ -185,3 +185,11 @@ def test_a_dask_dataframe_is_prepared_partition_by_partition_on_the_workers(sand
     again = prepare_on_dask(ddf, prefix="dask/frame", schema=tiny_schema(), storage=storage, client=dask_client,
                             manifest=tmp_path / "m.json", progress=False)  # fmt: skip
     assert all(p.skipped for p in again.partitions)  # the same graph: the same partitions, already done
+
+
+def test_keys_sent_to_a_scheduler_in_clear_are_warned_about():
+    from zimport_widgets.distributed.prepare import keys_in_clear
+
+    assert keys_in_clear("tcp://10.1.2.3:8786") and keys_in_clear("tcp://dask.example.com:8786")
+    assert not keys_in_clear("tls://10.1.2.3:8786") and not keys_in_clear("tcp://127.0.0.1:8786")
+    assert not keys_in_clear("inproc://10.1.2.3/1/2")

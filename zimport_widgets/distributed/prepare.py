@@ -18,6 +18,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,6 +254,11 @@ def prepare_on_dask(
             elif isinstance(client, str):
                 own = client = Client(client)
             dashboard = getattr(client, "dashboard_link", None) if _has_dashboard(client) else None
+            address = str(getattr(getattr(client, "scheduler", None), "address", "") or "")
+            if keys_in_clear(address):
+                warnings.warn(f"the scheduler {address} is reached without TLS: the bucket's keys travel to the "
+                              "workers inside the tasks, unencrypted; use a tls:// cluster (distributed.security)",
+                              stacklevel=2)  # fmt: skip
             if frame is not None:
                 parts = frame.to_delayed()
                 inputs: list[Any] = client.compute([parts[i] for i in todo])  # stays on the workers
@@ -347,6 +353,15 @@ def _shown(source: str) -> str:
 def objects_of(items: Any) -> tuple[tuple[str, int, str | None], ...]:
     """``(key, size, checksum)`` triples from a worker's answer or a manifest entry."""
     return tuple((str(key), int(size), None if checksum is None else str(checksum)) for key, size, checksum in items)
+
+
+def keys_in_clear(address: str) -> bool:
+    """Whether tasks sent to the scheduler at ``address`` cross a network unencrypted (tcp:// to another host)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "tcp" and host not in ("127.0.0.1", "localhost", "::1", "")
 
 
 def _embedded(n_workers: int) -> Any:
