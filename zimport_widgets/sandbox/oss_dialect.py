@@ -290,15 +290,8 @@ class OssDialect:
             out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
             out_headers.append(("Content-Length", str(len(body))))
 
-        etag = next((v for k, v in out_headers if k.lower() == "etag"), None)
-        crc = store._crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
-        if method == "DELETE" and status < 300 and any(k == "uploadId" for k, _ in query):
-            store._crcs.forget_upload(bucket, dict(query)["uploadId"])
-        if crc is not None:
-            out_headers.append(("x-oss-hash-crc64ecma", str(crc)))
-        out_headers += [("x-oss-request-id", rid), ("Server", "AliyunOSS")]
-        start_response(status_line, out_headers)
-        return [b"" if method == "HEAD" else body]
+        return self._send(start_response, status_line, method, bucket, key, query, environ, body_in, body,
+                          [*out_headers, ("x-oss-request-id", rid), ("Server", "AliyunOSS")])  # fmt: skip
 
     @property
     def s3_regions(self) -> tuple[str, ...]:
@@ -333,13 +326,24 @@ class OssDialect:
             body = _with_initiated(body, store._upload_times, precise=True)
             out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
             out_headers.append(("Content-Length", str(len(body))))
+        ids = [("x-amz-request-id", rid), ("x-oss-request-id", rid), ("Server", "AliyunOSS")]
+        return self._send(start_response, status_line, method, bucket, key, query, environ, body_in, body,
+                          [*out_headers, *ids])  # fmt: skip
+
+    def _send(
+        self, start_response: Any, status_line: str, method: str, bucket: str, key: str,
+        query: list[tuple[str, str]], environ: dict[str, Any], body_in: bytes, body: bytes,
+        out_headers: list[tuple[str, str]],
+    ) -> list[bytes]:  # fmt: skip
+        """Both dialects' last step: the CRC64 book kept up to date, ``x-oss-hash-crc64ecma`` added, sent."""
+        crcs = self.store._crcs
+        status = int(status_line.split(" ", 1)[0])
         etag = next((v for k, v in out_headers if k.lower() == "etag"), None)
-        crc = store._crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
+        crc = crcs.response_crc(method, status, bucket, key, query, environ, body_in, body, etag)
         if method == "DELETE" and status < 300 and any(k == "uploadId" for k, _ in query):
-            store._crcs.forget_upload(bucket, dict(query)["uploadId"])
+            crcs.forget_upload(bucket, dict(query)["uploadId"])
         if crc is not None:
             out_headers.append(("x-oss-hash-crc64ecma", str(crc)))
-        out_headers += [("x-amz-request-id", rid), ("x-oss-request-id", rid), ("Server", "AliyunOSS")]
         start_response(status_line, out_headers)
         return [b"" if method == "HEAD" else body]
 
