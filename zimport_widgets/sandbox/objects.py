@@ -38,6 +38,8 @@ _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.cos\.(?P<
 _AWS_PATH = re.compile(r"^s3[.-](?:dualstack\.)?(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 _GCS_HOSTS = ("storage.googleapis.com", "storage.cloud.google.com")
 _OTHER_CLOUDS = ("blob.core.windows.net",)
+#: The cloud hosts whose URLs name a region (virtual-hosted ones name the bucket too).
+_CLOUD_HOSTS = (_COS_HOST, _AWS_VIRTUAL, _AWS_PATH, _ALIYUN_HOST)
 _ACROSS = "Importing files across clouds is not currently supported"
 SUPPORTED_SUFFIXES = tuple(SOURCE_KINDS)  # .json .npy .parquet .jsonl .ndjson .csv
 #: A file of these kinds is an import group of its own (NumPy files group by folder).
@@ -125,27 +127,13 @@ def parse_object_url(
     elif web and host in _GCS_HOSTS:  # GCS URLs name no region: the bucket's own location is the cluster's
         bucket, _, rest = parts.path.lstrip("/").partition("/")
         raw_key = "/" + rest
-    elif web and _COS_HOST.match(host):
-        m = _COS_HOST.match(host)
-        assert m is not None
+    elif web and (m := next((p.match(host) for p in _CLOUD_HOSTS if p.match(host)), None)):
         _same_region(m.group("region"), region)
-        bucket, raw_key = m.group("bucket"), parts.path
-    elif web and _AWS_VIRTUAL.match(host):
-        m = _AWS_VIRTUAL.match(host)
-        assert m is not None
-        _same_region(m.group("region"), region)
-        bucket, raw_key = m.group("bucket"), parts.path
-    elif web and _AWS_PATH.match(host):
-        m = _AWS_PATH.match(host)
-        assert m is not None
-        _same_region(m.group("region"), region)
-        bucket, _, rest = parts.path.lstrip("/").partition("/")
-        raw_key = "/" + rest
-    elif web and _ALIYUN_HOST.match(host):
-        m = _ALIYUN_HOST.match(host)
-        assert m is not None
-        _same_region(m.group("region"), region)
-        bucket, raw_key = m.group("bucket"), parts.path
+        if "bucket" in m.groupdict():  # virtual-hosted: the bucket is in the host name
+            bucket, raw_key = m.group("bucket"), parts.path
+        else:  # path style: the first path segment
+            bucket, _, rest = parts.path.lstrip("/").partition("/")
+            raw_key = "/" + rest
     elif scheme in ("http", "https") and host in ("127.0.0.1", "localhost", store_host):
         if parts.port != store_port:
             raise _bad_url(text, "(not this sandbox's object store)")

@@ -36,7 +36,7 @@ from ..errors import (
     redact,
 )
 from ..retry import retry
-from .backend import BucketAccess, ObjectHead, PutResult
+from .backend import BucketAccess, ObjectHead, PutResult, md5_of
 from .object_url import normalize_endpoint
 from .sdk_logs import mask_sdk_logs
 
@@ -44,7 +44,6 @@ __all__ = ["AzureBackend", "azure_error", "azure_object_url"]
 
 log = logging.getLogger("zimport_widgets.storage")
 T = TypeVar("T")
-_READ = 4 * 1024 * 1024
 #: Azure's most blocks per blob.
 MAX_BLOCKS = 50_000
 
@@ -277,11 +276,8 @@ class AzureBackend:
 
 
 def _file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(_READ):
-            digest.update(chunk)
-    return base64.b64encode(digest.digest()).decode()
+    """The file's MD5 as Azure shows Content-MD5 (base64)."""
+    return base64.b64encode(md5_of(path)).decode()
 
 
 def _status(exc: BaseException) -> int | None:

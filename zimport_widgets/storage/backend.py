@@ -8,6 +8,7 @@ the CRC64 as a decimal; S3: the ETag, an MD5 or an MD5 of part MD5s), computed l
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,21 @@ from typing import Any, Protocol
 
 from ..config import UploadConfig
 
-__all__ = ["BucketAccess", "ObjectHead", "PutResult", "StorageBackend"]
+__all__ = ["BucketAccess", "ObjectHead", "PutResult", "StorageBackend", "md5_of"]
+
+_READ = 4 * 1024 * 1024
+
+
+def md5_of(path: Path, offset: int = 0, size: int | None = None) -> bytes:
+    """The MD5 of ``size`` bytes of a file from ``offset`` (all of it by default), read in 4 MiB blocks."""
+    digest = hashlib.md5()
+    left = (path.stat().st_size - offset) if size is None else size
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while left > 0 and (chunk := f.read(min(_READ, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.digest()
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ..config import S3Credentials, UploadConfig
 from ..errors import ConfigError, IntegrityError
 from ..private_files import private_dir, write_private
 from ..retry import retry
-from .backend import BucketAccess, ObjectHead, PutResult
+from .backend import BucketAccess, ObjectHead, PutResult, md5_of
 from .object_url import is_ip_or_localhost, normalize_endpoint
 from .s3_errors import is_retryable, storage_error
 from .sdk_logs import mask_sdk_logs
@@ -41,7 +41,6 @@ log = logging.getLogger("zimport_widgets.storage")
 T = TypeVar("T")
 #: S3's (and MinIO's) smallest part but the last.
 S3_MIN_PART_SIZE = 5 * 1024 * 1024
-_READ = 4 * 1024 * 1024
 
 
 def _is_aws(endpoint: str | None) -> bool:
@@ -49,20 +48,6 @@ def _is_aws(endpoint: str | None) -> bool:
         return True
     host = normalize_endpoint(endpoint).split("://", 1)[1].split(":", 1)[0].lower()
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
-
-
-def _md5_range(path: Path, offset: int, size: int) -> bytes:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        f.seek(offset)
-        left = size
-        while left > 0:
-            chunk = f.read(min(_READ, left))
-            if not chunk:
-                break
-            digest.update(chunk)
-            left -= len(chunk)
-    return digest.digest()
 
 
 def s3_etag(part_digests: list[bytes]) -> str:
@@ -304,7 +289,7 @@ class S3Backend:
                     number, etag = int(part["PartNumber"]), str(part["ETag"]).strip('"')
                     offset = (number - 1) * part_size
                     length = min(part_size, size - offset)
-                    if length > 0 and int(part["Size"]) == length and _md5_range(path, offset, length).hex() == etag:
+                    if length > 0 and int(part["Size"]) == length and md5_of(path, offset, length).hex() == etag:
                         out[number] = etag
         except ClientError as exc:
             if (exc.response.get("Error") or {}).get("Code") == "NoSuchUpload":
@@ -351,9 +336,9 @@ class S3Backend:
     def local_checksum(self, path: Path) -> str:
         size = path.stat().st_size
         if size < self.config.threshold:
-            return _md5_range(path, 0, size).hex()
+            return md5_of(path, 0, size).hex()
         part = self.config.part_size
-        return s3_etag([_md5_range(path, off, min(part, size - off)) for off in range(0, size, part)])
+        return s3_etag([md5_of(path, off, min(part, size - off)) for off in range(0, size, part)])
 
     @property
     def verifies_sent_bytes(self) -> bool:
